@@ -1,0 +1,105 @@
+// shm::SharedMemory: a named POSIX shared-memory block, opened the way CPython's
+// multiprocessing.shared_memory.SharedMemory opens it, so both can share the same block.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace shm {
+
+/// Options for SharedMemory::create.
+struct CreateOptions {
+  /// Register the block with this process's resource tracker, which unlinks it if the process
+  /// ends (even by SIGKILL) without unlink(). CPython's default; turn off for blocks that must
+  /// outlive their creator.
+  bool track = true;
+};
+
+/// Options for SharedMemory::attach.
+struct AttachOptions {
+  /// Map the block read-only and open it O_RDONLY, so a reader that has only read permission
+  /// can attach (CPython always opens O_RDWR). buf() is then still a span of mutable bytes,
+  /// but writing through it raises SIGSEGV: use it only to read.
+  bool read_only = false;
+  /// Register the attached block with this process's resource tracker. Off by default, unlike
+  /// CPython before 3.13 (gh-82300): a tracked attach makes the block vanish when the attacher
+  /// exits, destroying it for the creator and every other process.
+  bool track = false;
+};
+
+/// A mapping of a named POSIX shared-memory block ("/dev/shm/<name>" on Linux).
+///
+/// Move-only. Blocks created here are byte-for-byte what CPython creates: name "/" + name(),
+/// mode 0600, O_CREAT|O_EXCL, ftruncate to the requested size, and size() = st_size. A closed
+/// handle has an empty buf() and keeps its name, so it can still unlink(); a moved-from
+/// handle is closed and has no name.
+/// The destructor closes the mapping; it never unlinks the block and never throws.
+class SharedMemory {
+ public:
+  /// Creates a new block with a random name "psm_" + 8 lowercase hex digits (retried while the
+  /// name exists), as CPython does for SharedMemory(create=True).
+  /// Throws std::invalid_argument for size 0 (CPython's message), std::system_error on OS
+  /// failures. On any failure nothing is left in /dev/shm.
+  static SharedMemory create(std::size_t size, const CreateOptions& options = {});
+
+  /// Creates a new block called `name` (without the leading slash, as CPython's `name`).
+  /// Throws std::invalid_argument for size 0 or a name that CPython cannot round-trip (see
+  /// validate_name), std::system_error with EEXIST if it exists, and with the OS errno for any
+  /// other failure. On any failure nothing is left in /dev/shm.
+  static SharedMemory create(std::size_t size, std::string_view name,
+                             const CreateOptions& options = {});
+
+  /// Attaches to the existing block `name`. size() becomes the block's st_size.
+  /// Throws std::invalid_argument for a bad name, std::system_error with ENOENT if there is no
+  /// such block, EACCES without permission; std::invalid_argument for a 0-byte block, which
+  /// cannot be mapped (CPython's ValueError "cannot mmap an empty file").
+  static SharedMemory attach(std::string_view name, const AttachOptions& options = {});
+
+  /// Checks that `name` is a block name every CPython can create, attach, track and unlink
+  /// exactly as given; throws std::invalid_argument saying why not. Rejected: empty, longer
+  /// than 255 bytes, "." and "..", and names containing '/', NUL, ':', newline, or any byte
+  /// outside printable ASCII.
+  static void validate_name(std::string_view name);
+
+  SharedMemory(SharedMemory&& other) noexcept;
+  SharedMemory& operator=(SharedMemory&& other) noexcept;
+  SharedMemory(const SharedMemory&) = delete;
+  SharedMemory& operator=(const SharedMemory&) = delete;
+  ~SharedMemory();
+
+  /// The block's name without the leading slash (CPython's `SharedMemory.name`).
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  /// The block's size in bytes when it was opened (st_size, as CPython).
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  /// The mapped bytes; empty once closed.
+  [[nodiscard]] std::span<std::byte> buf() const noexcept { return {data_, closed() ? 0 : size_}; }
+  /// True once close() has run (or the handle was moved from).
+  [[nodiscard]] bool closed() const noexcept { return data_ == nullptr; }
+  /// True if attached with AttachOptions::read_only.
+  [[nodiscard]] bool read_only() const noexcept { return read_only_; }
+  /// True if this handle registered the block with the resource tracker.
+  [[nodiscard]] bool tracked() const noexcept { return tracked_; }
+
+  /// Unmaps the block and closes its descriptor. Idempotent; the block itself stays.
+  void close() noexcept;
+
+  /// Removes the block's name from the system (shm_unlink), then unregisters it from the
+  /// resource tracker if this handle registered it. Existing mappings, here and in other
+  /// processes, stay valid until closed. Works on a closed handle too.
+  /// Throws std::system_error (ENOENT if the block is already gone; nothing is unregistered
+  /// then, as in CPython), std::logic_error on a moved-from handle.
+  void unlink();
+
+ private:
+  SharedMemory(std::string name, std::byte* data, std::size_t size, bool read_only, bool tracked);
+
+  std::string name_;         // name without the leading slash
+  std::byte* data_;          // start of the mapping, nullptr when closed
+  std::size_t size_;         // mapped length = st_size at open time
+  bool read_only_;           // mapped PROT_READ only
+  bool tracked_;             // registered with the resource tracker by this handle
+};
+
+}  // namespace shm

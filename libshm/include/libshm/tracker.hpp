@@ -1,0 +1,36 @@
+// The resource tracker: a helper process that unlinks this process's blocks when it ends
+// without unlinking them (normal exit, crash or SIGKILL), like CPython's resource_tracker.
+//
+// One tracker per process, started lazily on the first registration. It is a forked child
+// that runs only async-signal-safe code (safe to start from a multithreaded program) and
+// reads CPython's line protocol, "REGISTER:/name:shared_memory\n" and
+// "UNREGISTER:/name:shared_memory\n", from a local stream socket whose write end this process
+// holds. When every holder of the write end is gone (this process and any fork()ed children
+// that did not exec), it unlinks the blocks still registered and prints to stderr:
+//   libshm resource_tracker: There appear to be 1 leaked shared_memory objects to clean up
+//   at shutdown: ['/psm_1a2b3c4d']
+//
+// SharedMemory::create registers by default and SharedMemory::unlink unregisters, so most
+// programs never call these functions directly.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string_view>
+
+namespace shm::tracker {
+
+/// Asks the tracker to unlink block `name` (without the leading slash) if this process ends
+/// without calling unregister_block for it. Registering twice is the same as once.
+/// Throws std::system_error if the tracker cannot be started.
+void register_block(std::string_view name);
+
+/// Withdraws a registration made with register_block; one call undoes any number of
+/// registrations of the same name. Unknown names are ignored.
+/// Throws std::system_error if the tracker cannot be reached.
+void unregister_block(std::string_view name);
+
+/// The tracker's process id, or 0 while it has not been started.
+pid_t pid() noexcept;
+
+}  // namespace shm::tracker

@@ -1,0 +1,87 @@
+#include "names.hpp"
+
+#include <sys/random.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <stdexcept>
+#include <system_error>
+
+#include "libshm/shared_memory.hpp"
+
+namespace shm {
+
+namespace {
+
+[[noreturn]] void reject(std::string_view name, const std::string& why) {
+  std::string shown;
+  for (unsigned char c : name.substr(0, 64)) {
+    if (c >= 0x20 && c < 0x7f && c != '\'') {
+      shown += static_cast<char>(c);
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      shown += "\\x";
+      shown += kHex[c >> 4];
+      shown += kHex[c & 15];
+    }
+  }
+  if (name.size() > 64) shown += "...";
+  throw std::invalid_argument("invalid shared memory name '" + shown + "': " + why);
+}
+
+}  // namespace
+
+void SharedMemory::validate_name(std::string_view name) {
+  if (name.empty()) reject(name, "the name is empty");
+  if (name.size() > detail::kMaxNameBytes) {
+    reject(name, "longer than 255 bytes (" + std::to_string(name.size()) + ")");
+  }
+  if (name == "." || name == "..") reject(name, "'.' and '..' are not block names");
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    const std::string at = " at byte " + std::to_string(i);
+    // Each rejection below is a name some CPython mishandles (see DESIGN.md, names row).
+    if (c == '\0') reject(name, "embedded NUL" + at + " (CPython before 3.12.10 truncates it)");
+    if (c == '/') reject(name, "'/'" + at + " (shm_open refuses it)");
+    if (c == ':') reject(name, "':'" + at + " (breaks CPython's resource tracker protocol)");
+    if (c == '\n' || c == '\r') {
+      reject(name, "line break" + at + " (breaks CPython's resource tracker protocol)");
+    }
+    if (c < 0x20 || c == 0x7f) reject(name, "control character" + at);
+    if (c >= 0x80) {
+      reject(name, "non-ASCII byte" + at + " (CPython's tracker cannot register it; the block leaks)");
+    }
+  }
+}
+
+namespace detail {
+
+std::string normalize_name(std::string_view name) {
+  if (!name.empty() && name.front() == '/') name.remove_prefix(1);
+  SharedMemory::validate_name(name);
+  return std::string(name);
+}
+
+std::string random_name() {
+  std::array<std::uint8_t, 4> bytes{};
+  std::size_t got = 0;
+  while (got < bytes.size()) {
+    const ssize_t n = getrandom(bytes.data() + got, bytes.size() - got, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::system_error(errno, std::generic_category(), "getrandom");
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string name = "psm_";
+  for (std::uint8_t b : bytes) {
+    name += kHex[b >> 4];
+    name += kHex[b & 15];
+  }
+  return name;
+}
+
+}  // namespace detail
+}  // namespace shm

@@ -1,0 +1,165 @@
+#include "libshm/shared_memory.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <limits>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+
+#include "libshm/tracker.hpp"
+#include "names.hpp"
+
+namespace shm {
+
+namespace {
+
+std::system_error os_error(int err, const std::string& what, std::string_view name) {
+  return std::system_error(err, std::generic_category(),
+                           what + " '" + detail::os_name(name) + "'");
+}
+
+// Closes a descriptor on scope exit; the mapping outlives it, so no handle keeps one open.
+class FdGuard {
+ public:
+  explicit FdGuard(int fd) noexcept : fd_(fd) {}
+  FdGuard(const FdGuard&) = delete;
+  FdGuard& operator=(const FdGuard&) = delete;
+  ~FdGuard() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  [[nodiscard]] int get() const noexcept { return fd_; }
+
+ private:
+  int fd_;  // owned descriptor, -1 if none
+};
+
+std::byte* map_block(int fd, std::size_t size, bool read_only) {
+  const int prot = read_only ? PROT_READ : PROT_READ | PROT_WRITE;
+  void* p = ::mmap(nullptr, size, prot, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) return nullptr;
+  return static_cast<std::byte*>(p);
+}
+
+}  // namespace
+
+SharedMemory::SharedMemory(std::string name, std::byte* data, std::size_t size, bool read_only,
+                           bool tracked)
+    : name_(std::move(name)), data_(data), size_(size), read_only_(read_only), tracked_(tracked) {}
+
+SharedMemory SharedMemory::create(std::size_t size, const CreateOptions& options) {
+  if (size == 0) {
+    throw std::invalid_argument("'size' must be a positive number different from zero");
+  }
+  // CPython's loop: draw names until one is free.
+  for (;;) {
+    try {
+      return create(size, detail::random_name(), options);
+    } catch (const std::system_error& e) {
+      if (e.code() != std::errc::file_exists) throw;
+    }
+  }
+}
+
+SharedMemory SharedMemory::create(std::size_t size, std::string_view requested_name,
+                                  const CreateOptions& options) {
+  if (size == 0) {
+    throw std::invalid_argument("'size' must be a positive number different from zero");
+  }
+  std::string name = detail::normalize_name(requested_name);
+  if (size > static_cast<std::size_t>(std::numeric_limits<off_t>::max())) {
+    throw os_error(EFBIG, "cannot create shared memory", name);
+  }
+  const std::string os = detail::os_name(name);
+  FdGuard fd(::shm_open(os.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600));
+  if (fd.get() < 0) throw os_error(errno, "cannot create shared memory", name);
+
+  // From here on the block exists: any failure must remove it again (CPython leaks it).
+  auto fail = [&](int err, const char* what) {
+    ::shm_unlink(os.c_str());
+    return os_error(err, what, name);
+  };
+  if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) {
+    throw fail(errno, "cannot size shared memory");
+  }
+  std::byte* data = map_block(fd.get(), size, false);
+  if (data == nullptr) throw fail(errno, "cannot map shared memory");
+  SharedMemory block(std::move(name), data, size, false, false);
+  if (options.track) {
+    try {
+      tracker::register_block(block.name_);
+    } catch (const std::system_error& e) {
+      block.close();
+      throw fail(e.code().value(), "cannot track shared memory");
+    }
+    block.tracked_ = true;
+  }
+  return block;
+}
+
+SharedMemory SharedMemory::attach(std::string_view requested_name, const AttachOptions& options) {
+  std::string name = detail::normalize_name(requested_name);
+  const std::string os = detail::os_name(name);
+  FdGuard fd(::shm_open(os.c_str(), options.read_only ? O_RDONLY : O_RDWR, 0600));
+  if (fd.get() < 0) throw os_error(errno, "cannot attach shared memory", name);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw os_error(errno, "cannot stat shared memory", name);
+  if (st.st_size <= 0) {
+    throw std::invalid_argument("cannot attach shared memory '" + os +
+                                "': the block is empty (0 bytes) and cannot be mapped");
+  }
+  const auto size = static_cast<std::size_t>(st.st_size);
+  std::byte* data = map_block(fd.get(), size, options.read_only);
+  if (data == nullptr) throw os_error(errno, "cannot map shared memory", name);
+  SharedMemory block(std::move(name), data, size, options.read_only, false);
+  if (options.track) {
+    tracker::register_block(block.name_);
+    block.tracked_ = true;
+  }
+  return block;
+}
+
+SharedMemory::SharedMemory(SharedMemory&& other) noexcept
+    : name_(std::move(other.name_)),
+      data_(std::exchange(other.data_, nullptr)),
+      size_(other.size_),
+      read_only_(other.read_only_),
+      tracked_(std::exchange(other.tracked_, false)) {}
+
+SharedMemory& SharedMemory::operator=(SharedMemory&& other) noexcept {
+  if (this != &other) {
+    close();
+    name_ = std::move(other.name_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = other.size_;
+    read_only_ = other.read_only_;
+    tracked_ = std::exchange(other.tracked_, false);
+  }
+  return *this;
+}
+
+SharedMemory::~SharedMemory() { close(); }
+
+void SharedMemory::close() noexcept {
+  if (data_ != nullptr) {
+    ::munmap(data_, size_);
+    data_ = nullptr;
+  }
+}
+
+void SharedMemory::unlink() {
+  if (name_.empty()) throw std::logic_error("unlink() on a moved-from SharedMemory");
+  const std::string os = detail::os_name(name_);
+  if (::shm_unlink(os.c_str()) != 0) throw os_error(errno, "cannot unlink shared memory", name_);
+  // As CPython: unregister only after the name is really gone.
+  if (tracked_) {
+    tracked_ = false;
+    tracker::unregister_block(name_);
+  }
+}
+
+}  // namespace shm

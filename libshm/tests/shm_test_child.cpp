@@ -1,0 +1,92 @@
+// A child process for the cross-process tests: each command does one thing to a block, the
+// way another program sharing it would, and reports through its exit code and stdout.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "libshm/shared_memory.hpp"
+#include "libshm/tracker.hpp"
+
+namespace {
+
+int usage() {
+  std::fputs("usage: shm_test_child COMMAND NAME\n", stderr);
+  return 2;
+}
+
+void put(std::span<std::byte> buf, std::size_t at, std::string_view text) {
+  std::memcpy(buf.data() + at, text.data(), text.size());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) return usage();
+  const std::string_view command = argv[1];
+  const std::string name = argv[2];
+  try {
+    if (command == "attach-rw") {
+      // Reads what the parent wrote at 0 and answers at 64.
+      auto block = shm::SharedMemory::attach(name);
+      const std::string seen(reinterpret_cast<const char*>(block.buf().data()), 6);
+      std::printf("%s %zu\n", seen.c_str(), block.size());
+      put(block.buf(), 64, "child was here");
+      return seen == "parent" ? 0 : 1;
+    }
+    if (command == "create-and-kill" || command == "create-threads-and-kill") {
+      // Creates a tracked block, then dies without any chance to clean up.
+      std::vector<std::jthread> busy;
+      if (command == "create-threads-and-kill") {
+        // The tracker starts while other threads run (and may hold malloc's locks).
+        for (int i = 0; i < 4; ++i) {
+          busy.emplace_back([](std::stop_token st) {
+            static std::atomic<int> sink;
+            while (!st.stop_requested()) {
+              std::vector<int> churn(1000, 1);  // keeps malloc busy in this thread
+              sink += churn.back();
+            }
+          });
+        }
+      }
+      auto block = shm::SharedMemory::create(4096, name);
+      put(block.buf(), 0, "doomed");
+      std::printf("created\n");
+      std::fflush(stdout);
+      ::raise(SIGKILL);
+    }
+    if (command == "create-exit") {
+      auto block = shm::SharedMemory::create(4096, name);
+      return 0;  // no unlink: the tracker must clean up and warn
+    }
+    if (command == "create-unlink-exit") {
+      auto block = shm::SharedMemory::create(4096, name);
+      block.unlink();
+      return 0;
+    }
+    if (command == "attach-exit") {
+      auto block = shm::SharedMemory::attach(name);
+      return 0;  // untracked: the block must survive us
+    }
+    if (command == "attach-tracked-exit") {
+      auto block = shm::SharedMemory::attach(name, {.track = true});
+      return 0;  // tracked on request: the block goes with us, as in CPython
+    }
+    if (command == "register-twice-unregister") {
+      shm::tracker::register_block(name);
+      shm::tracker::register_block(name);
+      shm::tracker::unregister_block(name);
+      return 0;  // the tracker holds a set: nothing is left registered
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "shm_test_child: %s\n", e.what());
+    return 3;
+  }
+  return usage();
+}

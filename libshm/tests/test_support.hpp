@@ -1,0 +1,55 @@
+// Helpers shared by the unit tests: unique block names, cleanup, and child processes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace shm::test {
+
+/// A fresh block name no other test (or test run) uses: "shmtest_" + 12 random hex digits.
+std::string unique_name();
+
+/// True if /dev/shm/<name> exists.
+bool block_exists(const std::string& name);
+
+/// Polls until block_exists(name) == want or the timeout passes; returns the final state.
+bool wait_for_block(const std::string& name, bool want,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+/// Unlinks every name given, ignoring missing ones: test teardown for blocks a failing test
+/// might leave behind.
+class BlockCleanup {
+ public:
+  BlockCleanup() = default;
+  BlockCleanup(const BlockCleanup&) = delete;
+  BlockCleanup& operator=(const BlockCleanup&) = delete;
+  ~BlockCleanup();
+  /// Remembers `name` for removal and returns it.
+  const std::string& add(std::string name);
+  /// A new unique name, remembered for removal.
+  const std::string& fresh() { return add(unique_name()); }
+
+ private:
+  std::vector<std::string> names_;  // blocks to remove at scope exit
+};
+
+/// What a finished child process did.
+struct ChildResult {
+  int exit_code = -1;    // exit status, or -1 if killed by a signal
+  int signal = 0;        // the signal that killed it, or 0
+  std::string out;       // everything it (and its descendants) wrote to stdout
+  std::string err;       // everything it (and its descendants) wrote to stderr
+};
+
+/// Runs argv (argv[0] a path) to completion, capturing stdout and stderr until EOF (so until
+/// any resource tracker it started has exited too). Fails the test on timeout.
+ChildResult run_child(const std::vector<std::string>& argv,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+/// Path of the test helper executable `shm_test_child` (set by CMake).
+std::string child_helper();
+
+}  // namespace shm::test
