@@ -1,0 +1,53 @@
+// shm::Item: one value of a ShareableList, with Python's equality, and its JSON encoding.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace shm {
+
+/// Python's None.
+struct None {
+  friend bool operator==(None, None) noexcept { return true; }
+};
+
+/// A Python `bytes` value: raw bytes, a type distinct from str (std::string holds UTF-8 text).
+struct Bytes {
+  std::string data;  // the bytes, any values including NUL
+  friend bool operator==(const Bytes&, const Bytes&) = default;
+};
+
+/// One ShareableList value: None, bool, int (int64), float (double), str (UTF-8) or bytes.
+/// The alternatives are in this order; index() tells the type.
+using Item = std::variant<None, bool, std::int64_t, double, std::string, Bytes>;
+
+/// Python's `a == b` for two items, as ShareableList.count and .index use it: numbers compare
+/// by value across bool, int and float (1 == True == 1.0, 0 == False == 0.0), NaN equals
+/// nothing (not even itself), None equals only None, str equals only str and bytes only bytes.
+bool python_equal(const Item& a, const Item& b) noexcept;
+
+/// Python's repr() of the item: None, True, 42, 2.5, nan, 'text', b'\x00ab'.
+std::string python_repr(const Item& item);
+
+/// The Python type name: "NoneType", "bool", "int", "float", "str" or "bytes".
+std::string_view type_name(const Item& item) noexcept;
+
+/// Item JSON (DESIGN.md): int → integer; float → number with a fraction or exponent, or
+/// {"float": "nan" | "inf" | "-inf"}; bool; null; str → string; bytes → {"bytes": "<hex>"}.
+/// Floats are written with the shortest text that reads back to the same double (repr).
+std::string to_json(const Item& item);
+/// A JSON array of items in Item JSON.
+std::string to_json(std::span<const Item> items);
+
+/// Parses one value in Item JSON. Throws std::invalid_argument naming what is wrong (not JSON,
+/// an integer outside int64, an unknown object, bad hex, a string that is not UTF-8).
+Item item_from_json(std::string_view json);
+/// Parses a JSON array of Item JSON values; throws std::invalid_argument as item_from_json.
+std::vector<Item> items_from_json(std::string_view json);
+
+}  // namespace shm

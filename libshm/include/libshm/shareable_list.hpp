@@ -1,0 +1,182 @@
+// shm::ShareableList: CPython's multiprocessing.shared_memory.ShareableList, byte for byte, in
+// both block layouts (3.8 and 3.9+), with libshm's policy where CPython has bugs (DESIGN.md).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libshm/item.hpp"
+#include "libshm/shared_memory.hpp"
+
+namespace shm {
+
+/// The two block layouts CPython has used.
+enum class Layout {
+  v38,  ///< CPython 3.8: a table of N per-item sizes after the count
+  v39,  ///< CPython 3.9 – 3.13: a table of N+1 cumulative offsets after the count (default)
+};
+
+/// "3.8" or "3.9+".
+std::string_view to_string(Layout layout) noexcept;
+
+/// A block that is not a valid ShareableList (corrupted, truncated, or not a list at all).
+/// what() says what is wrong and where, e.g.
+/// "offset 24: item 1's offset 8 is below item 0's offset 16".
+class LayoutError : public std::runtime_error {
+ public:
+  /// `offset` is the byte in the block where the problem was found.
+  LayoutError(std::size_t offset, const std::string& problem);
+  /// The byte offset in the block where the problem was found.
+  [[nodiscard]] std::size_t offset() const noexcept { return offset_; }
+  /// The problem without the offset prefix.
+  [[nodiscard]] const std::string& problem() const noexcept { return problem_; }
+
+ private:
+  std::size_t offset_;    // where in the block
+  std::string problem_;   // what is wrong there
+};
+
+/// Options for ShareableList::create.
+struct ListCreateOptions {
+  /// Block name without the leading slash; a random "psm_" name when empty.
+  std::string name;
+  /// The layout to write; 3.9+ unless the list is for CPython 3.8.
+  Layout layout = Layout::v39;
+  /// Refuse writes (here and in set()) that would not read back equal in CPython: str/bytes
+  /// with trailing NULs, which every reader strips.
+  bool strict = false;
+  /// Register the block with the resource tracker (unlinked if this process dies without
+  /// unlink()), as CPython does.
+  bool track = true;
+};
+
+/// Options for ShareableList::attach.
+struct ListAttachOptions {
+  /// Force a layout instead of detecting it from the block.
+  std::optional<Layout> layout;
+  /// As ListCreateOptions::strict, for set().
+  bool strict = false;
+  /// Register with the resource tracker (off by default, unlike CPython: see AttachOptions).
+  bool track = false;
+  /// Map read-only; set() then throws std::logic_error.
+  bool read_only = false;
+};
+
+/// A fixed-length list of Items packed into a SharedMemory block exactly as CPython packs it.
+///
+/// Reads go to the block every time (formats and type codes included), so values and type
+/// changes written by other processes are seen at once. Every read validates what it touches
+/// against the block's size first: a corrupted block gives LayoutError, never an out-of-bounds
+/// read. There is no locking, as in CPython: see README for concurrent use.
+/// Move-only; the destructor closes the block (never unlinks it).
+class ShareableList {
+ public:
+  /// Creates a new block holding `items`. Str slots are sized as CPython sizes them (by
+  /// character count), except that a str whose UTF-8 bytes would not fit gets a slot sized by
+  /// its UTF-8 length instead (CPython would truncate it). Throws std::invalid_argument for an
+  /// item CPython cannot store (str/bytes longer than 9,999,991 bytes, a str that is not
+  /// UTF-8, trailing NULs under strict) or a bad name; std::system_error on OS failures.
+  /// On failure no block is left behind.
+  static ShareableList create(std::span<const Item> items, const ListCreateOptions& options = {});
+  /// As above, for a braced list: ShareableList::create({1, 2.5, "x"}).
+  static ShareableList create(std::initializer_list<Item> items,
+                              const ListCreateOptions& options = {});
+
+  /// Attaches to an existing list, detecting its layout. Validates the header (count,
+  /// offsets/sizes, block size) and throws LayoutError if the block is not a list.
+  static ShareableList attach(std::string_view name, const ListAttachOptions& options = {});
+
+  /// Wraps an already attached block (validated as attach() does).
+  static ShareableList from_block(SharedMemory block, const ListAttachOptions& options = {});
+
+  /// Detects the layout of a block's bytes, or throws LayoutError.
+  static Layout detect_layout(std::span<const std::byte> block);
+
+  /// Checks a whole block as a list: header, every format string and every type code. Throws
+  /// LayoutError for the first problem found.
+  static void validate(std::span<const std::byte> block, std::optional<Layout> layout = {});
+
+  ShareableList(ShareableList&&) noexcept = default;
+  ShareableList& operator=(ShareableList&&) noexcept = default;
+  ShareableList(const ShareableList&) = delete;
+  ShareableList& operator=(const ShareableList&) = delete;
+  ~ShareableList() = default;
+
+  /// Number of items (fixed when the list was created).
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  /// The block's layout.
+  [[nodiscard]] Layout layout() const noexcept { return layout_; }
+  /// The underlying block.
+  [[nodiscard]] const SharedMemory& shm() const noexcept { return block_; }
+  /// The underlying block, e.g. to unlink() it.
+  [[nodiscard]] SharedMemory& shm() noexcept { return block_; }
+  /// The block's name (without the leading slash).
+  [[nodiscard]] const std::string& name() const noexcept { return block_.name(); }
+
+  /// Item `index`; negative indices count from the end as in Python. Trailing NULs of str and
+  /// bytes are stripped, as every CPython does. Throws std::out_of_range outside [-N, N),
+  /// LayoutError if the slot is corrupted, std::invalid_argument (a "Decode" error) if a str
+  /// slot holds bytes that are not UTF-8.
+  [[nodiscard]] Item get(std::ptrdiff_t index) const;
+  /// The whole slot of item `index`, padding included (no NUL stripping).
+  [[nodiscard]] std::vector<std::byte> get_raw(std::ptrdiff_t index) const;
+  /// Stores `value` at `index` with the format string and type code CPython writes. The value
+  /// is validated before anything is written, so a failed set changes nothing. Throws
+  /// std::out_of_range for a bad index, std::invalid_argument when a str/bytes does not fit the
+  /// slot (CPython's "bytes/str item exceeds available storage") or is refused by strict.
+  void set(std::ptrdiff_t index, const Item& value);
+
+  /// Concatenated format strings, e.g. "q8sxxxxxx?x" (CPython's ShareableList.format).
+  [[nodiscard]] std::string format() const;
+  /// All items in order.
+  [[nodiscard]] std::vector<Item> items() const;
+  /// How many items equal `value` by Python's ==.
+  [[nodiscard]] std::size_t count(const Item& value) const;
+  /// The first index holding a value equal to `value` by Python's ==; throws
+  /// std::invalid_argument ("'zz' not in this container") when there is none.
+  [[nodiscard]] std::size_t index(const Item& value) const;
+  /// "ShareableList([1, 'a'], name='psm_…')", as CPython's repr.
+  [[nodiscard]] std::string repr() const;
+
+  /// Iteration reads each item when dereferenced.
+  class const_iterator {
+   public:
+    using value_type = Item;
+    using difference_type = std::ptrdiff_t;
+    const_iterator() = default;
+    const_iterator(const ShareableList* list, std::size_t i) : list_(list), i_(i) {}
+    Item operator*() const { return list_->get(static_cast<std::ptrdiff_t>(i_)); }
+    const_iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    const_iterator operator++(int) {
+      auto old = *this;
+      ++i_;
+      return old;
+    }
+    bool operator==(const const_iterator& o) const noexcept { return i_ == o.i_; }
+
+   private:
+    const ShareableList* list_ = nullptr;  // the list iterated
+    std::size_t i_ = 0;                    // current index
+  };
+  [[nodiscard]] const_iterator begin() const { return {this, 0}; }
+  [[nodiscard]] const_iterator end() const { return {this, size_}; }
+
+ private:
+  ShareableList(SharedMemory block, Layout layout, std::size_t size, bool strict);
+
+  SharedMemory block_;   // the mapped block
+  Layout layout_;        // its layout
+  std::size_t size_;     // N, read and validated at attach
+  bool strict_;          // refuse values that cannot read back equal
+};
+
+}  // namespace shm
