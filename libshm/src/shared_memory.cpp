@@ -162,4 +162,11 @@ void SharedMemory::unlink() {
   }
 }
 
+void unlink_block(std::string_view requested_name) {
+  const std::string name = detail::normalize_name(requested_name);
+  const std::string os = detail::os_name(name);
+  if (::shm_unlink(os.c_str()) != 0) throw os_error(errno, "cannot unlink shared memory", name);
+  tracker::unregister_block(name);
+}
+
 }  // namespace shm

@@ -102,4 +102,10 @@ class SharedMemory {
   bool tracked_;             // registered with the resource tracker by this handle
 };
 
+/// Removes block `name` (without the leading slash) without attaching it, and withdraws any
+/// registration this process made for it with the resource tracker. Works on blocks that
+/// cannot be mapped (0 bytes). Throws std::invalid_argument for a bad name, std::system_error
+/// (ENOENT, EACCES, ...) if the OS refuses.
+void unlink_block(std::string_view name);
+
 }  // namespace shm
