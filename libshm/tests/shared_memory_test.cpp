@@ -269,6 +269,18 @@ TEST(SharedMemory, ReadOnlyAttachMapsWithoutWrite) {
   creator.unlink();
 }
 
+TEST(SharedMemory, UnlinkBlockRemovesByNameEvenWhenUnmappable) {
+  BlockCleanup cleanup;
+  const auto& name = cleanup.fresh();
+  const int fd = ::shm_open(("/" + name).c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  unlink_block(name);  // 0 bytes: attach would refuse it
+  EXPECT_FALSE(block_exists(name));
+  EXPECT_EQ(error_of([&] { unlink_block(name); }), std::errc::no_such_file_or_directory);
+  EXPECT_THROW(unlink_block("bad:name"), std::invalid_argument);
+}
+
 TEST(SharedMemory, ChildProcessReadsAndWritesBack) {
   BlockCleanup cleanup;
   auto block = SharedMemory::create(128, cleanup.fresh());
