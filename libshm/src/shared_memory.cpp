@@ -155,11 +155,11 @@ void SharedMemory::unlink() {
   if (name_.empty()) throw std::logic_error("unlink() on a moved-from SharedMemory");
   const std::string os = detail::os_name(name_);
   if (::shm_unlink(os.c_str()) != 0) throw os_error(errno, "cannot unlink shared memory", name_);
-  // As CPython: unregister only after the name is really gone.
-  if (tracked_) {
-    tracked_ = false;
-    tracker::unregister_block(name_);
-  }
+  // Unregister only once the name is really gone, as CPython. Unlike CPython, any handle of
+  // this process withdraws the registration, not only the one that made it: a stale entry would
+  // make the tracker unlink a later block of the same name at exit (reference §4.8, hazard 2).
+  tracked_ = false;
+  tracker::unregister_block(name_);
 }
 
 void unlink_block(std::string_view requested_name) {

@@ -78,6 +78,11 @@ int main(int argc, char** argv) {
       auto block = shm::SharedMemory::attach(name, {.track = true});
       return 0;  // tracked on request: the block goes with us, as in CPython
     }
+    if (command == "create-drop-attach-unlink") {
+      { auto creator = shm::SharedMemory::create(64, name); }
+      shm::SharedMemory::attach(name).unlink();
+      return 0;  // the attach handle's unlink withdrew the creator's registration
+    }
     if (command == "register-twice-unregister") {
       shm::tracker::register_block(name);
       shm::tracker::register_block(name);

@@ -56,6 +56,15 @@ TEST(Tracker, UnlinkedBlockLeavesNoWarning) {
   EXPECT_EQ(r.err, "");
 }
 
+TEST(Tracker, AnyHandlesUnlinkWithdrawsTheRegistration) {
+  BlockCleanup cleanup;
+  const auto& name = cleanup.fresh();
+  const auto r = test::run_child({test::child_helper(), "create-drop-attach-unlink", name});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");  // no "leaked" warning, no failed cleanup of a vanished name
+  EXPECT_FALSE(test::block_exists(name));
+}
+
 TEST(Tracker, UntrackedAttachSurvivesTheAttachersExit) {
   BlockCleanup cleanup;
   auto block = SharedMemory::create(64, cleanup.fresh());

@@ -85,9 +85,9 @@ class SharedMemory {
   /// Unmaps the block and closes its descriptor. Idempotent; the block itself stays.
   void close() noexcept;
 
-  /// Removes the block's name from the system (shm_unlink), then unregisters it from the
-  /// resource tracker if this handle registered it. Existing mappings, here and in other
-  /// processes, stay valid until closed. Works on a closed handle too.
+  /// Removes the block's name from the system (shm_unlink), then withdraws this process's
+  /// registration of it with the resource tracker, whichever handle made it. Existing mappings,
+  /// here and in other processes, stay valid until closed. Works on a closed handle too.
   /// Throws std::system_error (ENOENT if the block is already gone; nothing is unregistered
   /// then, as in CPython), std::logic_error on a moved-from handle.
   void unlink();
