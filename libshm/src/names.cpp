@@ -50,7 +50,8 @@ void SharedMemory::validate_name(std::string_view name) {
     }
     if (c < 0x20 || c == 0x7f) reject(name, "control character" + at);
     if (c >= 0x80) {
-      reject(name, "non-ASCII byte" + at + " (CPython's tracker cannot register it; the block leaks)");
+      reject(name,
+             "non-ASCII byte" + at + " (CPython's tracker cannot register it; the block leaks)");
     }
   }
 }

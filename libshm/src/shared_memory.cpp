@@ -19,8 +19,7 @@ namespace shm {
 namespace {
 
 std::system_error os_error(int err, const std::string& what, std::string_view name) {
-  return std::system_error(err, std::generic_category(),
-                           what + " '" + detail::os_name(name) + "'");
+  return std::system_error(err, std::generic_category(), what + " '" + detail::os_name(name) + "'");
 }
 
 // Closes a descriptor on scope exit; the mapping outlives it, so no handle keeps one open.
@@ -86,6 +85,11 @@ SharedMemory SharedMemory::create(std::size_t size, std::string_view requested_n
   if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) {
     throw fail(errno, "cannot size shared memory");
   }
+  if (options.reserve) {
+    if (const int err = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(size)); err != 0) {
+      throw fail(err, "cannot reserve space for shared memory");
+    }
+  }
   std::byte* data = map_block(fd.get(), size, false);
   if (data == nullptr) throw fail(errno, "cannot map shared memory");
   SharedMemory block(std::move(name), data, size, false, false);
@@ -142,7 +146,9 @@ SharedMemory& SharedMemory::operator=(SharedMemory&& other) noexcept {
   return *this;
 }
 
-SharedMemory::~SharedMemory() { close(); }
+SharedMemory::~SharedMemory() {
+  close();
+}
 
 void SharedMemory::close() noexcept {
   if (data_ != nullptr) {

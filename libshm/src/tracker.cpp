@@ -31,16 +31,16 @@ namespace {
 // and stdio may be in any state: everything below uses only async-signal-safe calls and
 // memory it maps itself.
 
-constexpr std::size_t kMaxLine = 512;     // CPython 3.10+ rejects longer messages too
-constexpr std::size_t kSlotBytes = 264;   // one registered name: "/" + 255 bytes + NUL, padded
-constexpr char kShmDir[] = "/dev/shm";    // glibc's fixed shm_open directory on Linux
+constexpr std::size_t kMaxLine = 512;    // CPython 3.10+ rejects longer messages too
+constexpr std::size_t kSlotBytes = 264;  // one registered name: "/" + 255 bytes + NUL, padded
+constexpr char kShmDir[] = "/dev/shm";   // glibc's fixed shm_open directory on Linux
 constexpr char kPrefix[] = "libshm resource_tracker: ";
 
 // Registered names, a flat array of NUL-terminated slots in memory mapped by the tracker.
 struct NameTable {
-  char* slots = nullptr;      // capacity * kSlotBytes bytes
-  std::size_t count = 0;      // slots in use, packed at the front
-  std::size_t capacity = 0;   // slots mapped
+  char* slots = nullptr;     // capacity * kSlotBytes bytes
+  std::size_t count = 0;     // slots in use, packed at the front
+  std::size_t capacity = 0;  // slots mapped
 };
 
 void write_all(int fd, const char* p, std::size_t n) {
@@ -55,7 +55,9 @@ void write_all(int fd, const char* p, std::size_t n) {
   }
 }
 
-void write_str(const char* s) { write_all(STDERR_FILENO, s, std::strlen(s)); }
+void write_str(const char* s) {
+  write_all(STDERR_FILENO, s, std::strlen(s));
+}
 
 void write_number(std::size_t v) {
   char digits[24];
@@ -237,9 +239,9 @@ int isolate_descriptors(int in) {
 // The client side, in the program itself.
 
 struct Client {
-  std::mutex mu;   // guards everything below
-  int fd = -1;     // write end of the tracker's socket, -1 until started
-  pid_t pid = 0;   // the tracker process (our child), 0 until started
+  std::mutex mu;  // guards everything below
+  int fd = -1;    // write end of the tracker's socket, -1 until started
+  pid_t pid = 0;  // the tracker process (our child), 0 until started
 };
 
 Client& client() {
@@ -288,8 +290,7 @@ bool send_all(int fd, const std::string& line) {
 }
 
 void send_command(const char* command, std::string_view name, bool start_if_needed) {
-  const std::string line =
-      std::string(command) + ":" + detail::os_name(name) + ":shared_memory\n";
+  const std::string line = std::string(command) + ":" + detail::os_name(name) + ":shared_memory\n";
   Client& c = client();
   std::lock_guard lock(c.mu);
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -307,18 +308,23 @@ void send_command(const char* command, std::string_view name, bool start_if_need
     ::waitpid(c.pid, nullptr, WNOHANG);
     c.fd = -1;
     c.pid = 0;
-    std::fputs("libshm resource_tracker: process died unexpectedly, relaunching.  "
-               "Some resources might leak.\n",
-               stderr);
+    std::fputs(
+        "libshm resource_tracker: process died unexpectedly, relaunching.  "
+        "Some resources might leak.\n",
+        stderr);
   }
   throw std::system_error(EPIPE, std::generic_category(), "cannot reach the resource tracker");
 }
 
 }  // namespace
 
-void register_block(std::string_view name) { send_command("REGISTER", name, true); }
+void register_block(std::string_view name) {
+  send_command("REGISTER", name, true);
+}
 
-void unregister_block(std::string_view name) { send_command("UNREGISTER", name, false); }
+void unregister_block(std::string_view name) {
+  send_command("UNREGISTER", name, false);
+}
 
 pid_t pid() noexcept {
   Client& c = client();

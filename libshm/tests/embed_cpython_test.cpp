@@ -1,8 +1,7 @@
 // Interop with the real thing: the stdlib's SharedMemory, in an embedded system CPython, and
 // libshm attach each other's blocks in the same process and see the same names, sizes, bytes.
-#include <pybind11/embed.h>
-
 #include <gtest/gtest.h>
+#include <pybind11/embed.h>
 
 #include <cstring>
 #include <string>

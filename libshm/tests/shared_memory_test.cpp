@@ -3,11 +3,10 @@
 #include "libshm/shared_memory.hpp"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstring>
 #include <regex>
@@ -19,8 +18,8 @@
 namespace shm {
 namespace {
 
-using test::BlockCleanup;
 using test::block_exists;
+using test::BlockCleanup;
 
 std::string text_at(const SharedMemory& block, std::size_t at, std::size_t n) {
   return {reinterpret_cast<const char*>(block.buf().data()) + at, n};
@@ -51,11 +50,12 @@ TEST(SharedMemory, CreateGivesExactSizeModeAndName) {
   struct stat st {};
   ASSERT_EQ(::stat(("/dev/shm/" + name).c_str(), &st), 0);
   EXPECT_EQ(st.st_size, 4097);
-  EXPECT_EQ(st.st_mode & 0777, 0600 & ~[] {
-    const mode_t m = ::umask(0);
-    ::umask(m);
-    return m;
-  }());
+  EXPECT_EQ(
+      st.st_mode & 0777, 0600 & ~[] {
+        const mode_t m = ::umask(0);
+        ::umask(m);
+        return m;
+      }());
   block.unlink();
 }
 
@@ -151,16 +151,25 @@ TEST(SharedMemory, PermissionDeniedIsEacces) {
   BlockCleanup cleanup;
   auto block = SharedMemory::create(8, cleanup.fresh());
   ASSERT_EQ(::chmod(("/dev/shm/" + block.name()).c_str(), 0), 0);
-  EXPECT_EQ(error_of([&] { SharedMemory::attach(block.name()); }),
-            std::errc::permission_denied);
+  EXPECT_EQ(error_of([&] { SharedMemory::attach(block.name()); }), std::errc::permission_denied);
   block.unlink();
 }
 
 TEST(SharedMemory, RejectsNamesCPythonCannotRoundTrip) {
-  const std::string bad[] = {
-      "",         "/",          "a/b",         "//x", std::string("nul\0x", 5), "co:lon",
-      "new\nline", "cr\rx",     "caf\xc3\xa9", "tab\tx", ".",  "..",
-      std::string(256, 'a'),    std::string(128, '\xc3')};
+  const std::string bad[] = {"",
+                             "/",
+                             "a/b",
+                             "//x",
+                             std::string("nul\0x", 5),
+                             "co:lon",
+                             "new\nline",
+                             "cr\rx",
+                             "caf\xc3\xa9",
+                             "tab\tx",
+                             ".",
+                             "..",
+                             std::string(256, 'a'),
+                             std::string(128, '\xc3')};
   BlockCleanup cleanup;
   for (const auto& name : bad) {
     SCOPED_TRACE(name);
@@ -179,8 +188,8 @@ TEST(SharedMemory, RejectsNamesCPythonCannotRoundTrip) {
 
 TEST(SharedMemory, AcceptsEveryNameCPythonHandles) {
   BlockCleanup cleanup;
-  const std::string good[] = {"a", "with space", "back\\slash", "dots.and-dashes_~",
-                              "psm_0123abcd", std::string(255, 'n')};
+  const std::string good[] = {
+      "a", "with space", "back\\slash", "dots.and-dashes_~", "psm_0123abcd", std::string(255, 'n')};
   for (const auto& name : good) {
     SCOPED_TRACE(name);
     auto block = SharedMemory::create(8, cleanup.add(name));

@@ -17,7 +17,7 @@
 namespace {
 
 int usage() {
-  std::fputs("usage: shm_test_child COMMAND NAME\n", stderr);
+  std::fputs("usage: shm_test_child COMMAND NAME [SIZE]\n", stderr);
   return 2;
 }
 
@@ -28,9 +28,10 @@ void put(std::span<std::byte> buf, std::size_t at, std::string_view text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) return usage();
+  if (argc != 3 && argc != 4) return usage();
   const std::string_view command = argv[1];
   const std::string name = argv[2];
+  const std::size_t size = argc == 4 ? std::stoull(argv[3]) : 4096;
   try {
     if (command == "attach-rw") {
       // Reads what the parent wrote at 0 and answers at 64.
@@ -77,6 +78,19 @@ int main(int argc, char** argv) {
     if (command == "attach-tracked-exit") {
       auto block = shm::SharedMemory::attach(name, {.track = true});
       return 0;  // tracked on request: the block goes with us, as in CPython
+    }
+    if (command == "create-reserved") {
+      // Space reserved up front: a full filesystem is an ENOSPC error here, not a SIGBUS later.
+      auto block = shm::SharedMemory::create(size, name, {.reserve = true});
+      block.unlink();
+      return 0;
+    }
+    if (command == "create-fill") {
+      // A sparse block (CPython's way): writing pages the filesystem has no room for faults.
+      auto block = shm::SharedMemory::create(size, name);
+      block.unlink();  // the mapping stays usable; nothing is left behind when we die
+      std::memset(block.buf().data(), 0x5a, block.size());
+      return 0;
     }
     if (command == "create-drop-attach-unlink") {
       { auto creator = shm::SharedMemory::create(64, name); }

@@ -1,6 +1,7 @@
 #include "test_support.hpp"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -8,8 +9,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <random>
 #include <thread>
@@ -110,6 +109,8 @@ ChildResult run_child(const std::vector<std::string>& argv, std::chrono::millise
   return result;
 }
 
-std::string child_helper() { return LIBSHM_TEST_CHILD; }
+std::string child_helper() {
+  return LIBSHM_TEST_CHILD;
+}
 
 }  // namespace shm::test

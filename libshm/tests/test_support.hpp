@@ -38,10 +38,10 @@ class BlockCleanup {
 
 /// What a finished child process did.
 struct ChildResult {
-  int exit_code = -1;    // exit status, or -1 if killed by a signal
-  int signal = 0;        // the signal that killed it, or 0
-  std::string out;       // everything it (and its descendants) wrote to stdout
-  std::string err;       // everything it (and its descendants) wrote to stderr
+  int exit_code = -1;  // exit status, or -1 if killed by a signal
+  int signal = 0;      // the signal that killed it, or 0
+  std::string out;     // everything it (and its descendants) wrote to stdout
+  std::string err;     // everything it (and its descendants) wrote to stderr
 };
 
 /// Runs argv (argv[0] a path) to completion, capturing stdout and stderr until EOF (so until

@@ -2,10 +2,9 @@
 // else is touched.
 #include "libshm/tracker.hpp"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
-
-#include <gtest/gtest.h>
 
 #include <string>
 

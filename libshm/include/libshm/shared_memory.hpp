@@ -15,6 +15,10 @@ struct CreateOptions {
   /// ends (even by SIGKILL) without unlink(). CPython's default; turn off for blocks that must
   /// outlive their creator.
   bool track = true;
+  /// Allocate the block's memory now (posix_fallocate), so that a full /dev/shm fails the
+  /// create with ENOSPC. Without it the block is sparse, as CPython's: creation succeeds, and a
+  /// later first write to a page the filesystem has no room for raises SIGBUS in the writer.
+  bool reserve = false;
 };
 
 /// Options for SharedMemory::attach.
@@ -95,11 +99,11 @@ class SharedMemory {
  private:
   SharedMemory(std::string name, std::byte* data, std::size_t size, bool read_only, bool tracked);
 
-  std::string name_;         // name without the leading slash
-  std::byte* data_;          // start of the mapping, nullptr when closed
-  std::size_t size_;         // mapped length = st_size at open time
-  bool read_only_;           // mapped PROT_READ only
-  bool tracked_;             // registered with the resource tracker by this handle
+  std::string name_;  // name without the leading slash
+  std::byte* data_;   // start of the mapping, nullptr when closed
+  std::size_t size_;  // mapped length = st_size at open time
+  bool read_only_;    // mapped PROT_READ only
+  bool tracked_;      // registered with the resource tracker by this handle
 };
 
 /// Removes block `name` (without the leading slash) without attaching it, and withdraws any

@@ -1,8 +1,7 @@
 // A program that uses an installed libshm, as a downstream project would.
-#include <libshm/shared_memory.hpp>
-
 #include <cstdio>
 #include <cstring>
+#include <libshm/shared_memory.hpp>
 
 int main() {
   auto block = shm::SharedMemory::create(64);
