@@ -16,6 +16,11 @@
 
 namespace shm {
 
+namespace detail {
+struct ListGeometry;
+struct SlotRef;
+}  // namespace detail
+
 /// The two block layouts CPython has used.
 enum class Layout {
   v38,  ///< CPython 3.8: a table of N per-item sizes after the count
@@ -27,7 +32,7 @@ std::string_view to_string(Layout layout) noexcept;
 
 /// A block that is not a valid ShareableList (corrupted, truncated, or not a list at all).
 /// what() says what is wrong and where, e.g.
-/// "offset 24: item 1's offset 8 is below item 0's offset 16".
+/// "offset 24: item 2's offset 8 is below item 1's offset 16".
 class LayoutError : public std::runtime_error {
  public:
   /// `offset` is the byte in the block where the problem was found.
@@ -38,8 +43,16 @@ class LayoutError : public std::runtime_error {
   [[nodiscard]] const std::string& problem() const noexcept { return problem_; }
 
  private:
-  std::size_t offset_;    // where in the block
-  std::string problem_;   // what is wrong there
+  std::size_t offset_;   // where in the block
+  std::string problem_;  // what is wrong there
+};
+
+/// A str item whose stored bytes are not UTF-8, so it has no value (CPython raises
+/// UnicodeDecodeError, e.g. for a slot where it cut a character in two: gh-88336). The block
+/// itself is sound; other items stay readable. The harness's error kind "Decode".
+class DecodeError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
 };
 
 /// Options for ShareableList::create.
@@ -171,12 +184,19 @@ class ShareableList {
   [[nodiscard]] const_iterator end() const { return {this, size_}; }
 
  private:
-  ShareableList(SharedMemory block, Layout layout, std::size_t size, bool strict);
+  ShareableList(SharedMemory block, detail::ListGeometry geometry, bool strict);
+  // The open block's bytes; throws std::logic_error once it is closed.
+  [[nodiscard]] std::span<std::byte> bytes() const;
+  // Where item `index` (negative from the end) is; throws std::out_of_range outside [-N, N).
+  [[nodiscard]] detail::SlotRef slot(std::ptrdiff_t index) const;
 
-  SharedMemory block_;   // the mapped block
-  Layout layout_;        // its layout
-  std::size_t size_;     // N, read and validated at attach
-  bool strict_;          // refuse values that cannot read back equal
+  SharedMemory block_;              // the mapped block
+  Layout layout_;                   // its layout
+  std::size_t size_;                // N, read and validated at attach
+  std::vector<std::size_t> slots_;  // N+1 block offsets: item i is [slots_[i], slots_[i+1])
+  std::size_t formats_at_;          // block offset of the N format strings
+  std::size_t codes_at_;            // block offset of the N type codes
+  bool strict_;                     // refuse values that cannot read back equal
 };
 
 }  // namespace shm

@@ -1,0 +1,158 @@
+// shm::Item: Python's equality, repr() and type names for ShareableList values.
+#include "libshm/item.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "float_repr.hpp"
+#include "utf8.hpp"
+
+namespace shm {
+namespace {
+
+// Python compares int with float exactly (2**53 + 1 != 2.0**53), never by converting the int
+// to a double, so neither may be rounded here.
+bool int_equals_double(std::int64_t i, double d) noexcept {
+  // [-2^63, 2^63) as doubles: every integral double in it converts to int64 exactly.
+  constexpr double kLow = -9223372036854775808.0;
+  constexpr double kHigh = 9223372036854775808.0;
+  if (!(d >= kLow && d < kHigh) || std::trunc(d) != d) return false;  // NaN fails the range
+  return static_cast<std::int64_t>(d) == i;
+}
+
+// A bool, int or float as a number; nullopt-like flag for the other types.
+struct Number {
+  bool is_number = false;  // false for None, str and bytes
+  bool is_double = false;  // which of the two members holds the value
+  std::int64_t i = 0;      // bool or int
+  double d = 0;            // float
+};
+
+Number as_number(const Item& item) noexcept {
+  if (const bool* b = std::get_if<bool>(&item)) return {true, false, *b ? 1 : 0, 0};
+  if (const auto* i = std::get_if<std::int64_t>(&item)) return {true, false, *i, 0};
+  if (const double* d = std::get_if<double>(&item)) return {true, true, 0, *d};
+  return {};
+}
+
+// The quote CPython's repr picks: single, unless the text has a ' and no ".
+char repr_quote(std::string_view text) {
+  const bool single = text.find('\'') != std::string_view::npos;
+  const bool dbl = text.find('"') != std::string_view::npos;
+  return single && !dbl ? '"' : '\'';
+}
+
+std::string hex_escape(const char* prefix, unsigned value, int width) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%s%0*x", prefix, width, value);
+  return buf;
+}
+
+// Escapes shared by str and bytes reprs for one ASCII character; false if `c` is not ASCII.
+bool append_ascii_repr(std::string& out, unsigned c, char quote) {
+  if (c >= 0x80) return false;
+  if (c == '\\' || c == static_cast<unsigned char>(quote)) {
+    out += '\\';
+    out += static_cast<char>(c);
+  } else if (c == '\t') {
+    out += "\\t";
+  } else if (c == '\n') {
+    out += "\\n";
+  } else if (c == '\r') {
+    out += "\\r";
+  } else if (c < 0x20 || c == 0x7F) {
+    out += hex_escape("\\x", c, 2);
+  } else {
+    out += static_cast<char>(c);
+  }
+  return true;
+}
+
+// Non-ASCII code points CPython's repr escapes because its Unicode database calls them
+// non-printable. The full table is large; these are the ones that show up in practice
+// (C1 controls, NBSP, soft hyphen, zero-width and direction marks, separators, BOM).
+bool non_printable(char32_t cp) {
+  return cp <= 0xA0 || cp == 0xAD || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200F) ||
+         (cp >= 0x2028 && cp <= 0x202F) || (cp >= 0x205F && cp <= 0x206F) || cp == 0x3000 ||
+         cp == 0xFEFF || (cp >= 0xE000 && cp <= 0xF8FF) || (cp >= 0xFFF0 && cp <= 0xFFFB) ||
+         (cp >= 0xFFFE && cp <= 0xFFFF);
+}
+
+std::string str_repr(std::string_view text) {
+  const char quote = repr_quote(text);
+  std::string out(1, quote);
+  if (!detail::utf8_code_points(text)) {
+    // Not a str CPython could hold; show the bytes rather than fail.
+    for (unsigned char c : text) {
+      if (!append_ascii_repr(out, c, quote)) out += hex_escape("\\x", c, 2);
+    }
+  } else {
+    for (std::size_t at = 0; at < text.size();) {
+      const std::size_t start = at;
+      const char32_t cp = detail::utf8_next(text, at);
+      if (append_ascii_repr(out, static_cast<unsigned>(cp), quote)) continue;
+      if (!non_printable(cp)) {
+        out.append(text.substr(start, at - start));
+      } else if (cp <= 0xFF) {
+        out += hex_escape("\\x", static_cast<unsigned>(cp), 2);
+      } else if (cp <= 0xFFFF) {
+        out += hex_escape("\\u", static_cast<unsigned>(cp), 4);
+      } else {
+        out += hex_escape("\\U", static_cast<unsigned>(cp), 8);
+      }
+    }
+  }
+  out += quote;
+  return out;
+}
+
+std::string bytes_repr(std::string_view data) {
+  const char quote = repr_quote(data);
+  std::string out = "b";
+  out += quote;
+  for (unsigned char c : data) {
+    if (!append_ascii_repr(out, c, quote)) out += hex_escape("\\x", c, 2);
+  }
+  out += quote;
+  return out;
+}
+
+}  // namespace
+
+bool python_equal(const Item& a, const Item& b) noexcept {
+  const Number x = as_number(a);
+  const Number y = as_number(b);
+  if (x.is_number || y.is_number) {
+    if (!x.is_number || !y.is_number) return false;
+    if (x.is_double && y.is_double) return x.d == y.d;  // NaN != NaN, -0.0 == 0.0
+    if (x.is_double) return int_equals_double(y.i, x.d);
+    if (y.is_double) return int_equals_double(x.i, y.d);
+    return x.i == y.i;
+  }
+  return a == b;  // None, str, bytes: same type and same contents
+}
+
+std::string python_repr(const Item& item) {
+  switch (item.index()) {
+    case 0:
+      return "None";
+    case 1:
+      return std::get<bool>(item) ? "True" : "False";
+    case 2:
+      return std::to_string(std::get<std::int64_t>(item));
+    case 3:
+      return detail::python_float_repr(std::get<double>(item));
+    case 4:
+      return str_repr(std::get<std::string>(item));
+    default:
+      return bytes_repr(std::get<Bytes>(item).data);
+  }
+}
+
+std::string_view type_name(const Item& item) noexcept {
+  static constexpr std::string_view kNames[] = {"NoneType", "bool", "int", "float", "str", "bytes"};
+  return kNames[item.index()];
+}
+
+}  // namespace shm

@@ -1,0 +1,309 @@
+// Items in their slots, exactly as CPython's ShareableList packs and unpacks them (reference
+// §1.1, §2.5): the format strings, the type codes, and the bytes of each type.
+//
+// Reading treats the block as hostile and changing under us (another process may write it at
+// any time): each part is copied out of the block once, then validated, then used, so a value
+// is never built from bytes that were checked at a different moment.
+#include "list_codec.hpp"
+
+#include <charconv>
+#include <cstring>
+#include <stdexcept>
+
+#include "utf8.hpp"
+
+namespace shm::detail {
+namespace {
+
+constexpr std::string_view kBoolFormat = "xxxxxxx?";  // value in the last byte
+constexpr std::string_view kNoneFormat = "xxxxxx?x";  // all zeros ('?' packs None as False)
+// The longest k in "<k>s" whose format fits in 8 characters.
+constexpr std::size_t kMaxChars = 9'999'999;
+
+// CPython's allocation for a str/bytes of `n` units: always one more 8-byte block than needed,
+// so an empty value gets 8 and a value of 8 gets 16.
+constexpr std::size_t allocation_for(std::size_t n) noexcept {
+  return kWord * (n / kWord + 1);
+}
+
+std::string item_label(std::size_t index) {
+  return "item " + std::to_string(index);
+}
+
+// A format string's raw bytes as text for an error message: printable ASCII as is, anything
+// else as \xNN, in quotes.
+std::string quote_raw(std::string_view raw) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "'";
+  for (unsigned char c : raw) {
+    if (c >= 0x20 && c < 0x7F && c != '\\' && c != '\'') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out + "'";
+}
+
+// The 8 format bytes without CPython's trailing-NUL padding.
+std::string_view strip_format(std::span<const std::byte, kWord> raw) {
+  std::string_view text(reinterpret_cast<const char*>(raw.data()), raw.size());
+  while (!text.empty() && text.back() == '\0') text.remove_suffix(1);
+  return text;
+}
+
+// One of the formats CPython writes, or nothing. "<k>s" only in CPython's own spelling
+// (decimal, no sign or leading zero, 1 ≤ k): struct would accept "08s" or "0s", but no
+// CPython writes them, so they mean the block is damaged.
+std::optional<Format> parse_format(std::string_view text) {
+  if (text == "q") return Format{Format::Kind::int64, kWord};
+  if (text == "d") return Format{Format::Kind::float64, kWord};
+  if (text == kBoolFormat) return Format{Format::Kind::boolean, kWord};
+  if (text == kNoneFormat) return Format{Format::Kind::none, kWord};
+  if (text.size() < 2 || text.back() != 's' || text.front() == '0') return std::nullopt;
+  const std::string_view digits = text.substr(0, text.size() - 1);
+  std::size_t k = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), k);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return Format{Format::Kind::chars, k};
+}
+
+// Reads the format at `ref` and checks it against the slot; nullopt-free: throws LayoutError.
+Format checked_format(std::span<const std::byte, kWord> raw, const SlotRef& ref) {
+  const std::string_view text = strip_format(raw);
+  const std::optional<Format> format = parse_format(text);
+  if (!format) {
+    const bool digits_only =
+        !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+    throw LayoutError(ref.format_at,
+                      item_label(ref.index) + "'s format " + quote_raw(text) +
+                          " is not one CPython writes" +
+                          (digits_only ? " (a \"<k>s\" format cut to 8 characters?)" : ""));
+  }
+  if (format->length > ref.allocation()) {
+    throw LayoutError(ref.format_at,
+                      item_label(ref.index) + "'s format '" + format->text() + "' needs " +
+                          std::to_string(format->length) + " bytes but its slot at offset " +
+                          std::to_string(ref.begin) + " has " + std::to_string(ref.allocation()));
+  }
+  return *format;
+}
+
+std::array<std::byte, kWord> copy_word(std::span<const std::byte> block, std::size_t at) {
+  std::array<std::byte, kWord> word;
+  std::memcpy(word.data(), block.data() + at, kWord);
+  return word;
+}
+
+template <typename T>
+std::array<std::byte, kWord> to_word(T value) {
+  static_assert(sizeof(T) == kWord);
+  std::array<std::byte, kWord> word;
+  std::memcpy(word.data(), &value, kWord);
+  return word;
+}
+
+template <typename T>
+T from_word(const std::array<std::byte, kWord>& word) {
+  static_assert(sizeof(T) == kWord);
+  T value;
+  std::memcpy(&value, word.data(), kWord);
+  return value;
+}
+
+// The scalar encodings; nullopt-like `false` for str and bytes.
+bool encode_scalar(const Item& item, Encoded& out) {
+  switch (item.index()) {
+    case 0:  // None: xxxxxx?x, all zero
+      out.format = {Format::Kind::none, kWord};
+      out.code = Code::none;
+      return true;
+    case 1:  // bool: xxxxxxx?, 0 or 1 in the last byte
+      out.format = {Format::Kind::boolean, kWord};
+      out.word[kWord - 1] = std::byte{std::get<bool>(item) ? std::uint8_t{1} : std::uint8_t{0}};
+      return true;
+    case 2:
+      out.format = {Format::Kind::int64, kWord};
+      out.word = to_word(std::get<std::int64_t>(item));
+      return true;
+    case 3:
+      out.format = {Format::Kind::float64, kWord};
+      out.word = to_word(std::get<double>(item));
+      return true;
+    default:
+      return false;
+  }
+}
+
+// A str's UTF-8 or a bytes' data, validated for storage: UTF-8 (str), length, strict. Returns
+// the payload and, for a str, its code-point count (bytes: its length).
+std::pair<std::string_view, std::size_t> checked_payload(const Item& item, std::size_t index,
+                                                         bool strict) {
+  const bool is_str = std::holds_alternative<std::string>(item);
+  const std::string_view data = is_str ? std::string_view(std::get<std::string>(item))
+                                       : std::string_view(std::get<Bytes>(item).data);
+  const char* kind = is_str ? "str" : "bytes";
+  std::size_t units = data.size();
+  if (is_str) {
+    const auto points = utf8_code_points(data);
+    if (!points) {
+      throw std::invalid_argument(item_label(index) + ": the str is not valid UTF-8 (bad byte at " +
+                                  std::to_string(utf8_valid_prefix(data)) + ")");
+    }
+    units = *points;
+  }
+  if (data.size() > kMaxPayload) {
+    throw std::invalid_argument(item_label(index) + ": a " + kind + " of " +
+                                std::to_string(data.size()) +
+                                " bytes is longer than 9,999,991 bytes, the most a ShareableList "
+                                "item can hold (its format \"<k>s\" must fit in 8 characters)");
+  }
+  if (strict && !data.empty() && data.back() == '\0') {
+    throw std::invalid_argument(item_label(index) + ": the " + kind +
+                                " ends with NUL, which every reader strips (strict)");
+  }
+  return {data, units};
+}
+
+}  // namespace
+
+std::string Format::text() const {
+  switch (kind) {
+    case Kind::int64:
+      return "q";
+    case Kind::float64:
+      return "d";
+    case Kind::boolean:
+      return std::string(kBoolFormat);
+    case Kind::none:
+      return std::string(kNoneFormat);
+    default:
+      return std::to_string(length) + "s";
+  }
+}
+
+SlotRef slot_ref(const ListGeometry& g, std::size_t i) noexcept {
+  return {i, g.slots[i], g.slots[i + 1], g.formats + kWord * i, g.codes + i};
+}
+
+Encoded encode_new(const Item& item, std::size_t index, bool strict) {
+  Encoded out;
+  if (encode_scalar(item, out)) return out;
+  const auto [data, units] = checked_payload(item, index, strict);
+  // CPython sizes by len(): code points for a str. Where the UTF-8 would not fit it truncates
+  // (gh-88336); libshm sizes by the UTF-8 instead, so every reader gets the whole value.
+  std::size_t allocation = allocation_for(units);
+  if (data.size() > allocation) allocation = allocation_for(data.size());
+  out.format = {Format::Kind::chars, allocation};
+  out.code = std::holds_alternative<std::string>(item) ? Code::str : Code::bytes;
+  out.chars = data;
+  return out;
+}
+
+Encoded encode_set(const Item& value, const SlotRef& ref,
+                   std::span<const std::byte, kWord> current_format, bool strict) {
+  Encoded out;
+  if (encode_scalar(value, out)) {
+    if (ref.allocation() < kWord) {
+      throw LayoutError(ref.begin,
+                        item_label(ref.index) + "'s slot is " + std::to_string(ref.allocation()) +
+                            " bytes, too small for an 8-byte " + std::string(type_name(value)));
+    }
+    return out;
+  }
+  const auto [data, units] = checked_payload(value, ref.index, strict);
+  // CPython keeps a str/bytes slot's format and gives any other slot "<allocation>s". A
+  // format that is not CPython's is replaced like a scalar's, which repairs the slot.
+  const std::optional<Format> current = parse_format(strip_format(current_format));
+  if (current && current->kind == Format::Kind::chars && current->length <= ref.allocation()) {
+    out.format = *current;
+  } else if (ref.allocation() == 0 || ref.allocation() > kMaxChars) {
+    throw LayoutError(ref.begin, item_label(ref.index) + "'s slot of " +
+                                     std::to_string(ref.allocation()) +
+                                     " bytes cannot be described by a \"<k>s\" format");
+  } else {
+    out.format = {Format::Kind::chars, ref.allocation()};
+  }
+  if (data.size() > out.format.length) {
+    throw std::invalid_argument(
+        "bytes/str item exceeds available storage: " + item_label(ref.index) + " holds " +
+        std::to_string(out.format.length) + " bytes, the value has " + std::to_string(data.size()));
+  }
+  out.code = std::holds_alternative<std::string>(value) ? Code::str : Code::bytes;
+  out.chars = data;
+  return out;
+}
+
+void write_item(std::span<std::byte> block, const SlotRef& ref, const Encoded& item) {
+  std::array<std::byte, kWord> format{};  // NUL-padded, as struct "8s" packs it
+  const std::string text = item.format.text();
+  std::memcpy(format.data(), text.data(), text.size());
+  std::memcpy(block.data() + ref.format_at, format.data(), kWord);
+  block[ref.code_at] = static_cast<std::byte>(item.code);
+  std::byte* slot = block.data() + ref.begin;
+  if (item.format.kind != Format::Kind::chars) {
+    std::memcpy(slot, item.word.data(), kWord);
+  } else {
+    // struct "<k>s": the data, then NULs up to k.
+    std::memcpy(slot, item.chars.data(), item.chars.size());
+    std::memset(slot + item.chars.size(), 0, item.format.length - item.chars.size());
+  }
+}
+
+Format read_format(std::span<const std::byte> block, const SlotRef& ref) {
+  const auto raw = copy_word(block, ref.format_at);
+  return checked_format(raw, ref);
+}
+
+Item read_item(std::span<const std::byte> block, const SlotRef& ref) {
+  const Format format = read_format(block, ref);
+  const auto code = static_cast<std::int8_t>(block[ref.code_at]);
+  const auto mismatch = [&](const char* what) {
+    return LayoutError(ref.code_at, item_label(ref.index) + "'s type code " + std::to_string(code) +
+                                        " (" + what + ") does not go with its format '" +
+                                        format.text() + "'");
+  };
+  if (code < 0 || code > 3) {
+    throw LayoutError(ref.code_at, item_label(ref.index) + "'s type code " + std::to_string(code) +
+                                       " is not 0 (int, float, bool), 1 (str), 2 (bytes) or 3 "
+                                       "(None)");
+  }
+  // CPython unpacks first, so even None needs a valid format that fits (checked above).
+  if (code == static_cast<std::int8_t>(Code::none)) return None{};
+
+  if (format.kind != Format::Kind::chars) {
+    // CPython applies code 1's or 2's rstrip() to a number and fails (AttributeError).
+    if (code == static_cast<std::int8_t>(Code::str)) throw mismatch("str");
+    if (code == static_cast<std::int8_t>(Code::bytes)) throw mismatch("bytes");
+    const auto word = copy_word(block, ref.begin);
+    switch (format.kind) {
+      case Format::Kind::int64:
+        return from_word<std::int64_t>(word);
+      case Format::Kind::float64:
+        return from_word<double>(word);
+      case Format::Kind::boolean:  // struct "?": any non-zero byte is True
+        return word[kWord - 1] != std::byte{0};
+      default:  // code 0 with None's format: CPython returns the '?' in byte 6
+        return word[kWord - 2] != std::byte{0};
+    }
+  }
+
+  std::string data(format.length, '\0');
+  std::memcpy(data.data(), block.data() + ref.begin, format.length);
+  // Code 0 on "<k>s" gives CPython's raw bytes, padding included.
+  if (code == static_cast<std::int8_t>(Code::plain)) return Bytes{std::move(data)};
+  // The format stores no length: trailing NULs are padding to every reader (gh-106939).
+  data.erase(data.find_last_not_of('\0') + 1);
+  if (code == static_cast<std::int8_t>(Code::bytes)) return Bytes{std::move(data)};
+  const std::size_t good = utf8_valid_prefix(data);
+  if (good != data.size()) {
+    throw DecodeError(item_label(ref.index) + " at offset " + std::to_string(ref.begin) +
+                      " is a str whose bytes are not UTF-8 (from byte " + std::to_string(good) +
+                      " of " + std::to_string(data.size()) + ")");
+  }
+  return data;
+}
+
+}  // namespace shm::detail

@@ -1,0 +1,204 @@
+// ShareableList headers in CPython's two layouts: detection, validation of untrusted blocks,
+// and the header of new blocks (DESIGN.md, "The block formats"; reference §1.2 - 1.6).
+//
+// A block may come from anyone, so nothing here trusts a number it reads: every count, offset
+// and size is checked against the block's size before it is used to compute another offset,
+// with arithmetic that cannot overflow.
+#include "list_layout.hpp"
+
+#include <cstring>
+#include <limits>
+#include <string>
+
+namespace shm {
+
+LayoutError::LayoutError(std::size_t offset, const std::string& problem)
+    : std::runtime_error("offset " + std::to_string(offset) + ": " + problem),
+      offset_(offset),
+      problem_(problem) {}
+
+std::string_view to_string(Layout layout) noexcept {
+  return layout == Layout::v38 ? "3.8" : "3.9+";
+}
+
+namespace detail {
+namespace {
+
+std::string bytes_text(std::size_t n) {
+  return std::to_string(n) + (n == 1 ? " byte" : " bytes");
+}
+
+// N read as CPython reads it (struct "q"), checked to be a count at all.
+std::size_t read_count(std::span<const std::byte> block) {
+  if (block.size() < kWord) {
+    throw LayoutError(
+        0, "the block is " + bytes_text(block.size()) + ", too small for the item count (8 bytes)");
+  }
+  const auto n = static_cast<std::int64_t>(load_word(block, 0));
+  if (n < 0) throw LayoutError(0, "the item count " + std::to_string(n) + " is negative");
+  return static_cast<std::size_t>(n);
+}
+
+// Checks that N header words after the count, (N + extra) words in all, fit in the block;
+// returns where the data area starts.
+std::size_t check_header_fits(std::span<const std::byte> block, std::size_t n, std::size_t extra,
+                              Layout layout) {
+  const std::size_t words = block.size() / kWord;
+  if (words < extra || n > words - extra) {
+    const std::string need = n <= std::numeric_limits<std::size_t>::max() / kWord - extra
+                                 ? "a header of " + bytes_text(kWord * (n + extra))
+                                 : "a header larger than memory";
+    throw LayoutError(0, "the item count " + std::to_string(n) + " needs " + need + " (" +
+                             std::string(to_string(layout)) + " layout) but the block is " +
+                             bytes_text(block.size()));
+  }
+  return kWord * (n + extra);
+}
+
+// Checks that the N format strings and N codes after a data area ending at `data_end` fit.
+void check_tail_fits(std::span<const std::byte> block, std::size_t n, std::size_t data_end,
+                     std::size_t entry_offset) {
+  const std::size_t room = block.size() - data_end;  // data_end <= size was checked
+  if (n > room / (kWord + 1)) {
+    throw LayoutError(
+        entry_offset,
+        "the data area ends at byte " + std::to_string(data_end) + ", leaving " + bytes_text(room) +
+            " for the " + std::to_string(n) + " format strings and type codes, which need " +
+            bytes_text((kWord + 1) * n) + " (block size " + std::to_string(block.size()) + ")");
+  }
+}
+
+ListGeometry read_v39(std::span<const std::byte> block, std::size_t n) {
+  ListGeometry g;
+  g.layout = Layout::v39;
+  g.count = n;
+  const std::size_t data = check_header_fits(block, n, 2, Layout::v39);
+  const std::size_t room = block.size() - data;
+  g.slots.reserve(n + 1);
+  std::uint64_t previous = 0;
+  for (std::size_t i = 0; i <= n; ++i) {
+    const std::size_t at = ListGeometry::header_entry(i);
+    const std::uint64_t offset = load_word(block, at);
+    const std::string what =
+        i < n ? "item " + std::to_string(i) + "'s offset" : "the end offset of the data area";
+    if (i == 0 && offset != 0) {
+      throw LayoutError(at, "item 0's offset is " + std::to_string(offset) + ", not 0");
+    }
+    if (offset < previous) {
+      throw LayoutError(at, what + " " + std::to_string(offset) + " is below item " +
+                                std::to_string(i - 1) + "'s offset " + std::to_string(previous));
+    }
+    if (offset > room) {
+      throw LayoutError(at, what + " " + std::to_string(offset) + " is past the block's end" +
+                                " (the data area starts at byte " + std::to_string(data) + " of " +
+                                std::to_string(block.size()) + ")");
+    }
+    g.slots.push_back(data + static_cast<std::size_t>(offset));
+    previous = offset;
+  }
+  g.formats = g.slots.back();
+  check_tail_fits(block, n, g.formats, ListGeometry::header_entry(n));
+  g.codes = g.formats + kWord * n;
+  return g;
+}
+
+ListGeometry read_v38(std::span<const std::byte> block, std::size_t n) {
+  ListGeometry g;
+  g.layout = Layout::v38;
+  g.count = n;
+  const std::size_t data = check_header_fits(block, n, 1, Layout::v38);
+  g.slots.reserve(n + 1);
+  std::size_t end = data;
+  g.slots.push_back(end);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t at = ListGeometry::header_entry(i);
+    const std::uint64_t size = load_word(block, at);
+    if (size > block.size() - end) {
+      throw LayoutError(at, "item " + std::to_string(i) + "'s size " + std::to_string(size) +
+                                " runs past the block's end (it would start at byte " +
+                                std::to_string(end) + " of " + std::to_string(block.size()) + ")");
+    }
+    end += static_cast<std::size_t>(size);
+    g.slots.push_back(end);
+  }
+  g.formats = end;
+  check_tail_fits(block, n, g.formats, n == 0 ? 0 : ListGeometry::header_entry(n - 1));
+  g.codes = g.formats + kWord * n;
+  return g;
+}
+
+}  // namespace
+
+std::uint64_t load_word(std::span<const std::byte> block, std::size_t at) noexcept {
+  std::uint64_t word;
+  std::memcpy(&word, block.data() + at, sizeof word);
+  return word;
+}
+
+Layout detect_layout(std::span<const std::byte> block) {
+  const std::size_t n = read_count(block);
+  if (block.size() < 2 * kWord) {
+    // Only 3.8's empty list is this small.
+    if (n == 0) return Layout::v38;
+    throw LayoutError(0, "the item count is " + std::to_string(n) + " but the block is only " +
+                             bytes_text(block.size()) + ", too small for either layout's header");
+  }
+  const std::uint64_t second = load_word(block, kWord);
+  if (second == 0) return Layout::v39;  // 3.9+: the first offset is always 0
+  // 3.8: the first item's size, at least 8. An empty 3.8 list ignores everything after N.
+  if (n == 0 || second >= kWord) return Layout::v38;
+  throw LayoutError(kWord, "the word after the item count is " + std::to_string(second) +
+                               ": neither 0 (3.9+ layout: the first offset) nor an item size of"
+                               " at least 8 (3.8 layout)");
+}
+
+ListGeometry read_geometry(std::span<const std::byte> block, std::optional<Layout> layout) {
+  const std::size_t n = read_count(block);
+  const Layout chosen = layout ? *layout : detect_layout(block);
+  return chosen == Layout::v39 ? read_v39(block, n) : read_v38(block, n);
+}
+
+ListGeometry plan_geometry(Layout layout, std::span<const std::size_t> allocations) {
+  ListGeometry g;
+  g.layout = layout;
+  g.count = allocations.size();
+  constexpr std::size_t kMax = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+  const auto too_large = [] {
+    throw std::invalid_argument("ShareableList: the items need a block larger than memory");
+  };
+  if (g.count > kMax / (2 * kWord + 1)) too_large();
+  std::size_t at = kWord * (g.count + (layout == Layout::v39 ? 2 : 1));
+  g.slots.reserve(g.count + 1);
+  g.slots.push_back(at);
+  for (std::size_t allocation : allocations) {
+    if (allocation > kMax - at) too_large();
+    at += allocation;
+    g.slots.push_back(at);
+  }
+  g.formats = at;
+  if ((kWord + 1) * g.count > kMax - at) too_large();
+  g.codes = g.formats + kWord * g.count;
+  return g;
+}
+
+void write_header(std::span<std::byte> block, const ListGeometry& geometry) {
+  const auto store = [&](std::size_t at, std::uint64_t word) {
+    std::memcpy(block.data() + at, &word, sizeof word);
+  };
+  store(0, geometry.count);
+  const std::size_t data = geometry.slots.front();
+  if (geometry.layout == Layout::v39) {
+    // N+1 cumulative offsets from the start of the data area: 0, …, the data area's size.
+    for (std::size_t i = 0; i <= geometry.count; ++i) {
+      store(ListGeometry::header_entry(i), geometry.slots[i] - data);
+    }
+  } else {
+    // N per-item sizes.
+    for (std::size_t i = 0; i < geometry.count; ++i) {
+      store(ListGeometry::header_entry(i), geometry.slots[i + 1] - geometry.slots[i]);
+    }
+  }
+}
+
+}  // namespace detail
+}  // namespace shm

@@ -1,0 +1,53 @@
+// Where things are in a ShareableList block, in either layout (private header).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "libshm/shareable_list.hpp"
+
+namespace shm::detail {
+
+/// Everything is counted in 8-byte words: N, each offset or size, each format string.
+inline constexpr std::size_t kWord = 8;
+
+/// Where each part of a list block is, as absolute byte offsets into the block. Computed once
+/// when a list is created or attached, as CPython computes its _allocated_offsets once: the
+/// header is never rewritten by a well-behaved writer.
+struct ListGeometry {
+  Layout layout = Layout::v39;     // which layout the header uses
+  std::size_t count = 0;           // N
+  std::vector<std::size_t> slots;  // N+1 entries: item i occupies [slots[i], slots[i+1])
+  std::size_t formats = 0;         // N 8-byte format strings start here
+  std::size_t codes = 0;           // N 1-byte type codes start here
+
+  /// The block size the layout formula gives (CPython creates blocks of exactly this size).
+  [[nodiscard]] std::size_t end() const noexcept { return codes + count; }
+  /// Where the header's offset (3.9+) or size (3.8) entry for item i is.
+  [[nodiscard]] static std::size_t header_entry(std::size_t i) noexcept { return kWord * (i + 1); }
+};
+
+/// Detects the layout of a block (DESIGN.md): the word at offset 8 is 0 in 3.9+ (the first
+/// offset) and at least 8 in 3.8 (the first item's size); an empty list is 8 bytes in 3.8 and
+/// 16 in 3.9+. Throws LayoutError if the block cannot be a list in either layout.
+Layout detect_layout(std::span<const std::byte> block);
+
+/// Reads and validates the header of a list block: N ≥ 0, the header fits, offsets start at 0
+/// and never decrease (3.9+) or sizes add up (3.8), and the data area, formats and codes all
+/// lie inside the block. Never reads outside `block`; throws LayoutError naming the problem.
+ListGeometry read_geometry(std::span<const std::byte> block, std::optional<Layout> layout);
+
+/// The geometry of a new list whose item i gets allocations[i] bytes. Throws
+/// std::invalid_argument if the block would be too large to address.
+ListGeometry plan_geometry(Layout layout, std::span<const std::size_t> allocations);
+
+/// Writes N and the offsets (3.9+) or sizes (3.8) of `geometry` at the start of `block`.
+void write_header(std::span<std::byte> block, const ListGeometry& geometry);
+
+/// The native-endian 64-bit word at block[at] (which must be in bounds).
+std::uint64_t load_word(std::span<const std::byte> block, std::size_t at) noexcept;
+
+}  // namespace shm::detail

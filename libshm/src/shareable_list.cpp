@@ -1,0 +1,163 @@
+// shm::ShareableList: creating, attaching, reading and writing lists in CPython's blocks,
+// with libshm's policy where CPython has bugs (DESIGN.md, "CPython quirks and libshm's
+// policy"). Header geometry lives in list_layout.cpp, items in their slots in list_codec.cpp.
+#include "libshm/shareable_list.hpp"
+
+#include <cstring>
+#include <stdexcept>
+#include <utility>
+
+#include "list_codec.hpp"
+#include "list_layout.hpp"
+
+namespace shm {
+
+ShareableList::ShareableList(SharedMemory block, detail::ListGeometry geometry, bool strict)
+    : block_(std::move(block)),
+      layout_(geometry.layout),
+      size_(geometry.count),
+      slots_(std::move(geometry.slots)),
+      formats_at_(geometry.formats),
+      codes_at_(geometry.codes),
+      strict_(strict) {}
+
+ShareableList ShareableList::create(std::span<const Item> items, const ListCreateOptions& options) {
+  // Everything that can fail is checked before the block exists (CPython creates the block
+  // first and leaks it when packing fails: reference §2.7).
+  std::vector<detail::Encoded> encoded;
+  std::vector<std::size_t> allocations;
+  encoded.reserve(items.size());
+  allocations.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    encoded.push_back(detail::encode_new(items[i], i, options.strict));
+    allocations.push_back(encoded.back().format.length);
+  }
+  detail::ListGeometry geometry = detail::plan_geometry(options.layout, allocations);
+
+  const CreateOptions block_options{.track = options.track};
+  SharedMemory block = options.name.empty()
+                           ? SharedMemory::create(geometry.end(), block_options)
+                           : SharedMemory::create(geometry.end(), options.name, block_options);
+  try {
+    const std::span<std::byte> bytes = block.buf();
+    detail::write_header(bytes, geometry);
+    for (std::size_t i = 0; i < encoded.size(); ++i) {
+      detail::write_item(bytes, detail::slot_ref(geometry, i), encoded[i]);
+    }
+    return ShareableList(std::move(block), std::move(geometry), options.strict);
+  } catch (...) {
+    block.unlink();  // nothing may be left behind
+    throw;
+  }
+}
+
+ShareableList ShareableList::create(std::initializer_list<Item> items,
+                                    const ListCreateOptions& options) {
+  return create(std::span<const Item>(items.begin(), items.size()), options);
+}
+
+ShareableList ShareableList::attach(std::string_view name, const ListAttachOptions& options) {
+  SharedMemory block =
+      SharedMemory::attach(name, {.read_only = options.read_only, .track = options.track});
+  return from_block(std::move(block), options);
+}
+
+ShareableList ShareableList::from_block(SharedMemory block, const ListAttachOptions& options) {
+  if (block.closed()) throw std::logic_error("ShareableList: the block is closed");
+  detail::ListGeometry geometry = detail::read_geometry(block.buf(), options.layout);
+  return ShareableList(std::move(block), std::move(geometry), options.strict);
+}
+
+Layout ShareableList::detect_layout(std::span<const std::byte> block) {
+  return detail::detect_layout(block);
+}
+
+void ShareableList::validate(std::span<const std::byte> block, std::optional<Layout> layout) {
+  const detail::ListGeometry geometry = detail::read_geometry(block, layout);
+  for (std::size_t i = 0; i < geometry.count; ++i) {
+    try {
+      (void)detail::read_item(block, detail::slot_ref(geometry, i));
+    } catch (const DecodeError&) {
+      // The layout is sound; the item's text is not (a Decode error when it is read).
+    }
+  }
+}
+
+std::span<std::byte> ShareableList::bytes() const {
+  if (block_.closed()) throw std::logic_error("ShareableList: the block is closed");
+  return block_.buf();
+}
+
+detail::SlotRef ShareableList::slot(std::ptrdiff_t index) const {
+  // Python's rule, without CPython's bug: only [-N, N) is an index (reference §2.3).
+  const auto n = static_cast<std::ptrdiff_t>(size_);
+  if (index < -n || index >= n) {
+    throw std::out_of_range("ShareableList index " + std::to_string(index) + " out of range for " +
+                            std::to_string(size_) + " items");
+  }
+  const auto i = static_cast<std::size_t>(index < 0 ? index + n : index);
+  return {i, slots_[i], slots_[i + 1], formats_at_ + detail::kWord * i, codes_at_ + i};
+}
+
+Item ShareableList::get(std::ptrdiff_t index) const {
+  const detail::SlotRef ref = slot(index);
+  return detail::read_item(bytes(), ref);
+}
+
+std::vector<std::byte> ShareableList::get_raw(std::ptrdiff_t index) const {
+  const detail::SlotRef ref = slot(index);
+  const std::span<const std::byte> all = bytes();
+  return {all.begin() + static_cast<std::ptrdiff_t>(ref.begin),
+          all.begin() + static_cast<std::ptrdiff_t>(ref.end)};
+}
+
+void ShareableList::set(std::ptrdiff_t index, const Item& value) {
+  const detail::SlotRef ref = slot(index);
+  const std::span<std::byte> all = bytes();
+  if (block_.read_only()) throw std::logic_error("ShareableList: the block is read-only");
+  std::array<std::byte, detail::kWord> current;
+  std::memcpy(current.data(), all.data() + ref.format_at, detail::kWord);
+  // Validate first, then write: a failed set leaves the old value (CPython zeroes it: §2.6).
+  const detail::Encoded encoded = detail::encode_set(value, ref, current, strict_);
+  detail::write_item(all, ref, encoded);
+}
+
+std::string ShareableList::format() const {
+  const std::span<const std::byte> all = bytes();
+  std::string out;
+  for (std::size_t i = 0; i < size_; ++i) {
+    out += detail::read_format(all, slot(static_cast<std::ptrdiff_t>(i))).text();
+  }
+  return out;
+}
+
+std::vector<Item> ShareableList::items() const {
+  std::vector<Item> out;
+  out.reserve(size_);
+  for (Item item : *this) out.push_back(std::move(item));
+  return out;
+}
+
+std::size_t ShareableList::count(const Item& value) const {
+  std::size_t n = 0;
+  for (const Item& item : *this) n += python_equal(value, item) ? 1 : 0;
+  return n;
+}
+
+std::size_t ShareableList::index(const Item& value) const {
+  for (std::size_t i = 0; i < size_; ++i) {
+    if (python_equal(value, get(static_cast<std::ptrdiff_t>(i)))) return i;
+  }
+  throw std::invalid_argument(python_repr(value) + " not in this container");
+}
+
+std::string ShareableList::repr() const {
+  std::string out = "ShareableList([";
+  for (std::size_t i = 0; i < size_; ++i) {
+    if (i != 0) out += ", ";
+    out += python_repr(get(static_cast<std::ptrdiff_t>(i)));
+  }
+  return out + "], name=" + python_repr(Item(name())) + ")";
+}
+
+}  // namespace shm

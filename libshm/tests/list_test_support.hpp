@@ -1,0 +1,74 @@
+// Helpers for the ShareableList tests: exact item comparison, gtest printing, raw blocks.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <ostream>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "libshm/item.hpp"
+#include "libshm/shared_memory.hpp"
+
+namespace shm {
+
+/// gtest prints Items as Python would.
+inline void PrintTo(const Item& item, std::ostream* os) {
+  *os << python_repr(item);
+}
+
+namespace test {
+
+/// Identity rather than Python's ==: same type and same value, NaN equal to NaN, -0.0 not
+/// equal to 0.0, True not equal to 1 (Item JSON is exactly that identity).
+inline ::testing::AssertionResult SameItem(const Item& actual, const Item& expected) {
+  if (to_json(actual) == to_json(expected)) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "got " << python_repr(actual) << " (" << type_name(actual) << "), expected "
+         << python_repr(expected) << " (" << type_name(expected) << ")";
+}
+
+/// The value CPython reads back for `item`: str and bytes lose their trailing NULs.
+inline Item stripped(Item item) {
+  if (auto* s = std::get_if<std::string>(&item)) s->erase(s->find_last_not_of('\0') + 1);
+  if (auto* b = std::get_if<Bytes>(&item)) b->data.erase(b->data.find_last_not_of('\0') + 1);
+  return item;
+}
+
+/// A block's bytes as a std::string (easy to compare and print).
+inline std::string block_bytes(std::span<const std::byte> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+/// Lowercase hex of a byte string.
+inline std::string hex(std::string_view data) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : data) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+/// Bytes from lowercase or uppercase hex.
+inline std::string unhex(std::string_view text) {
+  const auto digit = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
+  std::string out;
+  for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
+    out += static_cast<char>(digit(text[i]) * 16 + digit(text[i + 1]));
+  }
+  return out;
+}
+
+/// A new untracked block named `name` holding exactly `bytes` (a list made elsewhere).
+inline SharedMemory make_block(const std::string& name, std::string_view bytes) {
+  auto block = SharedMemory::create(bytes.empty() ? 1 : bytes.size(), name, {.track = false});
+  std::memcpy(block.buf().data(), bytes.data(), bytes.size());
+  return block;
+}
+
+}  // namespace test
+}  // namespace shm
