@@ -89,6 +89,8 @@ std::span<std::byte> ShareableList::bytes() const {
 }
 
 detail::SlotRef ShareableList::slot(std::ptrdiff_t index) const {
+  // A moved-from list has no slot table any more; its block reports closed.
+  (void)bytes();
   // Python's rule, without CPython's bug: only [-N, N) is an index (reference §2.3).
   const auto n = static_cast<std::ptrdiff_t>(size_);
   if (index < -n || index >= n) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -11,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "libshm/shareable_list.hpp"
 #include "libshm/shared_memory.hpp"
 #include "libshm/tracker.hpp"
 
@@ -102,6 +104,38 @@ int main(int argc, char** argv) {
       shm::tracker::register_block(name);
       shm::tracker::unregister_block(name);
       return 0;  // the tracker holds a set: nothing is left registered
+    }
+    if (command == "list-set") {
+      // Prints the list it attached (Python's repr of its items), then writes new types.
+      auto list = shm::ShareableList::attach(name);
+      std::string seen = "[";
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        seen += (i ? ", " : "") + shm::python_repr(list.get(static_cast<std::ptrdiff_t>(i)));
+      }
+      std::printf("%s]\n", seen.c_str());
+      list.set(0, std::string("child"));
+      list.set(1, 7.5);
+      list.set(2, shm::Bytes{"\x01\x02"});
+      return 0;
+    }
+    if (command == "list-mutate") {
+      // Rewrites every item with values of every type, as fast as it can for a while (another
+      // process reads meanwhile), then leaves a known final state.
+      auto list = shm::ShareableList::attach(name);
+      const std::vector<shm::Item> values{
+          std::int64_t{-1}, 2.5, true, shm::None{}, std::string("\xc3\xa9\xc3\xa9\xe2\x82\xac"),
+          std::string("abcdefgh"), shm::Bytes{"\xff\xfe"}, std::string(), false};
+      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+      for (std::size_t round = 0; std::chrono::steady_clock::now() < until; ++round) {
+        for (std::size_t i = 0; i < list.size(); ++i) {
+          list.set(static_cast<std::ptrdiff_t>(i), values[(round + i) % values.size()]);
+        }
+      }
+      list.set(0, std::string("done"));
+      list.set(1, std::int64_t{42});
+      list.set(2, shm::None{});
+      list.set(3, shm::Bytes{"end"});
+      return 0;
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "shm_test_child: %s\n", e.what());

@@ -72,7 +72,7 @@ struct ListCreateOptions {
 /// Options for ShareableList::attach.
 struct ListAttachOptions {
   /// Force a layout instead of detecting it from the block.
-  std::optional<Layout> layout;
+  std::optional<Layout> layout = std::nullopt;
   /// As ListCreateOptions::strict, for set().
   bool strict = false;
   /// Register with the resource tracker (off by default, unlike CPython: see AttachOptions).
