@@ -72,7 +72,8 @@ Layout ShareableList::detect_layout(std::span<const std::byte> block) {
   return detail::detect_layout(block);
 }
 
-void ShareableList::validate(std::span<const std::byte> block, std::optional<Layout> layout) {
+ListRegions ShareableList::validate(std::span<const std::byte> block,
+                                   std::optional<Layout> layout) {
   const detail::ListGeometry geometry = detail::read_geometry(block, layout);
   for (std::size_t i = 0; i < geometry.count; ++i) {
     try {
@@ -81,6 +82,8 @@ void ShareableList::validate(std::span<const std::byte> block, std::optional<Lay
       // The layout is sound; the item's text is not (a Decode error when it is read).
     }
   }
+  return {geometry.layout,   geometry.count,   detail::kWord,  geometry.slots.front(),
+          geometry.formats,  geometry.codes,   geometry.end()};
 }
 
 std::span<std::byte> ShareableList::bytes() const {

@@ -64,7 +64,9 @@ void run_cases(const std::vector<BadCase>& cases, const std::string& watched = "
       EXPECT_NE(std::string(e.what()).find(c.message_part), std::string::npos) << e.what();
     }
     EXPECT_EQ(dev_shm(), before) << "/dev/shm changed";
-    if (!watched.empty()) EXPECT_FALSE(test::block_exists(watched));
+    if (!watched.empty()) {
+      EXPECT_FALSE(test::block_exists(watched));
+    }
   }
 }
 

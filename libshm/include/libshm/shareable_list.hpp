@@ -55,6 +55,17 @@ class DecodeError : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+/// Where the parts of a list block are, as byte offsets into the block.
+struct ListRegions {
+  Layout layout;        ///< the block's layout
+  std::size_t count;    ///< N, the number of items (the word at offset 0)
+  std::size_t table;    ///< N+1 offsets (3.9+) or N sizes (3.8), starting at byte 8
+  std::size_t data;     ///< the item slots
+  std::size_t formats;  ///< N format strings of 8 bytes
+  std::size_t codes;    ///< N one-byte type codes
+  std::size_t end;      ///< one past the last code: the size CPython gives such a block
+};
+
 /// Options for ShareableList::create.
 struct ListCreateOptions {
   /// Block name without the leading slash; a random "psm_" name when empty.
@@ -111,9 +122,12 @@ class ShareableList {
   /// Detects the layout of a block's bytes, or throws LayoutError.
   static Layout detect_layout(std::span<const std::byte> block);
 
-  /// Checks a whole block as a list: header, every format string and every type code. Throws
-  /// LayoutError for the first problem found.
-  static void validate(std::span<const std::byte> block, std::optional<Layout> layout = {});
+  /// Checks a whole block as a list: header, every format string and every type code, and
+  /// says where its parts are. Throws LayoutError for the first problem found. A block longer
+  /// than its list (regions().end < size) passes, as CPython attaches it; CPython itself always
+  /// makes blocks of exactly `end` bytes on Linux.
+  static ListRegions validate(std::span<const std::byte> block,
+                              std::optional<Layout> layout = {});
 
   ShareableList(ShareableList&&) noexcept = default;
   ShareableList& operator=(ShareableList&&) noexcept = default;

@@ -1,0 +1,38 @@
+// What `pyshm ls` shows: every entry of /dev/shm, with its kind judged by full validation.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "libshm/shareable_list.hpp"
+
+namespace pyshm {
+
+/// One entry of /dev/shm.
+struct BlockInfo {
+  std::string name;     // file name = block name without the leading slash
+  std::uint64_t size;   // st_size
+  std::string owner;    // user name, or the uid if it has none
+  mode_t mode;          // permission bits
+  std::int64_t mtime;   // modification time, seconds since the epoch
+  std::string kind;     // "shareable-list 3.9+", "shareable-list 3.8", "raw", "semaphore", ...
+  std::string problem;  // why a block is "raw" or "unreadable" (empty for lists)
+};
+
+/// Lists the blocks in `dir` (normally /dev/shm), sorted by name.
+std::vector<BlockInfo> list_blocks(const std::string& dir = "/dev/shm");
+
+/// Classifies one block by attaching it read-only and validating it as a ShareableList.
+/// Sets kind (and problem when it is not a list).
+void classify(BlockInfo& info);
+
+/// Validates `block` as a list CPython could have made: ShareableList::validate, and a size of
+/// exactly the list's (CPython never pads; a zero-filled raw block would otherwise pass as an
+/// empty list). Throws shm::LayoutError.
+shm::ListRegions validate_exact(std::span<const std::byte> block);
+
+}  // namespace pyshm

@@ -1,0 +1,129 @@
+#include "dump.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <vector>
+
+namespace pyshm {
+
+namespace {
+
+// A named byte range of a list block, for labelling the hex dump.
+struct Region {
+  std::size_t begin;  // first byte
+  std::size_t end;    // one past the last byte
+  const char* label;  // what lives there
+};
+
+// Regions of a block that passes ShareableList::validate; none for anything else.
+std::vector<Region> regions_of(std::span<const std::byte> block) {
+  try {
+    const shm::ListRegions r = shm::ShareableList::validate(block);
+    const bool v39 = r.layout == shm::Layout::v39;
+    return {{0, r.table, "count"},       {r.table, r.data, v39 ? "offsets" : "sizes"},
+            {r.data, r.formats, "data"}, {r.formats, r.codes, "formats"},
+            {r.codes, r.end, "codes"},   {r.end, block.size(), "beyond the list"}};
+  } catch (const shm::LayoutError&) {
+    return {};  // not a list: an unlabelled dump is still useful
+  }
+}
+
+// Splits ShareableList.format back into per-item formats. Valid formats are "q", "d",
+// "xxxxxxx?", "xxxxxx?x" or "<digits>s", so the concatenation splits unambiguously.
+std::vector<std::string> split_formats(const std::string& all) {
+  std::vector<std::string> parts;
+  std::size_t i = 0;
+  while (i < all.size()) {
+    std::size_t len = 1;
+    if (all[i] == 'x') {
+      len = 8;
+    } else if (all[i] >= '0' && all[i] <= '9') {
+      const std::size_t s = all.find('s', i);
+      len = s == std::string::npos ? all.size() - i : s - i + 1;
+    }
+    parts.push_back(all.substr(i, len));
+    i += len;
+  }
+  return parts;
+}
+
+}  // namespace
+
+void print_table(std::ostream& out, const shm::ShareableList& list) {
+  out << "name: " << list.name() << "\nsize: " << list.shm().size()
+      << "\nlayout: " << shm::to_string(list.layout()) << "\nitems: " << list.size() << "\n";
+  const auto formats = split_formats(list.format());
+  out << "\n index  type      format     value\n";
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const auto index = static_cast<std::ptrdiff_t>(i);
+    std::string type;
+    std::string value;
+    try {
+      const shm::Item item = list.get(index);
+      type = shm::type_name(item);
+      value = shm::python_repr(item);
+    } catch (const std::exception& e) {
+      type = "?";
+      value = std::string("<") + e.what() + ">";
+    }
+    char row[64];
+    std::snprintf(row, sizeof row, "%6zu  %-8s  ", i, type.c_str());
+    out << row;
+    char fmt[24];
+    std::snprintf(fmt, sizeof fmt, "%-9s  ", i < formats.size() ? formats[i].c_str() : "?");
+    out << fmt << value << "\n";
+  }
+}
+
+std::string list_json(const shm::ShareableList& list) {
+  nlohmann::json items = nlohmann::json::array();
+  for (const shm::Item& item : list.items())
+    items.push_back(nlohmann::json::parse(shm::to_json(item)));
+  nlohmann::json doc = {{"name", list.name()},
+                        {"size", list.shm().size()},
+                        {"layout", shm::to_string(list.layout())},
+                        {"format", list.format()},
+                        {"items", std::move(items)}};
+  return doc.dump();
+}
+
+void print_hex(std::ostream& out, std::span<const std::byte> block) {
+  const auto regions = regions_of(block);
+  for (std::size_t line = 0; line < block.size(); line += 16) {
+    const std::size_t end = std::min(line + 16, block.size());
+    char text[128];
+    int len = std::snprintf(text, sizeof text, "%08zx: ", line);
+    std::string ascii;
+    for (std::size_t i = line; i < line + 16; ++i) {
+      if (i < end) {
+        const auto b = static_cast<unsigned char>(block[i]);
+        len += std::snprintf(text + len, sizeof text - static_cast<std::size_t>(len), "%02x ", b);
+        ascii += (b >= 0x20 && b < 0x7f) ? static_cast<char>(b) : '.';
+      } else {
+        len += std::snprintf(text + len, sizeof text - static_cast<std::size_t>(len), "   ");
+      }
+    }
+    out << text << ' ' << ascii;
+    std::string labels;
+    for (const Region& r : regions) {
+      if (r.begin < end && r.end > line && r.begin < r.end) {
+        labels += labels.empty() ? "" : ", ";
+        labels += r.label;
+        if (r.begin >= line) {
+          char at[32];
+          std::snprintf(at, sizeof at, " @%zx", r.begin);
+          labels += at;
+        }
+      }
+    }
+    if (!labels.empty()) out << std::string(16 - ascii.size() + 2, ' ') << labels;
+    out << "\n";
+  }
+}
+
+}  // namespace pyshm

@@ -1,0 +1,23 @@
+// The views `pyshm dump` gives of a block: a table, JSON, an annotated hex dump.
+#pragma once
+
+#include <cstddef>
+#include <ostream>
+#include <span>
+#include <string>
+
+#include "libshm/shareable_list.hpp"
+
+namespace pyshm {
+
+/// A table: name, size, layout, then one row per item (index, type, format, value as repr).
+void print_table(std::ostream& out, const shm::ShareableList& list);
+
+/// {"name", "size", "layout", "format", "items": [Item JSON…]} on one line.
+std::string list_json(const shm::ShareableList& list);
+
+/// A hex dump, 16 bytes a line, each line labelled with the list regions it covers (header,
+/// offsets or sizes, data, formats, codes) when the block is a valid list, unlabelled otherwise.
+void print_hex(std::ostream& out, std::span<const std::byte> block);
+
+}  // namespace pyshm

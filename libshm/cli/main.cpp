@@ -1,0 +1,230 @@
+// pyshm: inspect, create and repair Python-compatible shared memory from the command line.
+// Exit codes: 0 success, 1 error (message on stderr, starting "pyshm: "), 2 usage.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "block_listing.hpp"
+#include "dump.hpp"
+#include "libshm/shareable_list.hpp"
+
+namespace {
+
+std::string read_all(std::istream& in) {
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string format_time(std::int64_t t) {
+  const std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  ::localtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+int cmd_ls(bool json) {
+  const auto blocks = pyshm::list_blocks();
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& b : blocks) {
+      nlohmann::json entry = {{"name", b.name}, {"size", b.size},   {"owner", b.owner},
+                              {"mode", b.mode}, {"mtime", b.mtime}, {"kind", b.kind}};
+      if (!b.problem.empty()) entry["problem"] = b.problem;
+      out.push_back(std::move(entry));
+    }
+    std::cout << out.dump() << "\n";
+    return 0;
+  }
+  std::printf("%-32s %12s  %-10s %-5s %-19s  %s\n", "NAME", "SIZE", "OWNER", "MODE", "MODIFIED",
+              "KIND");
+  for (const auto& b : blocks) {
+    std::printf("%-32s %12llu  %-10s %04o  %-19s  %s\n", b.name.c_str(),
+                static_cast<unsigned long long>(b.size), b.owner.c_str(), b.mode,
+                format_time(b.mtime).c_str(), b.kind.c_str());
+  }
+  return 0;
+}
+
+int cmd_dump(const std::string& name, bool json, bool hex, bool raw) {
+  if (hex || raw) {
+    const auto block = shm::SharedMemory::attach(name, {.read_only = true});
+    if (raw) {
+      std::fwrite(block.buf().data(), 1, block.size(), stdout);
+    } else {
+      pyshm::print_hex(std::cout, block.buf());
+    }
+    return 0;
+  }
+  const auto block = shm::SharedMemory::attach(name, {.read_only = true});
+  pyshm::validate_exact(block.buf());  // a list with an unreadable part is reported as invalid
+  const auto list = shm::ShareableList::attach(name, {.read_only = true});
+  if (json) {
+    std::cout << pyshm::list_json(list) << "\n";
+  } else {
+    pyshm::print_table(std::cout, list);
+  }
+  return 0;
+}
+
+int cmd_check(const std::string& name) {
+  const auto block = shm::SharedMemory::attach(name, {.read_only = true});
+  const shm::ListRegions list = pyshm::validate_exact(block.buf());
+  std::printf("%s: valid ShareableList, layout %s, %zu items, %zu bytes\n", name.c_str(),
+              std::string(shm::to_string(list.layout)).c_str(), list.count, block.size());
+  return 0;
+}
+
+shm::Layout parse_layout(const std::string& text) {
+  if (text == "3.8") return shm::Layout::v38;
+  return shm::Layout::v39;  // CLI11's IsMember already refused anything else
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "pyshm: inspect, create and repair Python-compatible shared memory "
+      "(multiprocessing.shared_memory blocks and ShareableLists)"};
+  app.set_version_flag("--version", std::string("pyshm (libshm) ") + LIBSHM_VERSION);
+  app.require_subcommand(1);
+
+  bool json = false;
+  bool hex = false;
+  bool raw = false;
+  std::string name;
+  std::vector<std::string> names;
+  std::string layout = "3.9";
+  bool strict = false;
+  std::string items_json;
+  std::size_t size = 0;
+  std::string index_text;
+  std::string item_json;
+
+  auto* ls = app.add_subcommand("ls",
+                                "List every block in /dev/shm: name, size, owner, mode, "
+                                "modification time and kind (shareable-list 3.9+, "
+                                "shareable-list 3.8, raw), judged by full validation");
+  ls->add_flag("--json", json, "Print a JSON array");
+
+  auto* dump =
+      app.add_subcommand("dump", "Show a ShareableList as a table, JSON, hex or raw bytes");
+  dump->add_option("NAME", name, "Block name")->required();
+  auto* dump_json = dump->add_flag("--json", json, "Print {name, size, layout, format, items}");
+  auto* dump_hex = dump->add_flag("--hex", hex, "Annotated hex dump (works for any block)");
+  auto* dump_raw = dump->add_flag("--raw", raw, "The block's bytes, unchanged, on stdout");
+  dump_json->excludes(dump_hex)->excludes(dump_raw);
+  dump_hex->excludes(dump_raw);
+
+  auto* check = app.add_subcommand("check",
+                                   "Exit 0 if NAME is a valid ShareableList, else 1 "
+                                   "with the reason");
+  check->add_option("NAME", name, "Block name")->required();
+
+  auto* create_list = app.add_subcommand(
+      "create-list",
+      "Create a ShareableList from a JSON array of items (or - to read it from stdin) and print "
+      "its name. The block is meant for other processes to attach, so pyshm does not track it: "
+      "it stays until `pyshm rm NAME` or an unlink.");
+  create_list->add_option("--name", name, "Block name (default: a random psm_ name)");
+  create_list->add_option("--layout", layout, "Block layout: 3.9 (CPython 3.9+) or 3.8")
+      ->check(CLI::IsMember({"3.8", "3.9"}));
+  create_list->add_flag("--strict", strict,
+                        "Refuse str/bytes ending in NUL, which every CPython reads back stripped");
+  create_list->add_option("JSON", items_json, "Item JSON array, e.g. '[1, 2.5, \"a\", null]'")
+      ->required();
+
+  auto* create = app.add_subcommand("create",
+                                    "Create a zero-filled raw block (not tracked: it "
+                                    "stays until `pyshm rm`)");
+  create->add_option("NAME", name, "Block name")->required();
+  create->add_option("--size", size, "Size in bytes")->required()->check(CLI::PositiveNumber);
+
+  auto* get = app.add_subcommand("get", "Print one item of a ShareableList as Item JSON");
+  get->add_option("NAME", name, "Block name")->required();
+  get->add_option("INDEX", index_text, "Index; negative counts from the end")->required();
+
+  auto* set = app.add_subcommand("set", "Store one item (Item JSON) into a ShareableList");
+  set->add_option("NAME", name, "Block name")->required();
+  set->add_option("INDEX", index_text, "Index; negative counts from the end")->required();
+  set->add_option("ITEM_JSON", item_json,
+                  "The value, e.g. 42, 2.5, \"text\", {\"bytes\": \"00ff\"}")
+      ->required();
+  set->add_flag("--strict", strict, "Refuse str/bytes ending in NUL");
+
+  auto* rm = app.add_subcommand("rm", "Unlink blocks");
+  rm->add_option("NAME", names, "Block names")->required();
+
+  for (CLI::App* sub : app.get_subcommands({})) {
+    // "-1" is an index, not an option.
+    sub->positionals_at_end(false);
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  try {
+    if (*ls) return cmd_ls(json);
+    if (*dump) return cmd_dump(name, json, hex, raw);
+    if (*check) return cmd_check(name);
+    if (*create_list) {
+      const std::string text = items_json == "-" ? read_all(std::cin) : items_json;
+      const auto items = shm::items_from_json(text);
+      auto list = shm::ShareableList::create(
+          items, {.name = name, .layout = parse_layout(layout), .strict = strict, .track = false});
+      std::cout << list.name() << "\n";
+      return 0;
+    }
+    if (*create) {
+      auto block = shm::SharedMemory::create(size, name, {.track = false});
+      std::cout << block.name() << "\n";
+      return 0;
+    }
+    if (*get || *set) {
+      std::ptrdiff_t index = 0;
+      try {
+        std::size_t used = 0;
+        index = std::stoll(index_text, &used);
+        if (used != index_text.size()) throw std::invalid_argument("trailing characters");
+      } catch (const std::exception&) {
+        throw std::invalid_argument("INDEX must be an integer, not '" + index_text + "'");
+      }
+      auto list = shm::ShareableList::attach(name, {.strict = strict});
+      if (*get) {
+        std::cout << shm::to_json(list.get(index)) << "\n";
+      } else {
+        list.set(index, shm::item_from_json(item_json));
+      }
+      return 0;
+    }
+    if (*rm) {
+      int status = 0;
+      for (const auto& n : names) {
+        try {
+          shm::unlink_block(n);
+        } catch (const std::exception& e) {
+          std::cerr << "pyshm: " << e.what() << "\n";
+          status = 1;
+        }
+      }
+      return status;
+    }
+  } catch (const shm::LayoutError& e) {
+    std::cerr << "pyshm: " << name << " is not a valid ShareableList: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "pyshm: " << e.what() << "\n";
+    return 1;
+  }
+  return 2;
+}

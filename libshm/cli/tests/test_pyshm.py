@@ -1,0 +1,258 @@
+"""Drives the real pyshm binary (path in $PYSHM) against real blocks, some made by CPython.
+
+Run by ctest with the system python3: python3 -m unittest test_pyshm.
+"""
+import json
+import os
+import secrets
+import struct
+import subprocess
+import sys
+import unittest
+from multiprocessing import resource_tracker, shared_memory
+
+PYSHM = os.environ["PYSHM"]
+SHM_DIR = "/dev/shm"
+
+ALL_TYPES = [0, -1, 2**63 - 1, -2**63, 2.5, -0.0, 1e300, {"float": "nan"}, {"float": "inf"},
+             {"float": "-inf"}, True, False, None, "", "text", "é€😀", "x" * 40,
+             {"bytes": ""}, {"bytes": "00ff10"}, {"bytes": "61" * 17}]
+
+
+def pyshm(*args, stdin=None):
+    return subprocess.run([PYSHM, *args], input=stdin, capture_output=True, text=True,
+                          timeout=60)
+
+
+def fresh_name():
+    return "clitest_" + secrets.token_hex(6)
+
+
+def write_block(name, data):
+    """A block with exactly these bytes, made without any library."""
+    with open(os.path.join(SHM_DIR, name), "wb") as f:
+        f.write(data)
+
+
+def list_block_39(items_packed, formats, codes, sizes):
+    """Raw 3.9+ layout from parts, for building corrupted lists by hand."""
+    n = len(sizes)
+    offsets = [0]
+    for s in sizes:
+        offsets.append(offsets[-1] + s)
+    return (struct.pack("q", n) + struct.pack("%dq" % (n + 1), *offsets) + items_packed
+            + b"".join(f.ljust(8, b"\0") for f in formats) + bytes(codes))
+
+
+class PyshmTest(unittest.TestCase):
+    def setUp(self):
+        self.names = []
+
+    def tearDown(self):
+        for name in self.names:
+            try:
+                os.unlink(os.path.join(SHM_DIR, name))
+            except FileNotFoundError:
+                pass
+
+    def name(self):
+        n = fresh_name()
+        self.names.append(n)
+        return n
+
+    def ok(self, *args, stdin=None):
+        r = pyshm(*args, stdin=stdin)
+        self.assertEqual(r.returncode, 0, "pyshm %s failed: %s" % (" ".join(args), r.stderr))
+        return r.stdout
+
+    def fails(self, *args, code=1):
+        r = pyshm(*args)
+        self.assertEqual(r.returncode, code, r.stdout + r.stderr)
+        if code == 1:
+            self.assertTrue(r.stderr.startswith("pyshm: "), r.stderr)
+        return r.stderr
+
+    def stdlib_attach(self, name):
+        sl = shared_memory.ShareableList(name=name)
+        # gh-82300: this process only looks; don't let its tracker unlink the block.
+        resource_tracker.unregister(sl.shm._name, "shared_memory")
+        return sl
+
+    # create-list → dump --json, every type, both layouts
+
+    def test_round_trip_every_item_type(self):
+        for layout in ("3.9", "3.8"):
+            with self.subTest(layout=layout):
+                name = self.name()
+                out = self.ok("create-list", "--name", name, "--layout", layout,
+                              json.dumps(ALL_TYPES))
+                self.assertEqual(out, name + "\n")
+                dumped = json.loads(self.ok("dump", name, "--json"))
+                self.assertEqual(dumped["items"], ALL_TYPES)
+                self.assertEqual(dumped["name"], name)
+                self.assertEqual(dumped["layout"], "3.9+" if layout == "3.9" else "3.8")
+                self.assertEqual(dumped["size"], os.stat(os.path.join(SHM_DIR, name)).st_size)
+
+    def test_create_list_reads_stdin_and_makes_a_random_name(self):
+        out = self.ok("create-list", "-", stdin="[1, \"a\"]")
+        name = out.strip()
+        self.names.append(name)
+        self.assertRegex(name, r"^psm_[0-9a-f]{8}$")
+        self.assertEqual(json.loads(self.ok("dump", name, "--json"))["items"], [1, "a"])
+
+    def test_created_list_is_what_cpython_reads(self):
+        name = self.name()
+        self.ok("create-list", "--name", name, '[1, 2.5, true, null, "ab", {"bytes": "7879"}]')
+        sl = self.stdlib_attach(name)
+        try:
+            self.assertEqual(list(sl), [1, 2.5, True, None, "ab", b"xy"])
+            self.assertEqual(sl.format, "qdxxxxxxx?xxxxxx?x8s8s")
+        finally:
+            sl.shm.close()
+
+    def test_cpython_made_list_dumps_to_what_cpython_reads(self):
+        name = self.name()
+        values = [7, -1.5, False, None, "howdy", b"\x00HoWdY\x00", "é" * 8]
+        sl = shared_memory.ShareableList(values, name=name)
+        try:
+            dumped = json.loads(self.ok("dump", name, "--json"))
+            expected = [7, -1.5, False, None, "howdy", {"bytes": "00486f576459"}, "é" * 8]
+            self.assertEqual(dumped["items"], expected)
+            self.assertEqual([sl[i] for i in range(len(sl))][:5], values[:5])
+            self.assertEqual(dumped["format"], sl.format)
+            table = self.ok("dump", name)
+            self.assertIn("'howdy'", table)
+            self.assertIn("b'\\x00HoWdY'", table)
+            self.assertEqual(json.loads(self.ok("get", name, "-1")), "é" * 8)
+        finally:
+            sl.shm.close()
+            sl.shm.unlink()
+
+    # get / set / create / rm
+
+    def test_get_set_change_types_and_cpython_sees_them(self):
+        name = self.name()
+        self.ok("create-list", "--name", name, '[1, "abcdefgh", null]')
+        self.ok("set", name, "0", '"xy"')
+        self.ok("set", name, "-1", "2.25")
+        self.ok("set", name, "1", '{"bytes": "ff"}')
+        self.assertEqual(json.loads(self.ok("get", name, "0")), "xy")
+        sl = self.stdlib_attach(name)
+        try:
+            self.assertEqual(list(sl), ["xy", b"\xff", 2.25])
+        finally:
+            sl.shm.close()
+        err = self.fails("set", name, "0", '"too long for eight"')
+        self.assertIn("exceeds available storage", err)
+        self.assertEqual(json.loads(self.ok("get", name, "0")), "xy")  # unchanged
+        self.assertIn("out of range", self.fails("get", name, "3"))
+        self.assertIn("out of range", self.fails("get", name, "-4"))
+        self.assertIn("INDEX must be an integer", self.fails("get", name, "zero"))
+
+    def test_strict_refuses_trailing_nul(self):
+        name = self.name()
+        self.fails("create-list", "--strict", "--name", name, '["a\\u0000"]')
+        self.assertFalse(os.path.exists(os.path.join(SHM_DIR, name)))
+
+    def test_create_raw_block_and_rm(self):
+        name = self.name()
+        self.assertEqual(self.ok("create", name, "--size", "100"), name + "\n")
+        self.assertEqual(os.stat(os.path.join(SHM_DIR, name)).st_size, 100)
+        raw = subprocess.run([PYSHM, "dump", name, "--raw"], capture_output=True).stdout
+        self.assertEqual(raw, bytes(100))
+        self.fails("create", name, "--size", "100")  # exists
+        other = self.name()
+        write_block(other, b"")  # 0 bytes: cannot be mapped, can be removed
+        self.ok("rm", name, other)
+        self.assertFalse(os.path.exists(os.path.join(SHM_DIR, name)))
+        self.assertFalse(os.path.exists(os.path.join(SHM_DIR, other)))
+        self.assertIn("No such file", self.fails("rm", name))
+
+    # check, on good and corrupted blocks
+
+    def test_check_accepts_lists_of_both_layouts(self):
+        for layout in ("3.9", "3.8"):
+            name = self.name()
+            self.ok("create-list", "--name", name, "--layout", layout, '[1, "a"]')
+            self.assertIn("valid ShareableList", self.ok("check", name))
+
+    def test_check_rejects_corrupted_blocks_with_a_reason(self):
+        good = list_block_39(struct.pack("q", 5) + b"ab".ljust(8, b"\0"), [b"q", b"8s"], [0, 1],
+                             [8, 8])
+        cases = {
+            "truncated": good[:-5],
+            "tiny": b"\x01\x00",
+            "huge-count": struct.pack("q", 2**40) + good[8:],
+            "negative-count": struct.pack("q", -1) + good[8:],
+            "offsets-decreasing": good[:16] + struct.pack("q", 16) + struct.pack("q", 8) + good[32:],
+            "offset-past-end": good[:24] + struct.pack("q", 10**6) + good[32:],
+            "bad-format": good.replace(b"8s\0\0\0\0\0\0", b"10000000"),
+            "unknown-code": good[:-1] + b"\x09",
+            "garbage": secrets.token_bytes(64),
+        }
+        for label, data in cases.items():
+            with self.subTest(label):
+                name = self.name()
+                write_block(name, data)
+                r = pyshm("check", name)
+                self.assertEqual(r.returncode, 1, r.stdout)
+                self.assertTrue(r.stderr.startswith("pyshm: "), r.stderr)
+                self.assertIn("not a valid ShareableList", r.stderr)
+                self.assertNotEqual(r.returncode, -11)
+                # --hex still works on anything; dump (table) reports the same failure.
+                self.assertEqual(pyshm("dump", name, "--hex").returncode, 0)
+                self.assertEqual(pyshm("dump", name).returncode, 1)
+
+    # ls
+
+    def test_ls_identifies_lists_of_both_layouts_and_raw_blocks(self):
+        l39, l38, raw = self.name(), self.name(), self.name()
+        self.ok("create-list", "--name", l39, "[1]")
+        self.ok("create-list", "--name", l38, "--layout", "3.8", "[1]")
+        self.ok("create", raw, "--size", "64")
+        kinds = {b["name"]: b for b in json.loads(self.ok("ls", "--json"))}
+        self.assertEqual(kinds[l39]["kind"], "shareable-list 3.9+")
+        self.assertEqual(kinds[l38]["kind"], "shareable-list 3.8")
+        self.assertEqual(kinds[raw]["kind"], "raw")
+        self.assertEqual(kinds[raw]["size"], 64)
+        self.assertEqual(kinds[raw]["mode"] & 0o777, 0o600 & ~current_umask())
+        table = self.ok("ls")
+        self.assertIn(l39, table)
+        self.assertIn("shareable-list 3.8", table)
+
+    def test_hex_dump_labels_the_regions(self):
+        name = self.name()
+        self.ok("create-list", "--name", name, '[1, "ab", null]')
+        dump = self.ok("dump", name, "--hex")
+        for label in ("count", "offsets", "data", "formats", "codes"):
+            self.assertIn(label, dump)
+        self.assertTrue(dump.startswith("00000000: 03 00 00 00 00 00 00 00"), dump)
+
+    # usage
+
+    def test_usage_errors_exit_2_and_help_exits_0(self):
+        self.assertEqual(pyshm().returncode, 2)
+        self.assertEqual(pyshm("frobnicate").returncode, 2)
+        self.assertEqual(pyshm("dump").returncode, 2)
+        self.assertEqual(pyshm("create", "x").returncode, 2)  # --size missing
+        self.assertEqual(pyshm("create-list", "--layout", "3.7", "[]").returncode, 2)
+        for command in ("ls", "dump", "check", "create-list", "create", "get", "set", "rm"):
+            r = pyshm(command, "--help")
+            self.assertEqual(r.returncode, 0, command)
+            self.assertIn("Usage", r.stdout)
+        self.assertIn("does not track", pyshm("create-list", "--help").stdout.replace("\n", " "))
+        self.assertRegex(pyshm("--version").stdout, r"pyshm \(libshm\) \d+\.\d+\.\d+")
+
+    def test_missing_block_and_bad_name_exit_1(self):
+        self.assertIn("No such file", self.fails("dump", fresh_name()))
+        self.assertIn("invalid shared memory name", self.fails("check", "a:b"))
+
+
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+if __name__ == "__main__":
+    unittest.main()
