@@ -1,0 +1,446 @@
+// The C++ agent of the conformance harness: carries out requests with libshm, judges nothing.
+//
+// Speaks harness/PROTOCOL.md (version 1): one JSON request per line on stdin, one JSON response
+// per line on stdout, logs only on stderr. Handles are names the runner chooses.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <iostream>
+#include <libshm/hex.hpp>
+#include <libshm/item.hpp>
+#include <libshm/shareable_list.hpp>
+#include <libshm/shared_memory.hpp>
+#include <libshm/tracker.hpp>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <typeinfo>
+#include <vector>
+#ifdef SHM_AGENT_PICKLE
+#include <libshm/pickle.hpp>
+#endif
+
+namespace {
+
+using nlohmann::json;
+
+constexpr int kProtocolVersion = 1;
+
+/// A request this agent cannot carry out, with the error kind to report.
+class AgentError : public std::runtime_error {
+ public:
+  AgentError(std::string kind, const std::string& message)
+      : std::runtime_error(message), kind_(std::move(kind)) {}
+  [[nodiscard]] const std::string& kind() const noexcept { return kind_; }
+
+ private:
+  std::string kind_;  // DESIGN.md error kind
+};
+
+// Parses a request like json::parse, except that an integer literal outside 64 bits (which
+// nlohmann would turn into a double) becomes {"$bigint": "<digits>"}, so that it is reported
+// as an integer libshm cannot hold rather than stored as a float.
+class RequestSax : public nlohmann::detail::json_sax_dom_parser<json> {
+ public:
+  explicit RequestSax(json& result) : json_sax_dom_parser(result, true) {}
+  bool number_float(double value, const std::string& text) {
+    if (text.find_first_of(".eE") == std::string::npos) {
+      return start_object(1) && key(big_key_) && string(big_text_ = text) && end_object();
+    }
+    return json_sax_dom_parser::number_float(value, text);
+  }
+
+ private:
+  std::string big_key_ = "$bigint";  // key of the marker object
+  std::string big_text_;             // the literal's text
+};
+
+json parse_request(const std::string& line) {
+  json result;
+  RequestSax sax(result);
+  json::sax_parse(line, &sax);
+  return result;
+}
+
+shm::Item to_item(const json& j) {
+  if (j.is_object() && j.contains("$bigint")) {
+    throw AgentError("InvalidArgument", "integer " + j["$bigint"].get<std::string>() +
+                                            " is outside int64: libshm cannot hold it");
+  }
+  try {
+    return shm::item_from_json(j.dump());
+  } catch (const std::invalid_argument& e) {
+    throw AgentError("InvalidArgument", std::string("not an item libshm can hold: ") + e.what());
+  }
+}
+
+json from_item(const shm::Item& item) {
+  return json::parse(shm::to_json(item));
+}
+
+std::string hex_of(std::span<const std::byte> bytes) {
+  return shm::to_hex(bytes);
+}
+
+shm::Layout parse_layout(const std::string& text) {
+  if (text == "3.8") return shm::Layout::v38;
+  if (text == "3.9" || text == "3.9+") return shm::Layout::v39;
+  throw AgentError("InvalidArgument", "unknown layout " + text);
+}
+
+// The error kind for an exception, which depends on the operation for invalid_argument (the
+// library's one exception type for "bad value" covers several Python exception types).
+std::string kind_of(const std::exception& e, const std::string& op) {
+  if (auto* a = dynamic_cast<const AgentError*>(&e)) return a->kind();
+  if (dynamic_cast<const shm::LayoutError*>(&e) != nullptr) return "Corrupt";
+  if (dynamic_cast<const std::out_of_range*>(&e) != nullptr) return "Index";
+  if (auto* s = dynamic_cast<const std::system_error*>(&e)) {
+    switch (s->code().value()) {
+      case ENOENT:
+        return "NotFound";
+      case EEXIST:
+        return "Exists";
+      case EACCES:
+      case EPERM:
+        return "Permission";
+      case EINVAL:
+      case ENAMETOOLONG:
+        return "InvalidArgument";
+      default:
+        return "Other";
+    }
+  }
+  if (dynamic_cast<const std::invalid_argument*>(&e) != nullptr) {
+    if (op == "list.get" || op == "list.items" || op == "list.slice") return "Decode";
+    if (op == "list.set" || op == "list.index") return "Value";
+    if (op == "pickle.loads" || op == "pickle.parse") return "Corrupt";
+    return "InvalidArgument";
+  }
+  return "Other";
+}
+
+std::string type_of(const std::exception& e) {
+  if (dynamic_cast<const AgentError*>(&e) != nullptr) return "AgentError";
+  if (dynamic_cast<const shm::LayoutError*>(&e) != nullptr) return "shm::LayoutError";
+  if (dynamic_cast<const std::out_of_range*>(&e) != nullptr) return "std::out_of_range";
+  if (dynamic_cast<const std::system_error*>(&e) != nullptr) return "std::system_error";
+  if (dynamic_cast<const std::invalid_argument*>(&e) != nullptr) return "std::invalid_argument";
+  if (dynamic_cast<const std::logic_error*>(&e) != nullptr) return "std::logic_error";
+  return typeid(e).name();
+}
+
+class Agent {
+ public:
+  json handle(const std::string& op, const json& req) {
+    if (op == "hello") return hello();
+    if (op == "block.create") return block_create(req);
+    if (op == "block.attach") return block_attach(req);
+    if (op == "block.close") {
+      block(req).close();
+      return nullptr;
+    }
+    if (op == "block.unlink" || op == "list.unlink") return unlink(op, req);
+    if (op == "block.size") return block(req).size();
+    if (op == "block.read") return block_read(req);
+    if (op == "block.write") return block_write(req);
+    if (op == "list.create") return list_create(req);
+    if (op == "list.attach") return list_attach(req);
+    if (op == "list.get") return from_item(list(req).get(req.at("index").get<std::ptrdiff_t>()));
+    if (op == "list.set") {
+      list(req).set(req.at("index").get<std::ptrdiff_t>(), to_item(req.at("value")));
+      return nullptr;
+    }
+    if (op == "list.len") return list(req).size();
+    if (op == "list.format") return list(req).format();
+    if (op == "list.items") return items(list(req).items());
+    if (op == "list.count") return list(req).count(to_item(req.at("value")));
+    if (op == "list.index") return list(req).index(to_item(req.at("value")));
+    if (op == "list.slice") return slice(req);
+    if (op == "list.write_range") return write_range(req);
+    if (op == "list.raw") {
+      auto raw = list(req).get_raw(req.at("index").get<std::ptrdiff_t>());
+      return hex_of(raw);
+    }
+    if (op == "list.block") {
+      const auto& l = list(req);
+      return hex_of(l.shm().buf());
+    }
+    if (op == "list.close") {
+      list(req).shm().close();
+      return nullptr;
+    }
+#ifdef SHM_AGENT_PICKLE
+    if (op == "pickle.dumps") return pickle_dumps(req);
+    if (op == "pickle.loads") return pickle_loads(req);
+    if (op == "pickle.parse")
+      return handle_json(shm::pickle::loads(shm::from_hex(req.at("hex").get<std::string>())));
+#endif
+    if (op == "reset") return reset();
+    if (op == "exit" || op == "kill") return nullptr;  // the loop acts after answering
+    throw AgentError("InvalidArgument", "unknown op " + op);
+  }
+
+ private:
+  static json hello() {
+    json caps = {"block", "layout-3.8", "layout-3.9", "libshm",
+                 "list",  "list.raw",   "strict",     "track-option"};
+#ifdef SHM_AGENT_PICKLE
+    caps.push_back("pickle");
+#endif
+    return {{"protocol", kProtocolVersion}, {"implementation", "libshm"},
+            {"version", SHM_AGENT_VERSION}, {"id", "cpp"},
+            {"executable", "cpp_agent"},    {"capabilities", caps}};
+  }
+
+  std::string new_handle(const json& req) {
+    auto h = req.value("handle", "");
+    if (h.empty()) throw AgentError("InvalidArgument", "request needs a 'handle'");
+    if (blocks_.count(h) != 0 || lists_.count(h) != 0) {
+      throw AgentError("InvalidArgument", "handle " + h + " is in use");
+    }
+    return h;
+  }
+
+  shm::SharedMemory& block(const json& req) {
+    auto h = req.value("handle", "");
+    if (auto it = blocks_.find(h); it != blocks_.end()) return it->second;
+    if (auto it = lists_.find(h); it != lists_.end()) return it->second.shm();
+    throw AgentError("InvalidArgument", "no block handle " + h);
+  }
+
+  shm::ShareableList& list(const json& req) {
+    auto h = req.value("handle", "");
+    if (auto it = lists_.find(h); it != lists_.end()) return it->second;
+    throw AgentError("InvalidArgument", "no list handle " + h);
+  }
+
+  static json items(const std::vector<shm::Item>& values) {
+    json out = json::array();
+    for (const auto& v : values) out.push_back(from_item(v));
+    return out;
+  }
+
+  void note(const shm::SharedMemory& b) {
+    if (b.tracked()) tracked_.insert(b.name());
+  }
+
+  json block_create(const json& req) {
+    auto h = new_handle(req);
+    shm::CreateOptions opts;
+    opts.track = req.value("track", true);
+    auto size = req.at("size").get<std::int64_t>();
+    if (size < 0) throw AgentError("InvalidArgument", "size must not be negative");
+    auto b = req.contains("name") && !req["name"].is_null()
+                 ? shm::SharedMemory::create(static_cast<std::size_t>(size),
+                                             req["name"].get<std::string>(), opts)
+                 : shm::SharedMemory::create(static_cast<std::size_t>(size), opts);
+    note(b);
+    json out = {{"name", b.name()}, {"size", b.size()}};
+    blocks_.emplace(h, std::move(b));
+    return out;
+  }
+
+  json block_attach(const json& req) {
+    auto h = new_handle(req);
+    shm::AttachOptions opts;
+    opts.track = req.value("track", false);
+    opts.read_only = req.value("read_only", false);
+    auto b = shm::SharedMemory::attach(req.at("name").get<std::string>(), opts);
+    note(b);
+    json out = {{"name", b.name()}, {"size", b.size()}};
+    blocks_.emplace(h, std::move(b));
+    return out;
+  }
+
+  json unlink(const std::string& op, const json& req) {
+    shm::SharedMemory& b = op == "list.unlink" ? list(req).shm() : block(req);
+    b.unlink();
+    tracked_.erase(b.name());  // unlink() from any handle withdraws this process's registration
+    return nullptr;
+  }
+
+  json block_read(const json& req) {
+    auto& b = block(req);
+    auto buf = b.buf();
+    auto offset = req.value("offset", std::size_t{0});
+    auto length = req.value("length", buf.size() - std::min(offset, buf.size()));
+    if (offset > buf.size() || length > buf.size() - offset) {
+      throw AgentError("Index", "read outside the block");
+    }
+    return hex_of(buf.subspan(offset, length));
+  }
+
+  json block_write(const json& req) {
+    auto& b = block(req);
+    auto buf = b.buf();
+    auto data = shm::from_hex(req.at("hex").get<std::string>());
+    auto offset = req.value("offset", std::size_t{0});
+    if (offset > buf.size() || data.size() > buf.size() - offset) {
+      throw AgentError("Index", "write outside the block");
+    }
+    std::copy(data.begin(), data.end(), buf.begin() + static_cast<std::ptrdiff_t>(offset));
+    return nullptr;
+  }
+
+  json list_create(const json& req) {
+    auto h = new_handle(req);
+    shm::ListCreateOptions opts;
+    if (req.contains("name") && !req["name"].is_null()) opts.name = req["name"].get<std::string>();
+    if (req.contains("layout")) opts.layout = parse_layout(req["layout"].get<std::string>());
+    opts.strict = req.value("strict", false);
+    opts.track = req.value("track", true);
+    std::vector<shm::Item> values;
+    const json given = req.value("items", json::array());
+    for (const auto& j : given) values.push_back(to_item(j));
+    auto l = shm::ShareableList::create(values, opts);
+    note(l.shm());
+    json out = {{"name", l.name()}, {"size", l.shm().size()}};
+    lists_.emplace(h, std::move(l));
+    return out;
+  }
+
+  json list_attach(const json& req) {
+    auto h = new_handle(req);
+    shm::ListAttachOptions opts;
+    if (req.contains("layout")) opts.layout = parse_layout(req["layout"].get<std::string>());
+    opts.strict = req.value("strict", false);
+    opts.track = req.value("track", false);
+    auto l = shm::ShareableList::attach(req.at("name").get<std::string>(), opts);
+    note(l.shm());
+    json out = {{"name", l.name()},
+                {"size", l.shm().size()},
+                {"layout", std::string(shm::to_string(l.layout()))}};
+    lists_.emplace(h, std::move(l));
+    return out;
+  }
+
+  json slice(const json& req) {
+    auto& l = list(req);
+    auto start = req.value("start", std::int64_t{0});
+    auto stop = req.value("stop", static_cast<std::int64_t>(l.size()));
+    auto step = req.value("step", std::int64_t{1});
+    if (step <= 0) throw AgentError("InvalidArgument", "step must be positive");
+    json out = json::array();
+    for (auto i = start; i < stop; i += step) out.push_back(from_item(l.get(i)));
+    return out;
+  }
+
+  json write_range(const json& req) {
+    auto& l = list(req);
+    auto start = req.at("start").get<std::int64_t>();
+    auto stop = req.at("stop").get<std::int64_t>();
+    auto step = req.value("step", std::int64_t{1});
+    auto base = req.value("base", std::int64_t{0});
+    auto rounds = req.value("rounds", 1);
+    if (step <= 0) throw AgentError("InvalidArgument", "step must be positive");
+    for (int r = 0; r < rounds; ++r) {
+      for (auto i = start; i < stop; i += step) l.set(i, shm::Item{base + i});
+    }
+    return nullptr;
+  }
+
+#ifdef SHM_AGENT_PICKLE
+  static json handle_json(const shm::pickle::Handle& h) {
+    json out = {{"kind", std::string(shm::pickle::to_string(h.kind))},
+                {"name", h.name},
+                {"protocol", h.protocol}};
+    if (h.size) out["size"] = *h.size;
+    return out;
+  }
+
+  json pickle_dumps(const json& req) {
+    int protocol = req.value("protocol", shm::pickle::kDefaultProtocol);
+    auto h = req.value("handle", "");
+    if (auto it = lists_.find(h); it != lists_.end()) {
+      return hex_of(shm::pickle::dumps(it->second, protocol));
+    }
+    return hex_of(shm::pickle::dumps(block(req), protocol));
+  }
+
+  json pickle_loads(const json& req) {
+    auto h = new_handle(req);
+    auto handle = shm::pickle::loads(shm::from_hex(req.at("hex").get<std::string>()));
+    if (handle.kind == shm::pickle::Handle::Kind::shareable_list) {
+      shm::ListAttachOptions opts;
+      opts.track = req.value("track", false);
+      auto l = shm::pickle::attach_list(handle, opts);
+      note(l.shm());
+      lists_.emplace(h, std::move(l));
+      return {{"kind", "shareable_list"}, {"name", handle.name}};
+    }
+    shm::AttachOptions opts;
+    opts.track = req.value("track", false);
+    auto b = shm::pickle::attach(handle, opts);
+    note(b);
+    json out = {{"kind", "shared_memory"}, {"name", b.name()}, {"size", b.size()}};
+    blocks_.emplace(h, std::move(b));
+    return out;
+  }
+#endif
+
+  json reset() {
+    lists_.clear();  // the destructors close the blocks
+    blocks_.clear();
+    for (const auto& name : tracked_) shm::tracker::unregister_block(name);
+    tracked_.clear();
+    return nullptr;
+  }
+
+  std::map<std::string, shm::SharedMemory> blocks_;  // block handles
+  std::map<std::string, shm::ShareableList> lists_;  // list handles
+  std::set<std::string> tracked_;  // names this process's tracker holds because of us
+};
+
+}  // namespace
+
+int main() {
+  std::ios::sync_with_stdio(false);
+  Agent agent;
+  std::string line;
+  const std::regex id_pattern(R"re("id"\s*:\s*(-?[0-9]+))re");
+  while (std::getline(std::cin, line)) {
+    if (line.empty()) continue;
+    json response;
+    std::string op;
+    bool leave = false;
+    int exit_code = 0;
+    json id = nullptr;
+    try {
+      json req;
+      try {
+        req = parse_request(line);
+      } catch (const json::parse_error& e) {
+        std::smatch m;
+        if (std::regex_search(line, m, id_pattern)) id = std::stoll(m[1].str());
+        throw AgentError("InvalidArgument", std::string("request is not JSON: ") + e.what());
+      }
+      id = req.value("id", json());
+      op = req.value("op", "");
+      json value = agent.handle(op, req);
+      response = {{"id", id}, {"ok", true}, {"value", value}};
+      if (op == "exit") {
+        leave = true;
+        exit_code = req.value("code", 0);
+      }
+      if (op == "kill") {
+        std::cout.flush();
+        ::raise(SIGKILL);
+      }
+    } catch (const std::exception& e) {
+      response = {
+          {"id", id},
+          {"ok", false},
+          {"error", {{"kind", kind_of(e, op)}, {"type", type_of(e)}, {"message", e.what()}}}};
+    }
+    std::cout << response.dump(-1, ' ', true, json::error_handler_t::replace) << '\n' << std::flush;
+    if (leave) return exit_code;
+  }
+  return 0;
+}

@@ -1,0 +1,425 @@
+#!/usr/bin/env python3
+"""The CPython agent of the conformance harness: executes requests, judges nothing.
+
+Speaks harness/PROTOCOL.md (version 1): one JSON request per line on stdin, one JSON response
+per line on stdout, logs only on stderr. Standard library only, and only syntax CPython 3.8
+accepts: the same file runs unchanged under every interpreter the runner finds.
+
+    python3.X harness/agents/py_agent.py
+"""
+
+import errno
+import json
+import math
+import os
+import pickle
+import platform
+import signal
+import struct
+import sys
+
+PROTOCOL_VERSION = 1
+
+if platform.python_implementation() != "CPython" or sys.version_info < (3, 8):
+    sys.stderr.write("py_agent: needs CPython >= 3.8, this is %s %s\n"
+                     % (platform.python_implementation(), platform.python_version()))
+    sys.exit(3)
+
+from multiprocessing import resource_tracker  # noqa: E402
+from multiprocessing.shared_memory import ShareableList, SharedMemory  # noqa: E402
+
+VERSION = platform.python_version()
+HAS_TRACK = sys.version_info >= (3, 13)  # SharedMemory(track=) exists
+NATIVE_LAYOUT = "3.8" if sys.version_info < (3, 9) else "3.9"
+
+try:
+    import numpy  # noqa: E402
+except ImportError:  # only some interpreters have it (Debian's python3-numpy)
+    numpy = None
+
+
+class HarnessError(Exception):
+    """A request this agent cannot carry out (bad arguments, unknown handle): kind given."""
+
+    def __init__(self, kind, message):
+        Exception.__init__(self, message)
+        self.kind = kind
+
+
+# --------------------------------------------------------------------------- Item JSON
+
+
+def item_to_json(value):
+    """Item JSON (DESIGN.md) for one ShareableList value."""
+    if value is None or isinstance(value, bool):
+        return value
+    if type(value) is int:
+        return value
+    if type(value) is float:
+        if math.isnan(value):
+            return {"float": "nan"}
+        if math.isinf(value):
+            return {"float": "inf" if value > 0 else "-inf"}
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bytes):
+        return {"bytes": bytes(value).hex()}
+    raise HarnessError("Other", "no Item JSON for %r" % (type(value),))
+
+
+def item_from_json(value):
+    """The Python value of one Item JSON value (ints of any size stay ints: CPython decides)."""
+    if isinstance(value, dict):
+        if set(value) == {"bytes"}:
+            return bytes.fromhex(value["bytes"])
+        if set(value) == {"float"} and value["float"] in ("nan", "inf", "-inf"):
+            return float(value["float"])
+        raise HarnessError("InvalidArgument", "not Item JSON: %r" % (value,))
+    if isinstance(value, list):
+        raise HarnessError("InvalidArgument", "not Item JSON: %r" % (value,))
+    return value
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def error_kind(exc, op):
+    """Maps a CPython exception to a DESIGN.md error kind. The same exception type means
+    different things in different operations (struct.error is damage when reading a list and
+    a bad value when storing one), so the operation takes part."""
+    reading = op in ("list.attach", "list.get", "list.items", "list.format", "list.len",
+                     "list.count", "list.index", "list.slice", "pickle.loads")
+    if isinstance(exc, HarnessError):
+        return exc.kind
+    if isinstance(exc, FileNotFoundError):
+        return "NotFound"
+    if isinstance(exc, FileExistsError):
+        return "Exists"
+    if isinstance(exc, PermissionError):
+        return "Permission"
+    if isinstance(exc, IndexError):
+        return "Index"
+    if isinstance(exc, UnicodeDecodeError):
+        return "Decode"
+    if isinstance(exc, UnicodeEncodeError):
+        return "InvalidArgument"
+    if isinstance(exc, struct.error):
+        return "Corrupt" if reading and op != "list.index" else "Value"
+    if isinstance(exc, KeyError):
+        return "Corrupt" if reading else "InvalidArgument"
+    if isinstance(exc, (AssertionError, TypeError, OverflowError)):
+        return "InvalidArgument"
+    if isinstance(exc, ValueError):
+        if op in ("block.create", "block.attach", "list.create") and "exceeds" not in str(exc):
+            return "InvalidArgument"
+        if op == "list.attach":
+            return "Corrupt"
+        return "Value"
+    if isinstance(exc, OSError):
+        if exc.errno in (errno.EINVAL, errno.ENAMETOOLONG):
+            return "InvalidArgument"
+        if exc.errno == errno.EACCES:
+            return "Permission"
+    return "Other"
+
+
+# --------------------------------------------------------------------------- the agent
+
+
+class Agent:
+    def __init__(self):
+        self.blocks = {}  # handle -> SharedMemory
+        self.lists = {}  # handle -> ShareableList
+        self.tracked = set()  # _name of every block this process's tracker holds because of us
+
+    # -- helpers
+
+    def new_handle(self, req):
+        handle = req.get("handle")
+        if not isinstance(handle, str) or not handle:
+            raise HarnessError("InvalidArgument", "request needs a 'handle'")
+        if handle in self.blocks or handle in self.lists:
+            raise HarnessError("InvalidArgument", "handle %r is in use" % handle)
+        return handle
+
+    def block(self, req):
+        handle = req.get("handle")
+        if handle in self.blocks:
+            return self.blocks[handle]
+        if handle in self.lists:
+            return self.lists[handle].shm
+        raise HarnessError("InvalidArgument", "no block handle %r" % (handle,))
+
+    def list(self, req):
+        handle = req.get("handle")
+        if handle not in self.lists:
+            raise HarnessError("InvalidArgument", "no list handle %r" % (handle,))
+        return self.lists[handle]
+
+    def track_kwargs(self, req):
+        if "track" not in req:
+            return {}
+        if not HAS_TRACK:
+            raise HarnessError("InvalidArgument", "track= needs CPython 3.13")
+        return {"track": bool(req["track"])}
+
+    def note_tracked(self, shm, tracked=True):
+        if tracked:
+            self.tracked.add(shm._name)
+
+    def note_unlinked(self, shm):
+        if getattr(shm, "_track", True):
+            self.tracked.discard(shm._name)
+
+    # -- operations
+
+    def op_hello(self, req):
+        caps = ["block", "list", "pickle", "list.raw", "layout-" + NATIVE_LAYOUT, "python"]
+        if HAS_TRACK:
+            caps.append("track-option")
+        if numpy is not None:
+            caps.append("numpy")
+        return {
+            "protocol": PROTOCOL_VERSION,
+            "implementation": "CPython",
+            "version": VERSION,
+            "id": "py" + VERSION,
+            "executable": sys.executable,
+            "capabilities": sorted(caps),
+        }
+
+    def op_block_create(self, req):
+        handle = self.new_handle(req)
+        kwargs = self.track_kwargs(req)
+        shm = SharedMemory(req.get("name"), create=True, size=req.get("size", 0), **kwargs)
+        self.blocks[handle] = shm
+        self.note_tracked(shm, kwargs.get("track", True))
+        return {"name": shm.name, "size": shm.size}
+
+    def op_block_attach(self, req):
+        handle = self.new_handle(req)
+        kwargs = self.track_kwargs(req)
+        shm = SharedMemory(req["name"], **kwargs)
+        self.blocks[handle] = shm
+        self.note_tracked(shm, kwargs.get("track", True))
+        return {"name": shm.name, "size": shm.size}
+
+    def op_block_close(self, req):
+        self.block(req).close()
+        return None
+
+    def op_block_unlink(self, req):
+        shm = self.block(req)
+        shm.unlink()
+        self.note_unlinked(shm)
+        return None
+
+    def op_block_size(self, req):
+        return self.block(req).size
+
+    def op_block_read(self, req):
+        shm = self.block(req)
+        offset = req.get("offset", 0)
+        length = req.get("length", shm.size - offset)
+        return bytes(shm.buf[offset:offset + length]).hex()
+
+    def op_block_write(self, req):
+        shm = self.block(req)
+        data = bytes.fromhex(req["hex"])
+        offset = req.get("offset", 0)
+        if offset < 0 or offset + len(data) > shm.size:
+            raise HarnessError("Index", "write outside the block")
+        shm.buf[offset:offset + len(data)] = data
+        return None
+
+    def op_list_create(self, req):
+        handle = self.new_handle(req)
+        layout = req.get("layout", NATIVE_LAYOUT)
+        if layout != NATIVE_LAYOUT:
+            raise HarnessError("InvalidArgument", "CPython %s writes only the %s layout"
+                               % (VERSION, NATIVE_LAYOUT))
+        if req.get("strict"):
+            raise HarnessError("InvalidArgument", "CPython has no strict mode")
+        items = [item_from_json(v) for v in req.get("items", [])]
+        sl = ShareableList(items, name=req.get("name"))
+        self.lists[handle] = sl
+        self.note_tracked(sl.shm)
+        return {"name": sl.shm.name, "size": sl.shm.size}
+
+    def op_list_attach(self, req):
+        handle = self.new_handle(req)
+        if req.get("layout", NATIVE_LAYOUT) != NATIVE_LAYOUT:
+            raise HarnessError("InvalidArgument", "CPython reads only its own layout")
+        sl = ShareableList(name=req["name"])
+        self.lists[handle] = sl
+        self.note_tracked(sl.shm)
+        return {"name": sl.shm.name, "size": sl.shm.size}
+
+    def op_list_get(self, req):
+        return item_to_json(self.list(req)[req["index"]])
+
+    def op_list_set(self, req):
+        self.list(req)[req["index"]] = item_from_json(req["value"])
+        return None
+
+    def op_list_len(self, req):
+        return len(self.list(req))
+
+    def op_list_format(self, req):
+        return self.list(req).format
+
+    def op_list_items(self, req):
+        return [item_to_json(v) for v in self.list(req)]
+
+    def op_list_count(self, req):
+        return self.list(req).count(item_from_json(req["value"]))
+
+    def op_list_index(self, req):
+        return self.list(req).index(item_from_json(req["value"]))
+
+    def op_list_slice(self, req):
+        sl = self.list(req)
+        indices = range(req.get("start", 0), req.get("stop", len(sl)), req.get("step", 1))
+        return [item_to_json(sl[i]) for i in indices]
+
+    def op_list_write_range(self, req):
+        """sl[i] = base + i for i in range(start, stop, step), `rounds` times over: many
+        writes in a tight loop, so that two agents doing it at once really overlap."""
+        sl = self.list(req)
+        base = req.get("base", 0)
+        indices = range(req["start"], req["stop"], req.get("step", 1))
+        for _ in range(req.get("rounds", 1)):
+            for i in indices:
+                sl[i] = base + i
+        return None
+
+    def op_list_raw(self, req):
+        """The whole slot of item `index`, padding included (from the layout's own tables)."""
+        sl = self.list(req)
+        index = req["index"]
+        n = sl._list_len
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError("index out of range")
+        if NATIVE_LAYOUT == "3.8":
+            start = sl._offset_data_start + sum(sl._allocated_bytes[:index])
+            end = start + sl._allocated_bytes[index]
+        else:
+            start = sl._offset_data_start + sl._allocated_offsets[index]
+            end = sl._offset_data_start + sl._allocated_offsets[index + 1]
+        return bytes(sl.shm.buf[start:end]).hex()
+
+    def op_list_block(self, req):
+        return bytes(self.list(req).shm.buf).hex()
+
+    def op_list_close(self, req):
+        self.list(req).shm.close()
+        return None
+
+    def op_list_unlink(self, req):
+        shm = self.list(req).shm
+        shm.unlink()
+        self.note_unlinked(shm)
+        return None
+
+    def op_numpy_write(self, req):
+        if numpy is None:
+            raise HarnessError("InvalidArgument", "numpy is not installed")
+        shm = self.block(req)
+        values = req["values"]
+        array = numpy.ndarray((len(values),), dtype=req.get("dtype", "<f8"), buffer=shm.buf,
+                              offset=req.get("offset", 0))
+        array[:] = values
+        del array
+        return None
+
+    def op_numpy_read(self, req):
+        if numpy is None:
+            raise HarnessError("InvalidArgument", "numpy is not installed")
+        shm = self.block(req)
+        array = numpy.ndarray((req["count"],), dtype=req.get("dtype", "<f8"), buffer=shm.buf,
+                              offset=req.get("offset", 0))
+        values = array.tolist()
+        del array
+        return values
+
+    def op_pickle_dumps(self, req):
+        handle = req.get("handle")
+        obj = self.lists[handle] if handle in self.lists else self.block(req)
+        return pickle.dumps(obj, protocol=req.get("protocol", pickle.DEFAULT_PROTOCOL)).hex()
+
+    def op_pickle_loads(self, req):
+        handle = self.new_handle(req)
+        obj = pickle.loads(bytes.fromhex(req["hex"]))
+        if isinstance(obj, ShareableList):
+            self.lists[handle] = obj
+            self.note_tracked(obj.shm)
+            return {"kind": "shareable_list", "name": obj.shm.name}
+        if isinstance(obj, SharedMemory):
+            self.blocks[handle] = obj
+            self.note_tracked(obj)
+            return {"kind": "shared_memory", "name": obj.name, "size": obj.size}
+        raise HarnessError("Other", "unpickled a %s" % type(obj).__name__)
+
+    def op_reset(self, req):
+        """End of a cell: close every handle and withdraw every registration this agent made
+        that no unlink withdrew, so that a long-lived agent's tracker never touches a block
+        of a later cell (names are unique, but the exit warnings would be noise)."""
+        for shm in list(self.blocks.values()) + [sl.shm for sl in self.lists.values()]:
+            try:
+                shm.close()
+            except Exception as exc:  # BufferError with an exported view: report, go on
+                sys.stderr.write("py_agent: reset: close %s: %r\n" % (shm.name, exc))
+        self.blocks.clear()
+        self.lists.clear()
+        for name in sorted(self.tracked):
+            resource_tracker.unregister(name, "shared_memory")
+        self.tracked.clear()
+        return None
+
+    def op_exit(self, req):
+        return None  # handled by the loop after the response is written
+
+    def op_kill(self, req):
+        sys.stdout.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def main():
+    agent = Agent()
+    stdin = sys.stdin.buffer
+    out = sys.stdout
+    while True:
+        line = stdin.readline()
+        if not line:
+            return 0
+        line = line.strip()
+        if not line:
+            continue
+        req_id = None
+        op = None
+        exit_code = None
+        try:
+            req = json.loads(line.decode("utf-8", "surrogatepass"))
+            req_id = req.get("id")
+            op = req.get("op")
+            method = getattr(agent, "op_" + str(op).replace(".", "_"), None)
+            if method is None:
+                raise HarnessError("InvalidArgument", "unknown op %r" % (op,))
+            response = {"id": req_id, "ok": True, "value": method(req)}
+            if op == "exit":
+                exit_code = int(req.get("code", 0))
+        except Exception as exc:  # everything becomes an error response; the runner judges
+            response = {"id": req_id, "ok": False, "error": {
+                "kind": error_kind(exc, op),
+                "type": type(exc).__name__, "message": str(exc)}}
+        out.write(json.dumps(response, ensure_ascii=True, allow_nan=False) + "\n")
+        out.flush()
+        if exit_code is not None:
+            return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

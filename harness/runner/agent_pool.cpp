@@ -1,0 +1,53 @@
+#include "agent_pool.hpp"
+
+namespace harness {
+
+AgentPool::AgentPool(const std::vector<Implementation>& implementations,
+                     std::vector<std::unique_ptr<Agent>> warm) {
+  for (std::size_t i = 0; i < implementations.size() && i < warm.size(); ++i) {
+    if (warm[i]) idle_[implementations[i].id].push_back(std::move(warm[i]));
+  }
+}
+
+AgentPool::~AgentPool() {
+  // Agents are destroyed (stdin closed, then waited for) in parallel by closing all first.
+  std::lock_guard lock(mutex_);
+  for (auto& [id, list] : idle_) {
+    for (auto& agent : list) agent->close_input();
+  }
+  idle_.clear();
+}
+
+std::unique_ptr<Agent> AgentPool::acquire(const Implementation& impl, std::string* error) {
+  {
+    std::lock_guard lock(mutex_);
+    auto& list = idle_[impl.id];
+    while (!list.empty()) {
+      auto agent = std::move(list.back());
+      list.pop_back();
+      if (agent->usable()) return agent;
+    }
+  }
+  return spawn_fresh(impl, error);
+}
+
+std::unique_ptr<Agent> AgentPool::spawn_fresh(const Implementation& impl, std::string* error) {
+  {
+    std::lock_guard lock(mutex_);
+    ++spawned_;
+  }
+  return Agent::spawn(impl.id, impl.argv, error);
+}
+
+void AgentPool::release(std::unique_ptr<Agent> agent) {
+  if (!agent || !agent->usable()) return;
+  std::lock_guard lock(mutex_);
+  idle_[agent->impl_id()].push_back(std::move(agent));
+}
+
+int AgentPool::spawned() const {
+  std::lock_guard lock(mutex_);
+  return spawned_;
+}
+
+}  // namespace harness

@@ -1,0 +1,33 @@
+// Binding a scenario's roles to implementations: the cells of the matrix.
+//
+// Rule (PROTOCOL.md, "Which pairs run"): a role can be played by every implementation that has
+// the capabilities it requires. With "bind": "all" every ordered combination runs. With the
+// default "cpp-axis", a combination runs when one of its roles is played by cpp (the interop
+// axis: cpp against each CPython, both ways) or when one implementation plays every role (each
+// CPython against itself, where its own quirks show). A one-role scenario runs once per
+// implementation either way.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "discovery.hpp"
+#include "scenario.hpp"
+
+namespace harness {
+
+/// One test: a scenario with its roles bound.
+struct Cell {
+  const Scenario* scenario = nullptr;        // what to run
+  std::vector<const Implementation*> bound;  // implementation per role, in role order
+  std::string id;                            // "list/str/trailing-nul[writer=cpp,reader=py3.12.1]"
+};
+
+/// The test id of a binding.
+std::string cell_id(const Scenario& scenario, const std::vector<const Implementation*>& bound);
+
+/// Every cell of every scenario, in scenario order.
+std::vector<Cell> bind_cells(const std::vector<Scenario>& scenarios,
+                             const std::vector<Implementation>& implementations);
+
+}  // namespace harness

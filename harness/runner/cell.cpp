@@ -1,0 +1,370 @@
+#include "cell.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <thread>
+
+namespace harness {
+
+namespace {
+
+constexpr auto kResetTimeout = std::chrono::seconds(20);
+constexpr auto kExitTimeout = std::chrono::seconds(20);
+constexpr std::size_t kStderrTail = 4000;
+
+bool shm_exists(const std::string& name) {
+  return ::access(("/dev/shm/" + name).c_str(), F_OK) == 0;
+}
+
+bool shm_remove(const std::string& name) {
+  return ::shm_unlink(("/" + name).c_str()) == 0;
+}
+
+Outcome outcome_of(const Reply& reply, const Agent& agent, std::size_t mark) {
+  Outcome o;
+  switch (reply.status) {
+    case Reply::Status::kOk: {
+      const auto& r = reply.response;
+      if (r.value("ok", false)) {
+        o.kind = Outcome::Kind::kValue;
+        o.value = r.contains("value") ? r["value"] : nlohmann::json();
+      } else {
+        const nlohmann::json e = r.value("error", nlohmann::json::object());
+        o.kind = Outcome::Kind::kError;
+        o.error_kind = e.value("kind", "Other");
+        o.error_type = e.value("type", "");
+        o.message = e.value("message", "");
+      }
+      return o;
+    }
+    case Reply::Status::kTimeout:
+      o.kind = Outcome::Kind::kTimeout;
+      break;
+    case Reply::Status::kDied:
+      o.kind = Outcome::Kind::kDied;
+      break;
+    case Reply::Status::kGarbage:
+      o.kind = Outcome::Kind::kBroken;
+      break;
+  }
+  o.message = reply.detail;
+  std::string err = agent.stderr_since(mark);
+  if (!err.empty()) o.message += "; stderr: " + abbreviate(err, 500);
+  return o;
+}
+
+nlohmann::json for_record(const nlohmann::json& request) {
+  std::string text = request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (text.size() <= 4096) return request;
+  return abbreviate(text, 600);
+}
+
+struct RoleAgent {
+  const Role* role = nullptr;            // the role
+  const Implementation* impl = nullptr;  // who plays it
+  std::unique_ptr<Agent> agent;          // its agent (null if it could not be started)
+  std::size_t mark = 0;                  // stderr mark at the start of the cell
+};
+
+class CellRun {
+ public:
+  CellRun(const Cell& cell, AgentPool& pool, const Registry& registry, RunSettings& settings)
+      : cell_(cell), pool_(pool), registry_(registry), settings_(settings) {
+    result_.cell = &cell;
+  }
+
+  CellResult run() {
+    auto started = std::chrono::steady_clock::now();
+    const Scenario& s = *cell_.scenario;
+    unsigned number = settings_.next_number++;
+    for (const auto& b : s.blocks) {
+      names_[b] = "hx" + settings_.token + "_" + std::to_string(number) + "_" + b;
+    }
+    vars_ = names_;
+    bool ready = start_agents();
+    vars_["layout"] = common_layout();
+    bool stop = !ready;
+    for (const auto& step : s.steps) {
+      if (stop) {
+        skip(step);
+        continue;
+      }
+      if (step.parallel.empty()) {
+        run_step(step);
+      } else {
+        run_parallel(step);
+      }
+      stop = failed_;
+    }
+    clean_up();
+    if (failed_ || !result_.problems.empty()) {
+      result_.status = CellResult::Status::kFail;
+    } else if (!result_.quirks.empty()) {
+      result_.status = CellResult::Status::kQuirk;
+    }
+    result_.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return std::move(result_);
+  }
+
+ private:
+  bool start_agents() {
+    const Scenario& s = *cell_.scenario;
+    for (std::size_t i = 0; i < s.roles.size(); ++i) {
+      RoleAgent ra;
+      ra.role = &s.roles[i];
+      ra.impl = cell_.bound[i];
+      std::string error;
+      ra.agent =
+          ra.role->fresh ? pool_.spawn_fresh(*ra.impl, &error) : pool_.acquire(*ra.impl, &error);
+      if (!ra.agent) {
+        result_.problems.push_back("cannot start an agent for " + ra.impl->id + ": " + error);
+        roles_[ra.role->name] = std::move(ra);
+        return false;
+      }
+      ra.mark = ra.agent->stderr_mark();
+      roles_[ra.role->name] = std::move(ra);
+    }
+    return true;
+  }
+
+  // "$layout": the list layout every role of the cell can write and read ("3.8" when one of
+  // them is CPython 3.8, else "3.9"), so that generic list scenarios include 3.8.
+  std::string common_layout() const {
+    bool v38 = true, v39 = true;
+    for (const auto& [name, ra] : roles_) {
+      v38 = v38 && ra.impl->capabilities.count("layout-3.8") != 0;
+      v39 = v39 && ra.impl->capabilities.count("layout-3.9") != 0;
+    }
+    return v39 ? "3.9" : v38 ? "3.8" : "none";
+  }
+
+  void skip(const Step& step) {
+    if (!step.parallel.empty()) {
+      for (const auto& p : step.parallel) skip(p);
+      return;
+    }
+    StepRecord rec;
+    rec.label = step.label;
+    rec.as = step.as;
+    rec.op = step.op;
+    rec.skipped = true;
+    result_.steps.push_back(std::move(rec));
+  }
+
+  std::string version_of(const std::string& role) const {
+    auto it = roles_.find(role);
+    return it == roles_.end() ? std::string("runner") : registry_version(*it->second.impl);
+  }
+
+  // Starts a step: checks only_if, expands the arguments. False if the step is not to run.
+  bool prepare(const Step& step, StepRecord& rec, nlohmann::json& request) {
+    rec.label = step.label;
+    rec.as = step.as;
+    rec.op = step.op;
+    auto r = roles_.find(step.as);
+    rec.impl = r == roles_.end() ? "runner" : r->second.impl->id;
+    if (!step.only_if.empty() && !ok_labels_.count(step.only_if)) {
+      rec.skipped = true;
+      return false;
+    }
+    try {
+      request = expand(step.args, vars_);
+    } catch (const std::exception& e) {
+      rec.outcome.kind = Outcome::Kind::kBroken;
+      rec.outcome.message = std::string("cannot expand the arguments: ") + e.what();
+      return false;
+    }
+    rec.request = for_record(request);
+    request["op"] = step.op;
+    return true;
+  }
+
+  void finish(const Step& step, StepRecord& rec) {
+    if (rec.skipped) {
+      result_.steps.push_back(std::move(rec));
+      return;
+    }
+    const std::string key = step_key(*cell_.scenario, step);
+    const std::string version = version_of(step.quirk_role);
+    nlohmann::json base;
+    try {
+      base = expand(step.expect, vars_);
+    } catch (const std::exception& e) {
+      rec.outcome.kind = Outcome::Kind::kBroken;
+      rec.outcome.message = std::string("cannot expand the expectation: ") + e.what();
+    }
+    rec.verdict = judge(registry_, key, version, base, rec.outcome, vars_, names_);
+    if (rec.verdict.status == Verdict::Status::kQuirk) {
+      result_.quirks.insert(rec.verdict.quirk);
+    }
+    if (!rec.verdict.quirk.empty()) result_.used.insert({rec.verdict.quirk, version});
+    if (rec.verdict.status == Verdict::Status::kFail) failed_ = true;
+    if (rec.outcome.kind == Outcome::Kind::kValue) {
+      ok_labels_.insert(step.label);
+      if (!step.save.empty()) vars_[step.save] = rec.outcome.value;
+      if (rec.outcome.value.is_object() && rec.outcome.value.contains("name") &&
+          rec.outcome.value["name"].is_string()) {
+        created_.insert(rec.outcome.value["name"].get<std::string>());
+      }
+    }
+    result_.steps.push_back(std::move(rec));
+  }
+
+  std::chrono::milliseconds timeout(const Step& step) const {
+    return std::chrono::milliseconds(step.timeout_ms > 0 ? step.timeout_ms
+                                                         : settings_.step_timeout_ms);
+  }
+
+  void run_step(const Step& step) {
+    StepRecord rec;
+    nlohmann::json request;
+    if (prepare(step, rec, request)) {
+      if (step.as == "runner") {
+        rec.outcome = runner_op(step, request);
+      } else {
+        RoleAgent& ra = roles_.at(step.as);
+        if (!ra.agent || !ra.agent->usable()) {
+          rec.outcome.kind = Outcome::Kind::kBroken;
+          rec.outcome.message = "the agent of role " + step.as + " is gone";
+        } else {
+          Reply reply = ra.agent->request(request, timeout(step));
+          if (step.op == "exit" || step.op == "kill") ra.agent->retire();
+          rec.outcome = outcome_of(reply, *ra.agent, ra.mark);
+        }
+      }
+    }
+    finish(step, rec);
+  }
+
+  void run_parallel(const Step& group) {
+    std::vector<StepRecord> recs(group.parallel.size());
+    std::vector<bool> sent(group.parallel.size(), false);
+    for (std::size_t i = 0; i < group.parallel.size(); ++i) {
+      const Step& step = group.parallel[i];
+      nlohmann::json request;
+      if (!prepare(step, recs[i], request)) continue;
+      RoleAgent& ra = roles_.at(step.as);
+      std::string error;
+      if (!ra.agent || !ra.agent->usable() || !ra.agent->send(request, &error)) {
+        recs[i].outcome.kind = Outcome::Kind::kBroken;
+        recs[i].outcome.message = "cannot send to role " + step.as + ": " + error;
+        continue;
+      }
+      sent[i] = true;
+    }
+    for (std::size_t i = 0; i < group.parallel.size(); ++i) {
+      const Step& step = group.parallel[i];
+      if (sent[i]) {
+        RoleAgent& ra = roles_.at(step.as);
+        recs[i].outcome = outcome_of(ra.agent->receive(timeout(step)), *ra.agent, ra.mark);
+      }
+      finish(step, recs[i]);
+    }
+    ok_labels_.insert(group.label);
+  }
+
+  Outcome runner_op(const Step& step, const nlohmann::json& args) {
+    Outcome o;
+    try {
+      if (step.op == "shm.exists") {
+        o.value = shm_exists(args.at("name").get<std::string>());
+      } else if (step.op == "shm.unlink") {
+        o.value = shm_remove(args.at("name").get<std::string>());
+      } else if (step.op == "sleep") {
+        std::this_thread::sleep_for(std::chrono::milliseconds(args.value("ms", 100)));
+        o.value = nullptr;
+      } else if (step.op == "agent.wait" || step.op == "agent.stderr") {
+        RoleAgent& ra = roles_.at(args.at("role").get<std::string>());
+        if (!ra.agent) throw std::runtime_error("role has no agent");
+        if (step.op == "agent.stderr") {
+          o.value = ra.agent->stderr_since(ra.mark);
+        } else {
+          ra.agent->close_input();
+          ExitInfo info = ra.agent->wait_exit(timeout(step));
+          if (!info.exited) {
+            o.kind = Outcome::Kind::kTimeout;
+            o.message = "the agent (or its resource tracker) did not finish";
+            return o;
+          }
+          o.value = {{"exited", true}, {"code", info.code}, {"signal", info.signal}};
+        }
+      }
+    } catch (const std::exception& e) {
+      o.kind = Outcome::Kind::kBroken;
+      o.message = std::string("runner op failed: ") + e.what();
+    }
+    return o;
+  }
+
+  void clean_up() {
+    for (auto& [name, ra] : roles_) {
+      if (!ra.agent) continue;
+      if (ra.agent->usable()) {
+        Reply reply = ra.agent->request({{"op", "reset"}}, kResetTimeout);
+        if (reply.status != Reply::Status::kOk || !reply.response.value("ok", false)) {
+          result_.problems.push_back("reset of role " + name + " (" + ra.impl->id + ") failed: " +
+                                     describe(outcome_of(reply, *ra.agent, ra.mark)));
+          ra.agent->kill();
+        }
+      }
+      if (ra.role->fresh || !ra.agent->usable()) {
+        // Wait for it (and its tracker) to finish: their cleanup must precede the leak check.
+        ra.agent->close_input();
+        ra.agent->wait_exit(kExitTimeout);
+      }
+      result_.stderr_tails[name] = abbreviate_tail(ra.agent->stderr_since(ra.mark));
+      if (ra.role->fresh) {
+        ra.agent.reset();
+      } else {
+        pool_.release(std::move(ra.agent));
+      }
+    }
+    std::set<std::string> all = created_;
+    for (const auto& [var, name] : names_) all.insert(name.get<std::string>());
+    for (const auto& name : all) {
+      if (shm_exists(name)) {
+        shm_remove(name);
+        // After a failed step the rest of the scenario (its unlinks) did not run.
+        if (!failed_) {
+          result_.problems.push_back("the cell left /dev/shm/" + name +
+                                     " behind (removed by the runner)");
+        }
+      }
+    }
+  }
+
+  static std::string abbreviate_tail(const std::string& text) {
+    if (text.size() <= kStderrTail) return text;
+    return "…" + text.substr(text.size() - kStderrTail);
+  }
+
+  const Cell& cell_;                        // what runs
+  AgentPool& pool_;                         // where agents come from
+  const Registry& registry_;                // quirks
+  RunSettings& settings_;                   // run-wide settings
+  CellResult result_;                       // being built
+  Vars names_;                              // block-name variables
+  Vars vars_;                               // names + saved values
+  std::map<std::string, RoleAgent> roles_;  // by role name
+  std::set<std::string> created_;           // names reported by create/attach steps
+  std::set<std::string> ok_labels_;         // steps that succeeded
+  bool failed_ = false;                     // a step failed
+};
+
+}  // namespace
+
+std::string registry_version(const Implementation& impl) {
+  return impl.kind == "cpp" ? std::string("cpp") : impl.version;
+}
+
+CellResult run_cell(const Cell& cell, AgentPool& pool, const Registry& registry,
+                    RunSettings& settings) {
+  return CellRun(cell, pool, registry, settings).run();
+}
+
+}  // namespace harness

@@ -1,0 +1,265 @@
+// shm-harness: the conformance runner. Finds the implementations (cpp and every CPython),
+// binds every scenario's roles to them, runs the cells in parallel on long-lived agents,
+// judges each step against the scenario and the quirk registry, and reports.
+//
+//   shm-harness [--python 3.12] [--only 'list/str/trailing-nul[writer=cpp,reader=py3.12.1]']
+//               [-j N] [--junit FILE] [--report DIR] [--expect-fail]
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "agent_pool.hpp"
+#include "binding.hpp"
+#include "cell.hpp"
+#include "discovery.hpp"
+#include "registry.hpp"
+#include "report.hpp"
+#include "scenario.hpp"
+
+namespace fs = std::filesystem;
+using namespace harness;
+
+namespace {
+
+// Does --only PATTERN select this cell? Exact cell id, scenario id, or a prefix ending in '*'.
+bool selected(const std::vector<std::string>& only, const Cell& cell) {
+  if (only.empty()) return true;
+  for (const auto& p : only) {
+    if (p == cell.id || p == cell.scenario->id) return true;
+    if (!p.empty() && p.back() == '*' && cell.id.rfind(p.substr(0, p.size() - 1), 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string quote(const std::string& s) {
+  if (s.find_first_of(" '\"$\\") == std::string::npos) return s;
+  return "'" + s + "'";
+}
+
+std::string random_token() {
+  std::random_device rd;
+  std::ostringstream out;
+  out << std::hex << (rd() & 0xffffffu);
+  std::string t = out.str();
+  return std::string(6 - std::min<std::size_t>(6, t.size()), '0') + t;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ::signal(SIGPIPE, SIG_IGN);
+  CLI::App app{"shm-harness: libshm conformance against every CPython found"};
+  std::string scenarios_dir = SHM_HARNESS_SCENARIOS;
+  std::string registry_path = SHM_HARNESS_REGISTRY;
+  std::string cpp_agent = SHM_HARNESS_CPP_AGENT;
+  std::string py_agent = SHM_HARNESS_PY_AGENT;
+  std::vector<std::string> pythons, only;
+  bool no_cpp = false, expect_fail = false, list_only = false, verbose = false;
+  unsigned hc = std::thread::hardware_concurrency();
+  int jobs = static_cast<int>(hc == 0 ? 2 : hc);
+  int timeout_ms = 20000;
+  std::string junit, report_dir;
+  app.add_option("--scenarios", scenarios_dir, "scenario directory")->capture_default_str();
+  app.add_option("--registry", registry_path, "quirk registry (compat/cpython.json)")
+      ->capture_default_str();
+  app.add_option("--cpp-agent", cpp_agent, "the C++ agent binary")->capture_default_str();
+  app.add_option("--py-agent", py_agent, "the Python agent script")->capture_default_str();
+  app.add_flag("--no-cpp", no_cpp, "leave the C++ implementation out");
+  app.add_option("--python", pythons,
+                 "CPython(s) to use: id (py3.12.1), version (3.12.1, 3.12) or interpreter path; "
+                 "repeatable or comma-separated (default: every one found)")
+      ->delimiter(',');
+  app.add_option("--only", only,
+                 "run only these cells: a cell id, a scenario id, or a prefix ending in '*'")
+      ->delimiter(',');
+  app.add_option("-j,--jobs", jobs, "cells run in parallel")->capture_default_str();
+  app.add_option("--timeout", timeout_ms, "per-step timeout in ms")->capture_default_str();
+  app.add_option("--junit", junit, "write JUnit XML here");
+  app.add_option("--report", report_dir, "write matrix.md and matrix.html into this directory");
+  app.add_flag("--expect-fail", expect_fail,
+               "self-test mode: succeed only if the run fails (canary scenarios)");
+  app.add_flag("--list", list_only, "list implementations and cells, run nothing");
+  app.add_flag("-v,--verbose", verbose, "print every cell as it finishes");
+  CLI11_PARSE(app, argc, argv);
+  jobs = std::max(1, jobs);
+
+  auto started = std::chrono::steady_clock::now();
+  RunReport report;
+  {
+    std::ostringstream prefix;
+    prefix << quote(argv[0]);
+    if (scenarios_dir != SHM_HARNESS_SCENARIOS) prefix << " --scenarios " << quote(scenarios_dir);
+    if (registry_path != SHM_HARNESS_REGISTRY) prefix << " --registry " << quote(registry_path);
+    if (cpp_agent != SHM_HARNESS_CPP_AGENT) prefix << " --cpp-agent " << quote(cpp_agent);
+    if (py_agent != SHM_HARNESS_PY_AGENT) prefix << " --py-agent " << quote(py_agent);
+    report.rerun_prefix = prefix.str();
+  }
+
+  Registry registry;
+  try {
+    registry = Registry::load(registry_path);
+  } catch (const std::exception& e) {
+    std::cerr << "shm-harness: " << e.what() << "\n";
+    return 2;
+  }
+  std::vector<LoadError> load_errors;
+  std::vector<Scenario> scenarios = load_scenarios(scenarios_dir, &load_errors);
+  for (const auto& e : load_errors) {
+    report.problems.push_back("scenario file " + e.file + ": " + e.message);
+  }
+
+  DiscoveryOptions dopts;
+  dopts.cpp_agent = no_cpp ? "" : cpp_agent;
+  dopts.py_agent = py_agent;
+  dopts.python_specs = pythons;
+  Discovery found = discover(dopts);
+  report.implementations = found.implementations;
+  std::cout << "shm-harness: " << found.implementations.size() << " implementations\n";
+  for (const auto& impl : found.implementations) {
+    std::cout << "  " << impl.id << "  " << (impl.kind == "cpp" ? "libshm " : "CPython ")
+              << impl.version << "  " << impl.executable << "  (" << impl.found_via << ")\n";
+  }
+  for (const auto& n : found.notes) std::cout << "  note: " << n << "\n";
+  if (!no_cpp && std::none_of(found.implementations.begin(), found.implementations.end(),
+                              [](const Implementation& i) { return i.kind == "cpp"; })) {
+    report.problems.push_back("the C++ agent is missing or does not answer: " + cpp_agent);
+  }
+  if (found.implementations.empty()) {
+    std::cerr << "shm-harness: no implementation found\n";
+    return 2;
+  }
+
+  std::vector<Cell> bound = bind_cells(scenarios, found.implementations);
+  bool filtered = !only.empty() || !pythons.empty() || no_cpp;
+  std::vector<Cell> cells;
+  std::set<std::string> with_cells;
+  for (auto& c : bound) {
+    with_cells.insert(c.scenario->id);
+    if (!selected(only, c)) continue;
+    if (!c.scenario->skip.empty()) {
+      report.skipped.push_back(c.id + ": " + c.scenario->skip);
+      continue;
+    }
+    cells.push_back(std::move(c));
+  }
+  for (const auto& s : scenarios) {
+    if (with_cells.count(s.id) == 0) {
+      report.problems.push_back("scenario " + s.id +
+                                " has no cell: no implementation found "
+                                "has the capabilities its roles require");
+    }
+  }
+  if (!only.empty() && cells.empty()) {
+    report.problems.push_back("--only selects no cell");
+  }
+  std::set<std::string> keys;
+  for (const auto& s : scenarios) {
+    for (const Step* st : all_steps(s)) keys.insert(step_key(s, *st));
+  }
+  if (list_only) {
+    for (const auto& c : cells) std::cout << c.id << "\n";
+    std::cout << cells.size() << " cells\n";
+    return 0;
+  }
+  // Cells with fresh agents (process exits, tracker waits) are the slowest: start them first.
+  std::stable_sort(cells.begin(), cells.end(), [](const Cell& a, const Cell& b) {
+    return a.scenario->slow && !b.scenario->slow;
+  });
+
+  RunSettings settings;
+  settings.token = random_token();
+  settings.step_timeout_ms = timeout_ms;
+  std::vector<CellResult> results(cells.size());
+  {
+    AgentPool pool(found.implementations, std::move(found.warm_agents));
+    std::atomic<std::size_t> next{0};
+    std::atomic<std::size_t> done{0};
+    std::atomic<int> failures{0};
+    std::mutex print_mutex;
+    const bool tty = ::isatty(1) != 0;
+    auto worker = [&] {
+      for (std::size_t i = next++; i < cells.size(); i = next++) {
+        results[i] = run_cell(cells[i], pool, registry, settings);
+        std::size_t n = ++done;
+        if (results[i].status == CellResult::Status::kFail) ++failures;
+        std::lock_guard lock(print_mutex);
+        if (verbose || results[i].status == CellResult::Status::kFail) {
+          const char* word = results[i].status == CellResult::Status::kPass    ? "pass "
+                             : results[i].status == CellResult::Status::kQuirk ? "quirk"
+                                                                               : "FAIL ";
+          std::cout << (tty ? "\r\033[K" : "") << word << " " << cells[i].id << "\n";
+        }
+        if (tty) {
+          std::cout << "\r\033[K[" << n << "/" << cells.size() << "] " << (100 * n / cells.size())
+                    << "%  failed " << failures.load() << std::flush;
+        }
+      }
+    };
+    std::vector<std::thread> threads;
+    for (int t = 0; t < jobs; ++t) threads.emplace_back(worker);
+    for (auto& t : threads) t.join();
+    if (tty) std::cout << "\r\033[K" << std::flush;
+  }  // the pool's agents exit here
+
+  // Anything of this run still in /dev/shm is a leak (trackers get a moment to finish).
+  const std::string prefix = "hx" + settings.token + "_";
+  std::vector<std::string> left;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    left.clear();
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/dev/shm", ec)) {
+      std::string name = e.path().filename().string();
+      if (name.rfind(prefix, 0) == 0) left.push_back(name);
+    }
+    if (left.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  for (const auto& name : left) {
+    ::shm_unlink(("/" + name).c_str());
+    report.problems.push_back("left in /dev/shm after the run (removed): " + name);
+  }
+
+  std::set<std::pair<std::string, std::string>> used;
+  std::set<std::string> versions;
+  for (const auto& impl : found.implementations) versions.insert(registry_version(impl));
+  for (const auto& r : results) used.insert(r.used.begin(), r.used.end());
+  for (auto& p : coverage_problems(registry, used, versions, keys, filtered)) {
+    report.problems.push_back(std::move(p));
+  }
+  if (filtered) {
+    std::cout << "note: a filtered run (--only/--python/--no-cpp): registry entries that no "
+                 "cell exercised are not reported\n";
+  }
+
+  for (std::size_t i = 0; i < results.size(); ++i) results[i].cell = &cells[i];
+  report.results = std::move(results);
+  report.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  print_failures(std::cout, report);
+  if (!junit.empty()) write_junit(junit, report);
+  if (!report_dir.empty()) {
+    write_matrix(report_dir, report);
+    std::cout << "report: " << report_dir << "/matrix.md, " << report_dir << "/matrix.html\n";
+  }
+  std::cout << summary_line(report) << " in " << static_cast<int>(report.seconds + 0.5) << " s\n";
+  Counts c = count(report);
+  if (expect_fail) {
+    std::cout << (c.unexpected > 0
+                      ? "expected failure: the runner failed the canary, as it must\n"
+                      : "CANARY PASSED: the runner did not catch a wrong expectation\n");
+    return c.unexpected > 0 ? 0 : 1;
+  }
+  return c.unexpected == 0 ? 0 : 1;
+}
