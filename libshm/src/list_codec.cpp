@@ -6,6 +6,7 @@
 // is never built from bytes that were checked at a different moment.
 #include "list_codec.hpp"
 
+#include <atomic>
 #include <charconv>
 #include <cstring>
 #include <stdexcept>
@@ -91,10 +92,40 @@ Format checked_format(std::span<const std::byte, kWord> raw, const SlotRef& ref)
   return *format;
 }
 
+// Scalars and format strings are 8-byte words. In every block CPython makes they start at a
+// multiple of 8, and there they are loaded and stored with one atomic access, so a reader in
+// another process sees a libshm writer's old word or its new one, never half of each. (A
+// CPython writer gives no such promise: struct.pack_into zeroes the bytes first.) A damaged
+// block may misalign them; then they are copied bytewise, which is still in bounds.
+using AtomicWord = std::atomic_ref<std::uint64_t>;
+static_assert(AtomicWord::is_always_lock_free, "8-byte words must be lock-free to be shared");
+
+bool word_aligned(const std::byte* at) noexcept {
+  return reinterpret_cast<std::uintptr_t>(at) % AtomicWord::required_alignment == 0;
+}
+
 std::array<std::byte, kWord> copy_word(std::span<const std::byte> block, std::size_t at) {
   std::array<std::byte, kWord> word;
-  std::memcpy(word.data(), block.data() + at, kWord);
+  const std::byte* from = block.data() + at;
+  if (word_aligned(from)) {
+    // atomic_ref needs a non-const object; the load does not write it.
+    auto& target = *reinterpret_cast<std::uint64_t*>(const_cast<std::byte*>(from));
+    const std::uint64_t value = AtomicWord(target).load(std::memory_order_relaxed);
+    std::memcpy(word.data(), &value, kWord);
+  } else {
+    std::memcpy(word.data(), from, kWord);
+  }
   return word;
+}
+
+void store_word(std::byte* to, const std::array<std::byte, kWord>& word) {
+  if (word_aligned(to)) {
+    std::uint64_t value;
+    std::memcpy(&value, word.data(), kWord);
+    AtomicWord(*reinterpret_cast<std::uint64_t*>(to)).store(value, std::memory_order_relaxed);
+  } else {
+    std::memcpy(to, word.data(), kWord);
+  }
 }
 
 template <typename T>
@@ -240,11 +271,11 @@ void write_item(std::span<std::byte> block, const SlotRef& ref, const Encoded& i
   std::array<std::byte, kWord> format{};  // NUL-padded, as struct "8s" packs it
   const std::string text = item.format.text();
   std::memcpy(format.data(), text.data(), text.size());
-  std::memcpy(block.data() + ref.format_at, format.data(), kWord);
+  store_word(block.data() + ref.format_at, format);
   block[ref.code_at] = static_cast<std::byte>(item.code);
   std::byte* slot = block.data() + ref.begin;
   if (item.format.kind != Format::Kind::chars) {
-    std::memcpy(slot, item.word.data(), kWord);
+    store_word(slot, item.word);
   } else {
     // struct "<k>s": the data, then NULs up to k.
     std::memcpy(slot, item.chars.data(), item.chars.size());

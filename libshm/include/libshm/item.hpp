@@ -31,7 +31,11 @@ using Item = std::variant<None, bool, std::int64_t, double, std::string, Bytes>;
 /// nothing (not even itself), None equals only None, str equals only str and bytes only bytes.
 bool python_equal(const Item& a, const Item& b) noexcept;
 
-/// Python's repr() of the item: None, True, 42, 2.5, nan, 'text', b'\x00ab'.
+/// Python's repr() of the item: None, True, 42, 2.5, nan, 'text', b'\x00ab'. Exact for every
+/// type except one corner of str: non-ASCII characters are written as they are, escaped only
+/// if they are C1 controls, NBSP, the soft hyphen, U+2000 – U+206F spaces, marks and separators,
+/// U+3000, the BOM, private use or U+FFF0 – U+FFFB/U+FFFE/U+FFFF; CPython's Unicode database
+/// escapes a few rarer non-printable characters too.
 std::string python_repr(const Item& item);
 
 /// The Python type name: "NoneType", "bool", "int", "float", "str" or "bytes".
@@ -45,7 +49,8 @@ std::string to_json(const Item& item);
 std::string to_json(std::span<const Item> items);
 
 /// Parses one value in Item JSON. Throws std::invalid_argument naming what is wrong (not JSON,
-/// an integer outside int64, an unknown object, bad hex, a string that is not UTF-8).
+/// an integer outside int64, an unknown object, bad hex, a string that is not UTF-8). Bytes'
+/// hex may be in either case, as bytes.fromhex() accepts; "nan" is CPython's float('nan').
 Item item_from_json(std::string_view json);
 /// Parses a JSON array of Item JSON values; throws std::invalid_argument as item_from_json.
 std::vector<Item> items_from_json(std::string_view json);

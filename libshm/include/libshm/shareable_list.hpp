@@ -95,10 +95,16 @@ struct ListAttachOptions {
 /// A fixed-length list of Items packed into a SharedMemory block exactly as CPython packs it.
 ///
 /// Reads go to the block every time (formats and type codes included), so values and type
-/// changes written by other processes are seen at once. Every read validates what it touches
-/// against the block's size first: a corrupted block gives LayoutError, never an out-of-bounds
-/// read. There is no locking, as in CPython: see README for concurrent use.
-/// Move-only; the destructor closes the block (never unlinks it).
+/// changes written by other processes are seen at once. The header (N and the offsets or
+/// sizes) is read and validated once, at attach, as CPython reads it once: a well-behaved
+/// writer never changes it. Every read validates the format string and type code it touches
+/// against the slot first: a corrupted block gives LayoutError, never an out-of-bounds read.
+/// There is no locking, as in CPython: see README for concurrent use. A set writes the format
+/// string, then the type code, then the value (CPython's order); 8-byte values and format
+/// strings at 8-aligned places (all of them, in blocks CPython makes) are written and read
+/// with one atomic access each.
+/// Move-only; the destructor closes the block (never unlinks it). A closed or moved-from list
+/// throws std::logic_error from every method that reads or writes the block.
 class ShareableList {
  public:
   /// Creates a new block holding `items`. Str slots are sized as CPython sizes them (by
@@ -122,12 +128,13 @@ class ShareableList {
   /// Detects the layout of a block's bytes, or throws LayoutError.
   static Layout detect_layout(std::span<const std::byte> block);
 
-  /// Checks a whole block as a list: header, every format string and every type code, and
-  /// says where its parts are. Throws LayoutError for the first problem found. A block longer
+  /// Checks a whole block as a list: header, every format string and every type code (each
+  /// as get() checks it), and says where its parts are. Throws LayoutError for the first
+  /// problem found. Str slots that are not UTF-8 pass: the layout is sound, and get() reports
+  /// those items as DecodeError. A block longer
   /// than its list (regions().end < size) passes, as CPython attaches it; CPython itself always
   /// makes blocks of exactly `end` bytes on Linux.
-  static ListRegions validate(std::span<const std::byte> block,
-                              std::optional<Layout> layout = {});
+  static ListRegions validate(std::span<const std::byte> block, std::optional<Layout> layout = {});
 
   ShareableList(ShareableList&&) noexcept = default;
   ShareableList& operator=(ShareableList&&) noexcept = default;
@@ -148,22 +155,32 @@ class ShareableList {
 
   /// Item `index`; negative indices count from the end as in Python. Trailing NULs of str and
   /// bytes are stripped, as every CPython does. Throws std::out_of_range outside [-N, N),
-  /// LayoutError if the slot is corrupted, std::invalid_argument (a "Decode" error) if a str
-  /// slot holds bytes that are not UTF-8.
+  /// DecodeError if a str slot holds bytes that are not UTF-8, and LayoutError if the slot
+  /// cannot be read: a format string CPython never writes ("q", "d", "xxxxxxx?", "xxxxxx?x"
+  /// and "<k>s" with 1 ≤ k are accepted) or one longer than the slot, a type code other than
+  /// 0 – 3, or a code CPython fails to apply to the format (1 or 2 on a number: its
+  /// AttributeError). Combinations CPython reads without error read the same way here:
+  /// code 3 gives None whatever the (valid) format, code 0 on "<k>s" the raw slot bytes
+  /// including padding, code 0 on None's format the bool in byte 6.
   [[nodiscard]] Item get(std::ptrdiff_t index) const;
   /// The whole slot of item `index`, padding included (no NUL stripping).
   [[nodiscard]] std::vector<std::byte> get_raw(std::ptrdiff_t index) const;
-  /// Stores `value` at `index` with the format string and type code CPython writes. The value
-  /// is validated before anything is written, so a failed set changes nothing. Throws
-  /// std::out_of_range for a bad index, std::invalid_argument when a str/bytes does not fit the
-  /// slot (CPython's "bytes/str item exceeds available storage") or is refused by strict.
+  /// Stores `value` at `index` with the format string and type code CPython writes: a scalar's
+  /// own format; a str/bytes keeps the slot's "<k>s" format, and in any other slot gets
+  /// "<slot size>s". The value is validated before anything is written, so a failed set
+  /// changes nothing. Throws std::out_of_range for a bad index, std::invalid_argument when a
+  /// str/bytes does not fit (CPython's "bytes/str item exceeds available storage"), a str is
+  /// not UTF-8 or strict refuses it, std::logic_error on a read-only list, LayoutError if the
+  /// slot cannot hold the value at all (damaged blocks only). A set also repairs a damaged
+  /// format string.
   void set(std::ptrdiff_t index, const Item& value);
 
   /// Concatenated format strings, e.g. "q8sxxxxxx?x" (CPython's ShareableList.format).
   [[nodiscard]] std::string format() const;
   /// All items in order.
   [[nodiscard]] std::vector<Item> items() const;
-  /// How many items equal `value` by Python's ==.
+  /// How many items equal `value` by Python's ==. Reads every item, so like CPython's count
+  /// it throws if any item cannot be read (e.g. DecodeError for a str CPython cut).
   [[nodiscard]] std::size_t count(const Item& value) const;
   /// The first index holding a value equal to `value` by Python's ==; throws
   /// std::invalid_argument ("'zz' not in this container") when there is none.
