@@ -1,6 +1,7 @@
 // pyshm: inspect, create and repair Python-compatible shared memory from the command line.
 // Exit codes: 0 success, 1 error (message on stderr, starting "pyshm: "), 2 usage.
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -12,6 +13,8 @@
 
 #include "block_listing.hpp"
 #include "dump.hpp"
+#include "libshm/hex.hpp"
+#include "libshm/pickle.hpp"
 #include "libshm/shareable_list.hpp"
 
 namespace {
@@ -78,6 +81,27 @@ int cmd_check(const std::string& name) {
   const shm::ListRegions list = pyshm::validate_exact(block.buf());
   std::printf("%s: valid ShareableList, layout %s, %zu items, %zu bytes\n", name.c_str(),
               std::string(shm::to_string(list.layout)).c_str(), list.count, block.size());
+  return 0;
+}
+
+int cmd_pickle(const std::string& name, int protocol, bool as_list) {
+  const auto block = shm::SharedMemory::attach(name, {.read_only = true});
+  if (as_list) {
+    pyshm::validate_exact(block.buf());  // only a real list pickles as one
+    std::cout << shm::to_hex(shm::pickle::dumps_shareable_list(block.name(), protocol)) << "\n";
+  } else {
+    std::cout << shm::to_hex(shm::pickle::dumps(block, protocol)) << "\n";
+  }
+  return 0;
+}
+
+int cmd_unpickle(const std::string& hex_arg) {
+  std::string hex = hex_arg == "-" ? read_all(std::cin) : hex_arg;
+  while (!hex.empty() && std::isspace(static_cast<unsigned char>(hex.back()))) hex.pop_back();
+  const shm::pickle::Handle handle = shm::pickle::loads(shm::from_hex(hex));
+  nlohmann::json out = {{"kind", shm::pickle::to_string(handle.kind)}, {"name", handle.name}};
+  if (handle.size) out["size"] = *handle.size;
+  std::cout << out.dump() << "\n";
   return 0;
 }
 
@@ -161,6 +185,25 @@ int main(int argc, char** argv) {
   auto* rm = app.add_subcommand("rm", "Unlink blocks");
   rm->add_option("NAME", names, "Block names")->required();
 
+  int protocol = shm::pickle::kDefaultProtocol;
+  bool as_list = false;
+  std::string hex_text;
+  auto* pickle =
+      app.add_subcommand("pickle",
+                         "Print, in hex, the bytes Python's pickle.dumps gives for this block as a "
+                         "SharedMemory (or with --list as a ShareableList)");
+  pickle->add_option("NAME", name, "Block name")->required();
+  pickle->add_option("--protocol", protocol, "Pickle protocol, 0 to 5 (default 4)")
+      ->check(CLI::Range(0, shm::pickle::kHighestProtocol));
+  pickle->add_flag("--list", as_list, "Pickle as a ShareableList (the block must be one)");
+
+  auto* unpickle = app.add_subcommand(
+      "unpickle",
+      "Read a SharedMemory or ShareableList pickle (hex, or - for stdin) and print "
+      "{kind, name, size} as JSON. Only those two shapes are accepted; nothing in the "
+      "pickle is ever executed.");
+  unpickle->add_option("HEX", hex_text, "The pickle's bytes in hex")->required();
+
   for (CLI::App* sub : app.get_subcommands({})) {
     // "-1" is an index, not an option.
     sub->positionals_at_end(false);
@@ -207,6 +250,8 @@ int main(int argc, char** argv) {
       }
       return 0;
     }
+    if (*pickle) return cmd_pickle(name, protocol, as_list);
+    if (*unpickle) return cmd_unpickle(hex_text);
     if (*rm) {
       int status = 0;
       for (const auto& n : names) {

@@ -228,6 +228,55 @@ class PyshmTest(unittest.TestCase):
             self.assertIn(label, dump)
         self.assertTrue(dump.startswith("00000000: 03 00 00 00 00 00 00 00"), dump)
 
+    # pickle / unpickle
+
+    def test_pickle_matches_cpython_for_every_protocol(self):
+        import pickle
+        name = self.name()
+        shm = shared_memory.SharedMemory(name, create=True, size=300)
+        try:
+            for protocol in range(6):
+                with self.subTest(protocol=protocol):
+                    out = self.ok("pickle", name, "--protocol", str(protocol)).strip()
+                    self.assertEqual(out, pickle.dumps(shm, protocol=protocol).hex())
+            self.assertEqual(self.ok("pickle", name).strip(), pickle.dumps(shm, protocol=4).hex())
+            self.assertIn("not a valid ShareableList", self.fails("pickle", name, "--list"))
+        finally:
+            shm.close()
+            shm.unlink()
+        lst = self.name()
+        sl = shared_memory.ShareableList([1, "a"], name=lst)
+        try:
+            for protocol in range(6):
+                out = self.ok("pickle", lst, "--list", "--protocol", str(protocol)).strip()
+                self.assertEqual(out, pickle.dumps(sl, protocol=protocol).hex())
+        finally:
+            sl.shm.close()
+            sl.shm.unlink()
+        self.assertEqual(pyshm("pickle", lst, "--protocol", "6").returncode, 2)
+
+    def test_unpickle_reads_cpython_pickles_and_refuses_everything_else(self):
+        import pickle
+        name = self.name()
+        shm = shared_memory.SharedMemory(name, create=True, size=77)
+        try:
+            data = pickle.dumps(shm, protocol=2).hex()
+            self.assertEqual(json.loads(self.ok("unpickle", data)),
+                             {"kind": "shared_memory", "name": name, "size": 77})
+            sl_pickle = ("8004956d000000000000008c0966756e63746f6f6c73948c077061727469616c9493948c"
+                         "1d6d756c746970726f63657373696e672e7368617265645f6d656d6f7279948c0d536861"
+                         "726561626c654c69737494939485945294286805297d948c046e616d65948c0672715f706b"
+                         "6c94734e7494622952942e")  # reference §3.5, ShareableList 'rq_pkl', p4
+            self.assertEqual(json.loads(self.ok("unpickle", "-", stdin=sl_pickle + "\n")),
+                             {"kind": "shareable_list", "name": "rq_pkl"})
+        finally:
+            shm.close()
+            shm.unlink()
+        evil = pickle.dumps(os.system, protocol=4).hex()
+        self.assertIn("not allowed", self.fails("unpickle", evil))
+        self.assertIn("pyshm: ", self.fails("unpickle", data[:-2]))  # truncated
+        self.assertIn("pyshm: ", self.fails("unpickle", "zz"))  # not hex
+
     # usage
 
     def test_usage_errors_exit_2_and_help_exits_0(self):
@@ -236,7 +285,8 @@ class PyshmTest(unittest.TestCase):
         self.assertEqual(pyshm("dump").returncode, 2)
         self.assertEqual(pyshm("create", "x").returncode, 2)  # --size missing
         self.assertEqual(pyshm("create-list", "--layout", "3.7", "[]").returncode, 2)
-        for command in ("ls", "dump", "check", "create-list", "create", "get", "set", "rm"):
+        for command in ("ls", "dump", "check", "create-list", "create", "get", "set", "rm",
+                        "pickle", "unpickle"):
             r = pyshm(command, "--help")
             self.assertEqual(r.returncode, 0, command)
             self.assertIn("Usage", r.stdout)
