@@ -1,0 +1,149 @@
+// shm::ShareableList benchmarks: get and set per item type, format(), count(), iteration,
+// create + unlink, attach + close, and how create, attach and iteration scale with N.
+//
+// Names are "<operation>/libshm"; the operation keys are the ones bench_py.py uses for the
+// same operation in Python, so the report can put them side by side.
+#include <benchmark/benchmark.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bench_support.hpp"
+#include "benches.hpp"
+#include "libshm/shareable_list.hpp"
+
+namespace shm::bench {
+namespace {
+
+// Per-item get/set use item kItemIndex of a list of kItemsPerList equal items: a position in
+// the middle, so a layout whose lookup costs O(index) (CPython 3.8's) pays for it, as in use.
+constexpr std::size_t kItemsPerList = 100;
+constexpr std::ptrdiff_t kItemIndex = 50;
+// format(), count() and iteration run over this many mixed items.
+constexpr std::size_t kListOpItems = 1000;
+
+// A list for a benchmark, unlinked when the benchmark ends.
+class ScopedList {
+ public:
+  explicit ScopedList(const std::vector<Item>& items)
+      : list_(ShareableList::create(items, {.name = fresh_name()})) {}
+  ScopedList(const ScopedList&) = delete;
+  ScopedList& operator=(const ScopedList&) = delete;
+  ~ScopedList() { list_.shm().unlink(); }
+  ShareableList& get() { return list_; }
+
+ private:
+  ShareableList list_;  // the list, tracked, removed at scope exit
+};
+
+void get_item(benchmark::State& state, const Item& value) {
+  ScopedList list(std::vector<Item>(kItemsPerList, value));
+  const ShareableList& l = list.get();
+  for (auto _ : state) {
+    Item item = l.get(kItemIndex);
+    benchmark::DoNotOptimize(item);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void set_item(benchmark::State& state, const Item& value) {
+  ScopedList list(std::vector<Item>(kItemsPerList, value));
+  ShareableList& l = list.get();
+  for (auto _ : state) {
+    l.set(kItemIndex, value);
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void list_format(benchmark::State& state) {
+  ScopedList list(mixed_items(kListOpItems));
+  for (auto _ : state) {
+    std::string format = list.get().format();
+    benchmark::DoNotOptimize(format);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kListOpItems));
+}
+
+void list_count(benchmark::State& state) {
+  ScopedList list(mixed_items(kListOpItems));
+  const Item zero(std::int64_t{0});
+  for (auto _ : state) {
+    std::size_t n = list.get().count(zero);
+    benchmark::DoNotOptimize(n);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kListOpItems));
+}
+
+void iterate(benchmark::State& state, const std::vector<Item>& items) {
+  ScopedList list(items);
+  for (auto _ : state) {
+    for (const Item& item : list.get()) benchmark::DoNotOptimize(item);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(items.size()));
+}
+
+void create_unlink(benchmark::State& state, const std::vector<Item>& items) {
+  for (auto _ : state) {
+    ShareableList list = ShareableList::create(items, {.name = fresh_name()});
+    list.shm().unlink();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(items.size()));
+}
+
+void attach_close(benchmark::State& state, const std::vector<Item>& items) {
+  ScopedList list(items);
+  const std::string name = list.get().name();
+  for (auto _ : state) {
+    ShareableList attached = ShareableList::attach(name);
+    benchmark::DoNotOptimize(attached);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(items.size()));
+}
+
+std::vector<Item> int_items(std::size_t n) {
+  std::vector<Item> items;
+  items.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) items.emplace_back(static_cast<std::int64_t>(i));
+  return items;
+}
+
+}  // namespace
+
+void register_list_benchmarks(bool with_scaling) {
+  for (const TypeCase& c : type_cases()) {
+    const Item* value = &c.value;
+    benchmark::RegisterBenchmark((std::string("get.") + c.key + "/libshm").c_str(),
+                                 [value](benchmark::State& s) { get_item(s, *value); });
+  }
+  for (const TypeCase& c : type_cases()) {
+    const Item* value = &c.value;
+    benchmark::RegisterBenchmark((std::string("set.") + c.key + "/libshm").c_str(),
+                                 [value](benchmark::State& s) { set_item(s, *value); });
+  }
+  benchmark::RegisterBenchmark("list.format/libshm", list_format);
+  benchmark::RegisterBenchmark("list.count/libshm", list_count);
+  benchmark::RegisterBenchmark("list.iterate/libshm",
+                               [](benchmark::State& s) { iterate(s, mixed_items(kListOpItems)); });
+  for (std::size_t n : {std::size_t{1}, std::size_t{100}, std::size_t{10'000}}) {
+    const std::string suffix = std::to_string(n) + "/libshm";
+    benchmark::RegisterBenchmark(("list.create." + suffix).c_str(),
+                                 [n](benchmark::State& s) { create_unlink(s, mixed_items(n)); });
+    benchmark::RegisterBenchmark(("list.attach." + suffix).c_str(),
+                                 [n](benchmark::State& s) { attach_close(s, mixed_items(n)); });
+  }
+  if (!with_scaling) return;
+  for (std::size_t n = 1; n <= 1'000'000; n *= 10) {
+    const std::string suffix = std::to_string(n) + "/libshm";
+    benchmark::RegisterBenchmark(("scale.create." + suffix).c_str(),
+                                 [n](benchmark::State& s) { create_unlink(s, int_items(n)); });
+    benchmark::RegisterBenchmark(("scale.attach." + suffix).c_str(),
+                                 [n](benchmark::State& s) { attach_close(s, int_items(n)); });
+    benchmark::RegisterBenchmark(("scale.iterate." + suffix).c_str(),
+                                 [n](benchmark::State& s) { iterate(s, int_items(n)); });
+  }
+}
+
+}  // namespace shm::bench

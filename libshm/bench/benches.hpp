@@ -1,0 +1,14 @@
+// The benchmark groups, registered by bench_main.cpp.
+#pragma once
+
+namespace shm::bench {
+
+/// ShareableList: get/set per type, format, count, iteration, create, attach; with
+/// `with_scaling`, also create, attach and iteration for N = 1 … 1,000,000.
+void register_list_benchmarks(bool with_scaling);
+
+/// SharedMemory create and attach (tracked, untracked) against the bare system calls, and bulk
+/// reads and writes of a 64 MiB block against memcpy.
+void register_block_benchmarks();
+
+}  // namespace shm::bench

@@ -1,0 +1,719 @@
+#!/usr/bin/env python3
+"""Writes the benchmark report: report.md (a table per operation, the targets, the scaling
+series), getset.svg (per-item get/set time across implementations) and scaling.svg, from
+libshm_bench's JSON (--cpp) and bench_py.py's JSON files (--py, any number).
+
+Standard library only. Times are the best of several repeats of the benchmarking process's
+CPU time (see bench_py.py and ci/bench); ratios compare numbers from the same run.
+
+  report.py --cpp cpp.json --py py-*.json --out-dir build/bench [--elapsed SECONDS]
+"""
+
+import argparse
+import datetime
+import html
+import json
+import math
+import os
+import platform
+import re
+import sys
+
+# -- what is measured ------------------------------------------------------------------------
+
+TYPES = ["int", "float", "bool", "none", "str_short", "str_long", "bytes_short", "bytes_long"]
+TYPE_LABELS = {
+    "int": "int", "float": "float", "bool": "bool", "none": "None",
+    "str_short": "str, 3 chars", "str_long": "str, 1000 chars",
+    "bytes_short": "bytes, 3", "bytes_long": "bytes, 1000",
+}
+SCALARS = ["int", "float", "bool", "none"]
+LIST_SIZES = [1, 100, 10000]
+BLOCK_SIZES = ["4KiB", "1MiB"]
+SCALE_SIZES = [10 ** k for k in range(7)]
+BULK_BYTES = 64 << 20
+
+TARGET_GET_NS = 5.0
+TARGET_SET_NS = 10.0
+TARGET_SYSCALL_RATIO = 1.2
+TARGET_MODULE_SPEEDUP = 10.0
+TARGET_BULK_RATIO = 0.8
+
+# -- loading ---------------------------------------------------------------------------------
+
+UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def load_cpp(path, clock):
+    """{op: {impl: seconds}} (best repetition) and the run's context."""
+    with open(path) as f:
+        data = json.load(f)
+    out = {}
+    field = "cpu_time" if clock == "cpu" else "real_time"
+    for b in data.get("benchmarks", []):
+        if b.get("run_type", "iteration") != "iteration" or "error_occurred" in b:
+            continue
+        op, _, impl = b["name"].partition("/")
+        impl = impl.split("/")[0]  # drop any "/repeats:N" suffix
+        seconds = b[field] * UNIT_SECONDS[b.get("time_unit", "ns")]
+        cell = out.setdefault(op, {})
+        key = {"libshm": "cpp", "libshm_untracked": "cpp_untracked"}.get(impl, impl)
+        cell[key] = min(cell.get(key, math.inf), seconds)
+    return out, data.get("context", {})
+
+
+def version_key(v):
+    return tuple(int(x) for x in re.findall(r"\d+", v)[:3])
+
+
+def load_py(paths):
+    """[(run dict)] of the available runs, and notes on those that were not."""
+    runs, notes = [], []
+    for path in paths:
+        try:
+            with open(path) as f:
+                run = json.load(f)
+        except (OSError, ValueError) as e:
+            notes.append("%s: unreadable (%s)" % (os.path.basename(path), e))
+            continue
+        if not run.get("available"):
+            notes.append("%s under Python %s: %s" % (run.get("impl"), run.get("python"),
+                                                     run.get("reason", "not available")))
+            continue
+        runs.append(run)
+    runs.sort(key=lambda r: (r["impl"] != "libshm", version_key(r["python"])))
+    return runs, notes
+
+
+# -- formatting ------------------------------------------------------------------------------
+
+def fmt_time(seconds):
+    if seconds is None or not math.isfinite(seconds):
+        return "—"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if seconds >= scale or unit == "ns":
+            v = seconds / scale
+            digits = 0 if v >= 100 else 1 if v >= 10 else 2
+            return "%.*f %s" % (digits, v, unit)
+    return "—"
+
+
+def fmt_ratio(r):
+    if r is None or not math.isfinite(r):
+        return ""
+    if r >= 100:
+        return "×%.0f" % r
+    if r >= 10:
+        return "×%.1f" % r
+    return "×%.2f" % r
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join(" --- " if i == 0 else " ---: " for i in range(len(header))) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+class Report:
+    def __init__(self, cpp, context, runs, clock):
+        self.cpp = cpp
+        self.context = context
+        self.runs = runs
+        self.clock = clock
+        self.module_runs = [r for r in runs if r["impl"] == "libshm"]
+        self.stdlib_runs = [r for r in runs if r["impl"] == "stdlib"]
+        # The module column of the big tables: the newest CPython it was measured under.
+        self.module = self.module_runs[-1] if self.module_runs else None
+
+    # values ----------------------------------------------------------------------------
+    def c(self, op, impl="cpp"):
+        return self.cpp.get(op, {}).get(impl)
+
+    @staticmethod
+    def p(run, op):
+        if run is None:
+            return None
+        return run["results"].get(op)
+
+    def py_columns(self):
+        cols = []
+        if self.module is not None:
+            cols.append(("libshm py %s" % self.module["python"], self.module))
+        else:
+            cols.append(("libshm py", None))
+        for run in self.stdlib_runs:
+            cols.append(("stdlib %s" % run["python"], run))
+        return cols
+
+    def cell(self, seconds, reference, per=1):
+        if seconds is None:
+            return "—"
+        text = fmt_time(seconds / per)
+        if reference:
+            text += " " + fmt_ratio(seconds / reference)
+        return text
+
+    # tables ----------------------------------------------------------------------------
+    def item_table(self, kind):
+        """get or set: a row per type; columns C++, module, stdlib per version."""
+        cols = self.py_columns()
+        header = ["item type", "libshm C++"] + [name for name, _ in cols]
+        rows = []
+        for t in TYPES:
+            op = "%s.%s" % (kind, t)
+            ref = self.c(op)
+            row = [TYPE_LABELS[t], self.cell(ref, None)]
+            row += [self.cell(self.p(run, op), ref) for _, run in cols]
+            rows.append(row)
+        return table(header, rows)
+
+    def list_table(self):
+        cols = self.py_columns()
+        header = ["operation", "libshm C++"] + [name for name, _ in cols]
+        specs = [("list.format", "format (1000 mixed items)"),
+                 ("list.count", "count(0) (1000 mixed items)"),
+                 ("list.iterate", "iterate (1000 mixed items)")]
+        for n in LIST_SIZES:
+            specs.append(("list.create.%d" % n, "create(%s items) + close + unlink" % f"{n:,}"))
+        for n in LIST_SIZES:
+            specs.append(("list.attach.%d" % n, "attach(%s items) + close" % f"{n:,}"))
+        rows = []
+        for op, label in specs:
+            ref = self.c(op)
+            rows.append([label, self.cell(ref, None)] +
+                        [self.cell(self.p(run, op), ref) for _, run in cols])
+        return table(header, rows)
+
+    def block_table(self):
+        cols = self.py_columns()
+        header = ["operation", "bare syscalls (C)", "libshm C++ untracked", "libshm C++ (tracked)"]
+        header += [name for name, _ in cols]
+        rows = []
+        for size in BLOCK_SIZES:
+            for what, label in (("create", "create + touch + close + unlink"),
+                                ("attach", "attach + touch + close")):
+                op = "shm.%s.%s" % (what, size)
+                bare = self.c(op, "bare")
+                untracked = self.c(op, "cpp_untracked") if what == "create" else None
+                tracked = self.c(op)
+                row = ["%s, %s" % (label, size), self.cell(bare, None),
+                       self.cell(untracked, bare) if what == "create" else "(attach is untracked)",
+                       self.cell(tracked, bare)]
+                row += [self.cell(self.p(run, op), bare) for _, run in cols]
+                rows.append(row)
+        return table(header, rows)
+
+    def bulk_table(self):
+        cols = self.py_columns()
+        header = ["operation, 64 MiB", "memcpy (C)", "libshm C++"] + [name for name, _ in cols]
+        rows = []
+        for op, label in (("bulk.read", "read: block → private buffer"),
+                          ("bulk.write", "write: private buffer → block")):
+            ref = self.c(op, "memcpy")
+            row = [label, self.cell(ref, None) + gbps(ref), self.cell(self.c(op), ref) + gbps(self.c(op))]
+            row += [self.cell(self.p(run, op), ref) + gbps(self.p(run, op)) for _, run in cols]
+            rows.append(row)
+        return table(header, rows)
+
+    def module_table(self):
+        """The module against the stdlib under the same interpreter."""
+        if not self.module_runs:
+            return None
+        ops = ["get.int", "get.str_short", "set.int", "set.str_short", "list.iterate",
+               "list.attach.100", "shm.attach.4KiB"]
+        header = ["CPython"] + ["%s stdlib / module" % op for op in ops]
+        stdlib = {r["python"]: r for r in self.stdlib_runs}
+        rows = []
+        for m in self.module_runs:
+            s = stdlib.get(m["python"])
+            row = [m["python"]]
+            for op in ops:
+                a, b = self.p(s, op), self.p(m, op)
+                row.append("%s / %s %s" % (fmt_time(a), fmt_time(b), fmt_ratio(a / b))
+                           if a and b else "—")
+            rows.append(row)
+        return table(header, rows)
+
+    def scaling_table(self, kind):
+        cols = self.py_columns()
+        header = ["N items", "libshm C++"] + [name for name, _ in cols]
+        rows = []
+        for n in SCALE_SIZES:
+            op = "scale.%s.%d" % (kind, n)
+            per = n if kind == "iterate" else 1
+            ref = self.c(op)
+            row = [f"{n:,}", self.cell(ref, None, per)]
+            for _, run in cols:
+                v = self.p(run, op)
+                if v is None and run is not None and op in run.get("skipped", {}):
+                    row.append("skipped")
+                else:
+                    row.append(self.cell(v, ref, per) if v is not None else "—")
+            rows.append(row)
+        return table(header, rows)
+
+    # targets ---------------------------------------------------------------------------
+    def targets(self):
+        rows = []
+
+        def verdict(ok):
+            return "—" if ok is None else ("met" if ok else "**missed**")
+
+        gets = {t: self.c("get." + t) for t in SCALARS}
+        sets = {t: self.c("set." + t) for t in SCALARS}
+        if all(gets.values()):
+            worst = max(gets, key=gets.get)
+            rows.append(["C++ get per item (int, float, bool, None)", "≤ %g ns" % TARGET_GET_NS,
+                         "%s (int); worst %s (%s)" % (fmt_time(gets["int"]),
+                                                      fmt_time(gets[worst]), TYPE_LABELS[worst]),
+                         verdict(gets[worst] <= TARGET_GET_NS * 1e-9)])
+        if all(sets.values()):
+            worst = max(sets, key=sets.get)
+            rows.append(["C++ set per item (int, float, bool, None)", "≤ %g ns" % TARGET_SET_NS,
+                         "%s (int); worst %s (%s)" % (fmt_time(sets["int"]),
+                                                      fmt_time(sets[worst]), TYPE_LABELS[worst]),
+                         verdict(sets[worst] <= TARGET_SET_NS * 1e-9)])
+        for size in BLOCK_SIZES:
+            bare = self.c("shm.create." + size, "bare")
+            for impl, label in (("cpp_untracked", "untracked"), ("cpp", "tracked")):
+                v = self.c("shm.create." + size, impl)
+                if bare and v:
+                    rows.append(["SharedMemory create, %s, %s ÷ bare syscalls" % (size, label),
+                                 "≤ %g×" % TARGET_SYSCALL_RATIO,
+                                 "%s (%s vs %s)" % (fmt_ratio(v / bare), fmt_time(v), fmt_time(bare)),
+                                 verdict(v / bare <= TARGET_SYSCALL_RATIO)])
+            bare = self.c("shm.attach." + size, "bare")
+            v = self.c("shm.attach." + size)
+            if bare and v:
+                rows.append(["SharedMemory attach, %s ÷ bare syscalls" % size,
+                             "≤ %g×" % TARGET_SYSCALL_RATIO,
+                             "%s (%s vs %s)" % (fmt_ratio(v / bare), fmt_time(v), fmt_time(bare)),
+                             verdict(v / bare <= TARGET_SYSCALL_RATIO)])
+        stdlib = {r["python"]: r for r in self.stdlib_runs}
+        if self.module_runs:
+            speedups = []
+            for m in self.module_runs:
+                a, b = self.p(stdlib.get(m["python"]), "get.int"), self.p(m, "get.int")
+                if a and b:
+                    speedups.append((a / b, m["python"]))
+            if speedups:
+                low = min(speedups)
+                rows.append(["Python module getitem (int) vs stdlib, same CPython",
+                             "≥ %g× faster" % TARGET_MODULE_SPEEDUP,
+                             "%s–%s (lowest under %s)" % (fmt_ratio(low[0]),
+                                                           fmt_ratio(max(speedups)[0]), low[1]),
+                             verdict(low[0] >= TARGET_MODULE_SPEEDUP)])
+        else:
+            rows.append(["Python module getitem vs stdlib", "≥ %g× faster" % TARGET_MODULE_SPEEDUP,
+                         "not measured: the libshm module was not available", "—"])
+        for op, label in (("bulk.read", "read"), ("bulk.write", "write")):
+            ref, v = self.c(op, "memcpy"), self.c(op)
+            if ref and v:
+                rows.append(["bulk %s of 64 MiB, throughput ÷ memcpy's" % label,
+                             "≥ %g×" % TARGET_BULK_RATIO,
+                             "%s (%s vs %s)" % (fmt_ratio(ref / v), fmt_time(v), fmt_time(ref)),
+                             verdict(ref / v >= TARGET_BULK_RATIO)])
+        return table(["target", "goal", "measured", ""], rows)
+
+    def headline(self):
+        """The few numbers the README quotes."""
+        rows = []
+        pairs = [("get.int", "ShareableList get (int)"), ("set.int", "ShareableList set (int)"),
+                 ("get.str_short", "ShareableList get (short str)"),
+                 ("list.attach.100", "attach a 100-item list + close"),
+                 ("list.create.100", "create a 100-item list + unlink")]
+        newest = self.stdlib_runs[-1] if self.stdlib_runs else None
+        stdlib = {r["python"]: r for r in self.stdlib_runs}
+        same = stdlib.get(self.module["python"]) if self.module else None
+        for op, label in pairs:
+            cpp = self.c(op)
+            row = [label, fmt_time(cpp)]
+            if self.module:
+                mod = self.p(self.module, op)
+                ref = self.p(same, op)
+                row.append("%s %s" % (fmt_time(mod), "(%s faster)" % fmt_ratio(ref / mod)
+                                      if ref and mod else ""))
+            else:
+                row.append("—")
+            s = self.p(newest, op)
+            row.append("%s %s" % (fmt_time(s), "(%s C++)" % fmt_ratio(s / cpp) if s and cpp else ""))
+            rows.append(row)
+        for size in ("4KiB",):
+            for what in ("create", "attach"):
+                op = "shm.%s.%s" % (what, size)
+                bare, cpp = self.c(op, "bare"), self.c(op)
+                s = self.p(newest, op)
+                label = "SharedMemory %s, %s (bare syscalls: %s)" % (what, size, fmt_time(bare))
+                mod = self.p(self.module, op) if self.module else None
+                rows.append([label, "%s %s" % (fmt_time(cpp), fmt_ratio(cpp / bare) if cpp and bare else ""),
+                             "%s %s" % (fmt_time(mod), fmt_ratio(mod / bare) if mod and bare else ""),
+                             "%s %s" % (fmt_time(s), fmt_ratio(s / bare) if s and bare else "")])
+        header = ["operation", "libshm C++",
+                  "libshm py %s" % self.module["python"] if self.module else "libshm py",
+                  "stdlib %s" % newest["python"] if newest else "stdlib"]
+        return table(header, rows)
+
+
+def gbps(seconds):
+    if not seconds:
+        return ""
+    return " (%.1f GB/s)" % (BULK_BYTES / seconds / 1e9)
+
+
+# -- plots -----------------------------------------------------------------------------------
+
+# One clearly different hue per CPython, oldest to newest (libshm is black and red).
+PALETTE_STDLIB = ["#e6a100", "#8c6d31", "#2ca02c", "#17becf", "#1f77b4", "#9467bd", "#e377c2",
+                  "#7f7f7f"]
+
+
+def series_styles(report):
+    """[(label, colour, marker, getter(op) -> seconds)] in legend order."""
+    styles = [("libshm C++", "#000000", "diamond", lambda op: report.c(op))]
+    if report.module is not None:
+        styles.append(("libshm module (py %s)" % report.module["python"], "#d62728", "square",
+                       lambda op, r=report.module: Report.p(r, op)))
+    for i, run in enumerate(report.stdlib_runs):
+        colour = PALETTE_STDLIB[i % len(PALETTE_STDLIB)]
+        styles.append(("stdlib %s" % run["python"], colour, "circle",
+                       lambda op, r=run: Report.p(r, op)))
+    return styles
+
+
+def marker(shape, x, y, colour, size=5.0):
+    if shape == "diamond":
+        pts = "%.1f,%.1f %.1f,%.1f %.1f,%.1f %.1f,%.1f" % (x, y - size, x + size, y, x, y + size,
+                                                         x - size, y)
+        return '<polygon points="%s" fill="%s" stroke="white" stroke-width="0.8"/>' % (pts, colour)
+    if shape == "square":
+        s = size * 0.85
+        return ('<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" stroke="white" '
+                'stroke-width="0.8"/>' % (x - s, y - s, 2 * s, 2 * s, colour))
+    return ('<circle cx="%.1f" cy="%.1f" r="%.1f" fill="%s" stroke="white" stroke-width="0.8"/>'
+            % (x, y, size * 0.9, colour))
+
+
+def decade_label(exp):
+    return {-9: "1 ns", -8: "10 ns", -7: "100 ns", -6: "1 µs", -5: "10 µs", -4: "100 µs",
+            -3: "1 ms", -2: "10 ms", -1: "100 ms", 0: "1 s", 1: "10 s", 2: "100 s"}.get(exp,
+                                                                                      "1e%d s" % exp)
+
+
+def svg_text(x, y, text, size=12, anchor="start", weight="normal", colour="#222"):
+    return ('<text x="%.1f" y="%.1f" font-size="%d" text-anchor="%s" font-weight="%s" fill="%s">'
+            '%s</text>' % (x, y, size, anchor, weight, colour, html.escape(text)))
+
+
+def getset_svg(report, title):
+    styles = series_styles(report)
+    rows = [("get", t) for t in TYPES] + [("set", t) for t in TYPES]
+    values = [s[3]("%s.%s" % r) for r in rows for s in styles]
+    values = [v for v in values if v] + [TARGET_GET_NS * 1e-9, TARGET_SET_NS * 1e-9]
+    if not values:
+        return None
+    lo = math.floor(math.log10(min(values)))
+    hi = math.ceil(math.log10(max(values)))
+    left, right, top, row_h = 150, 30, 90, 22
+    width = 900
+    plot_w = width - left - right
+    height = top + row_h * (len(rows) + 1) + 50
+    x_of = lambda v: left + (math.log10(v) - lo) / (hi - lo) * plot_w  # noqa: E731
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+           'viewBox="0 0 %d %d" font-family="DejaVu Sans, Arial, sans-serif">' % (
+               width, height, width, height),
+           '<rect width="100%" height="100%" fill="white"/>',
+           svg_text(width / 2, 24, title, 16, "middle", "bold")]
+    # legend
+    lx, ly = left, 48
+    for label, colour, shape, _ in styles:
+        w = 14 + 7.0 * len(label) + 18
+        if lx + w > width - right:
+            lx, ly = left, ly + 18
+        out.append(marker(shape, lx + 5, ly - 4, colour))
+        out.append(svg_text(lx + 14, ly, label, 12))
+        lx += w
+    top = max(top, ly + 22)
+    height = top + row_h * (len(rows) + 1) + 50
+    out[0] = ('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" '
+              'font-family="DejaVu Sans, Arial, sans-serif">' % (width, height, width, height))
+    bottom = top + row_h * len(rows) + 8
+    # grid
+    for e in range(lo, hi + 1):
+        x = x_of(10.0 ** e)
+        out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#bbb" stroke-width="1"/>'
+                   % (x, top - 8, x, bottom))
+        out.append(svg_text(x, bottom + 18, decade_label(e), 12, "middle"))
+        if e < hi:
+            for k in range(2, 10):
+                xm = x_of(k * 10.0 ** e)
+                out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#eee"/>'
+                           % (xm, top - 8, xm, bottom))
+    out.append(svg_text(left + plot_w / 2, bottom + 38,
+                        "time per item (%s time, log scale; best of repeats)" % report.clock, 12,
+                        "middle"))
+    for i, (kind, t) in enumerate(rows):
+        y = top + row_h * i + row_h / 2
+        if i % 2 == 0:
+            out.append('<rect x="%d" y="%.1f" width="%d" height="%d" fill="#f3f3f3"/>'
+                       % (left, y - row_h / 2, plot_w, row_h))
+        if i == len(TYPES):
+            out.append('<line x1="10" y1="%.1f" x2="%d" y2="%.1f" stroke="#888"/>'
+                       % (y - row_h / 2, width - right, y - row_h / 2))
+        out.append(svg_text(left - 10, y + 4, "%s %s" % (kind, TYPE_LABELS[t]), 12, "end"))
+    # The C++ targets, a dashed red line over the rows of each half.
+    for half, goal_ns in ((0, TARGET_GET_NS), (1, TARGET_SET_NS)):
+        xt = x_of(goal_ns * 1e-9)
+        y0 = top + row_h * len(TYPES) * half
+        y1 = y0 + row_h * len(TYPES)
+        out.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#d62728" '
+                   'stroke-dasharray="4,3" stroke-width="1.2"/>' % (xt, y0, xt, y1))
+        out.append(svg_text(xt + 4, y1 - 6, "C++ target ≤ %g ns" % goal_ns, 10, colour="#d62728"))
+    for i, (kind, t) in enumerate(rows):
+        y = top + row_h * i + row_h / 2
+        op = "%s.%s" % (kind, t)
+        for label, colour, shape, get in reversed(styles):
+            v = get(op)
+            if v:
+                out.append(marker(shape, x_of(v), y, colour))
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def scaling_svg(report, title):
+    styles = series_styles(report)
+    panels = [("create", "create + close + unlink (per list)", 1),
+              ("attach", "attach + close (per list)", 1),
+              ("iterate", "iterate (per item)", None)]
+    pw, ph, gap, left, top = 330, 280, 60, 70, 90
+    width = left + 3 * pw + 2 * gap + 20
+    height = top + ph + 70
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" '
+           'font-family="DejaVu Sans, Arial, sans-serif">' % (width, height, width, height),
+           '<rect width="100%" height="100%" fill="white"/>',
+           svg_text(width / 2, 24, title, 16, "middle", "bold")]
+    lx, ly = left, 50
+    for label, colour, shape, _ in styles:
+        w = 14 + 7.0 * len(label) + 18
+        if lx + w > width - 20:
+            lx, ly = left, ly + 18
+        out.append(marker(shape, lx + 5, ly - 4, colour))
+        out.append(svg_text(lx + 14, ly, label, 12))
+        lx += w
+    top = ly + 30
+    height = top + ph + 70
+    out[0] = ('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" '
+              'font-family="DejaVu Sans, Arial, sans-serif">' % (width, height, width, height))
+    xs = [math.log10(n) for n in SCALE_SIZES]
+    for p, (kind, label, _) in enumerate(panels):
+        x0 = left + p * (pw + gap)
+        per = (lambda n: n) if kind == "iterate" else (lambda n: 1)
+        vals = []
+        for _, _, _, get in styles:
+            for n in SCALE_SIZES:
+                v = get("scale.%s.%d" % (kind, n))
+                if v:
+                    vals.append(v / per(n))
+        if not vals:
+            continue
+        lo, hi = math.floor(math.log10(min(vals))), math.ceil(math.log10(max(vals)))
+        if hi == lo:
+            hi += 1
+        X = lambda e: x0 + (e - xs[0]) / (xs[-1] - xs[0]) * pw  # noqa: E731
+        Y = lambda v: top + ph - (math.log10(v) - lo) / (hi - lo) * ph  # noqa: E731
+        out.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#888"/>'
+                   % (x0, top, pw, ph))
+        out.append(svg_text(x0 + pw / 2, top - 8, label, 13, "middle", "bold"))
+        for e in range(lo, hi + 1):
+            y = top + ph - (e - lo) / (hi - lo) * ph
+            out.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>'
+                       % (x0, y, x0 + pw, y))
+            out.append(svg_text(x0 - 5, y + 4, decade_label(e), 11, "end"))
+        for e, n in zip(xs, SCALE_SIZES):
+            x = X(e)
+            out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#eee"/>'
+                       % (x, top, x, top + ph))
+            out.append(svg_text(x, top + ph + 16, "10^%d" % round(e) if n >= 1000 else str(n),
+                                11, "middle"))
+        out.append(svg_text(x0 + pw / 2, top + ph + 34, "N items", 12, "middle"))
+        for _, colour, shape, get in reversed(styles):
+            pts = []
+            for e, n in zip(xs, SCALE_SIZES):
+                v = get("scale.%s.%d" % (kind, n))
+                if v:
+                    pts.append((X(e), Y(v / per(n))))
+            if len(pts) > 1:
+                out.append('<polyline points="%s" fill="none" stroke="%s" stroke-width="1.6"/>'
+                           % (" ".join("%.1f,%.1f" % q for q in pts), colour))
+            for x, y in pts:
+                out.append(marker(shape, x, y, colour, 3.5))
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+# -- the report ------------------------------------------------------------------------------
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cpp", required=True, help="libshm_bench --benchmark_format=json output")
+    parser.add_argument("--py", nargs="*", default=[], help="bench_py.py outputs")
+    parser.add_argument("--out-dir", required=True)
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu")
+    parser.add_argument("--elapsed", type=float, default=None, help="seconds the whole run took")
+    parser.add_argument("--command", default="ci/bench", help="the command that reproduces it")
+    parser.add_argument("--compiler", default="")
+    args = parser.parse_args()
+
+    cpp, context = load_cpp(args.cpp, args.clock)
+    runs, notes = load_py(args.py)
+    report = Report(cpp, context, runs, args.clock)
+    os.makedirs(args.out_dir, exist_ok=True)
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cores = os.cpu_count()
+    load = context.get("load_avg") or []
+    md = []
+    add = md.append
+    add("# libshm benchmarks")
+    add("")
+    add("Generated by `%s` on %s UTC." % (args.command, now.strftime("%Y-%m-%d %H:%M")))
+    add("")
+    add("- Machine: %d cores (%s), %s MHz; Linux %s; load average %s when the C++ run started." % (
+        cores, cpu_model(), context.get("mhz_per_cpu", "?"), platform.release(),
+        ", ".join("%.2f" % x for x in load[:3]) if load else "unknown"))
+    if args.compiler:
+        add("- C++: %s, Release (-O2), Google Benchmark." % args.compiler)
+    pythons = ", ".join(r["python"] for r in report.stdlib_runs) or "none found"
+    add("- CPython's stdlib measured under: %s." % pythons)
+    if report.module_runs:
+        add("- libshm Python module measured under: %s." % ", ".join(
+            r["python"] for r in report.module_runs))
+    else:
+        add("- libshm Python module: not available in this run.")
+    for note in notes:
+        add("- Not measured: %s." % note)
+    if args.elapsed is not None:
+        add("- The whole run took %.0f s." % args.elapsed)
+    add("")
+    add("Every time is the **best of several repeats** of the benchmarking process's **%s time** "
+        "per operation (Google Benchmark repetitions for C++, `timeit` repeats for Python). "
+        "The machine is shared, so absolute times move between runs; the ratios (`×`) compare "
+        "numbers taken in this same run. In each table `×` is relative to the first timed "
+        "column of that table (libshm C++, the bare system calls, or memcpy)." % (
+            "CPU" if args.clock == "cpu" else "elapsed"))
+    add("")
+    add("## Headline")
+    add("")
+    add(report.headline())
+    add("")
+    add("## Targets")
+    add("")
+    add(report.targets())
+    add("")
+    add("## ShareableList get, per item")
+    add("")
+    add("Item 50 of a list of 100 equal items (CPython 3.8 finds an item by adding up the sizes "
+        "before it, so its time includes that). C++ returns a `shm::Item`; Python `sl[50]`.")
+    add("")
+    add(report.item_table("get"))
+    add("")
+    add("![per-item get and set time](getset.svg)")
+    add("")
+    add("## ShareableList set, per item")
+    add("")
+    add("Item 50 := the same value again (`sl[50] = v`).")
+    add("")
+    add(report.item_table("set"))
+    add("")
+    add("## Whole lists")
+    add("")
+    add("Mixed items: int, float, bool, None, `'abc'`, `b'abc'` in turn. Created lists are tracked "
+        "(CPython's default) and named by the benchmark.")
+    add("")
+    add(report.list_table())
+    add("")
+    add("## SharedMemory create and attach against the system calls")
+    add("")
+    add("Bare: `shm_open` + `ftruncate` (create) or `fstat` (attach) + `mmap` + one write (create) "
+        "or read (attach) per page + `munmap` + `close` (+ `shm_unlink`), in C with no checks. "
+        "Tracked create also sends one line to the resource tracker on create and one on unlink "
+        "(the tracker process was started before timing). CPython 3.8–3.12 also register every "
+        "attach with their tracker.")
+    add("")
+    add(report.block_table())
+    add("")
+    add("## Bulk copies, 64 MiB")
+    add("")
+    add("C++ copies through `buf()` with memcpy; Python through `memoryview` slice assignment. "
+        "The reference is memcpy between two private buffers. Every page exists before timing.")
+    add("")
+    add(report.bulk_table())
+    add("")
+    mt = report.module_table()
+    if mt:
+        add("## The libshm module against the stdlib, same interpreter")
+        add("")
+        add(mt)
+        add("")
+    add("## Scaling with N")
+    add("")
+    add("Lists of N ints `0 … N-1`. Points predicted to take over the per-point budget are "
+        "skipped (CPython 3.8's iteration is quadratic: each item is found by summing the sizes "
+        "before it).")
+    add("")
+    if not any(op.startswith("scale.") for op in cpp):
+        add("Not run (`ci/bench --quick`).")
+        add("")
+    else:
+        add("![scaling](scaling.svg)")
+        add("")
+    for kind, label in ([] if not any(op.startswith("scale.") for op in cpp) else (("create", "create(N) + close + unlink, per list"),
+                        ("attach", "attach + close, per list"),
+                        ("iterate", "iteration, per item"))):
+        add("### %s" % label)
+        add("")
+        add(report.scaling_table(kind))
+        add("")
+    skipped = []
+    for run in runs:
+        for op, why in sorted(run.get("skipped", {}).items()):
+            if not op.startswith("scale."):
+                skipped.append("- %s %s, %s: %s" % (run["impl"], run["python"], op, why))
+    if skipped:
+        add("## Operations that could not be measured")
+        add("")
+        md.extend(skipped)
+        add("")
+
+    with open(os.path.join(args.out_dir, "report.md"), "w") as f:
+        f.write("\n".join(md))
+    title = "ShareableList get and set, per item (%s)" % now.strftime("%Y-%m-%d")
+    svg = getset_svg(report, title)
+    if svg:
+        with open(os.path.join(args.out_dir, "getset.svg"), "w") as f:
+            f.write(svg)
+    svg = scaling_svg(report, "Scaling with N (lists of ints)")
+    if svg and any(op.startswith("scale.") for op in cpp):
+        with open(os.path.join(args.out_dir, "scaling.svg"), "w") as f:
+            f.write(svg)
+    merged = {"cpp": cpp, "python": runs, "context": context, "clock": args.clock}
+    with open(os.path.join(args.out_dir, "results.json"), "w") as f:
+        json.dump(merged, f, indent=1, sort_keys=True)
+    print(os.path.join(args.out_dir, "report.md"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
