@@ -73,7 +73,7 @@ Layout ShareableList::detect_layout(std::span<const std::byte> block) {
 }
 
 ListRegions ShareableList::validate(std::span<const std::byte> block,
-                                   std::optional<Layout> layout) {
+                                    std::optional<Layout> layout) {
   const detail::ListGeometry geometry = detail::read_geometry(block, layout);
   for (std::size_t i = 0; i < geometry.count; ++i) {
     try {
@@ -82,8 +82,8 @@ ListRegions ShareableList::validate(std::span<const std::byte> block,
       // The layout is sound; the item's text is not (a Decode error when it is read).
     }
   }
-  return {geometry.layout,   geometry.count,   detail::kWord,  geometry.slots.front(),
-          geometry.formats,  geometry.codes,   geometry.end()};
+  return {geometry.layout,  geometry.count, detail::kWord, geometry.slots.front(),
+          geometry.formats, geometry.codes, geometry.end()};
 }
 
 std::span<std::byte> ShareableList::bytes() const {
