@@ -1,0 +1,267 @@
+"""libshm: CPython's multiprocessing.shared_memory, backed by the C++ library libshm.
+
+`SharedMemory` and `ShareableList` are drop-in replacements for the stdlib classes of
+Python 3.13, on every CPython from 3.8: the same signatures, attributes, methods, repr,
+pickling and exception types, and blocks that are byte for byte the ones the stdlib makes, so
+stdlib processes, libshm processes and C++ programs using libshm share them freely. New lists
+use CPython 3.8's layout under 3.8 and the 3.9+ layout elsewhere, as the stdlib of the running
+version does; attaching reads either.
+
+Deliberate differences from the stdlib (DESIGN.md, "CPython quirks and libshm's policy"):
+
+* Names containing NUL, '/', ':', a line break, a control character or a non-ASCII character,
+  longer than 255 bytes, '', '.' and '..' raise ValueError before anything is created (stdlib:
+  OSError, a silently truncated name before 3.12.10, a broken or hijackable resource tracker,
+  or a block that leaks). One leading '/' is dropped: SharedMemory('/x').name is 'x' (stdlib:
+  '/x', tracked as '//x').
+* `track` (keyword-only, default True) is accepted on every version, not only 3.13, and by
+  ShareableList too (the stdlib always tracks lists). As in the stdlib, a block created or
+  attached with track=True is unlinked when this process ends without unlink(), even by
+  SIGKILL; so an attach with the default track=True destroys the block when the attacher
+  exits (gh-82300): pass track=False to attach blocks that must outlive you. The tracker is
+  libshm's own process, not multiprocessing.resource_tracker; its warning reads "libshm
+  resource_tracker: There appear to be N leaked shared_memory objects to clean up at shutdown:
+  [...]". Children forked after the tracker started share it; others start their own.
+* unlink() withdraws this process's tracker registration of the block whichever handle made
+  it, also with track=False (stdlib: only a track=True handle's own; a stale registration can
+  later unlink another block of the same name).
+* `size` must be an integer: a float raises TypeError before anything is created (stdlib 3.9+:
+  TypeError after creating a 0-byte block, which leaks; 3.8: truncated). A size above
+  sys.maxsize raises OverflowError, also before anything is created.
+* ShareableList indices are exactly [-N, N); anything else raises IndexError, including
+  ShareableList()[-1] (stdlib 3.9+: indices in [-2N-1, -N-1] read garbage and writes to them
+  land in other items or the header; 3.8: struct.error or ValueError; [][-1]: ValueError).
+* A failed assignment changes nothing: sl[0] = 2**63 raises struct.error and the old value
+  stays (stdlib: the item is zeroed and may change type).
+* Creating a list validates every item before the block exists, and leaves nothing behind when
+  it fails (stdlib: an int out of range or an unencodable str leaks a half-written block);
+  one-shot iterators work (stdlib: struct.error and a leaked block).
+* A non-ASCII str whose UTF-8 does not fit the slot CPython sizes by character count gets a
+  slot sized by its UTF-8 length, so it reads back whole (stdlib: silently truncated, or cut
+  inside a character so that reading it raises UnicodeDecodeError; gh-88336). Only such lists'
+  blocks differ from the stdlib's.
+* A str or bytes item longer than 9,999,991 bytes raises ValueError naming the limit (stdlib:
+  AssertionError; under -O a list whose item cannot be read).
+* A block that is not a valid list raises libshm.LayoutError when attached or read: a
+  ValueError that is also a struct.error (stdlib: struct.error, or garbage values).
+* Pickles name libshm's classes (libshm.SharedMemory, functools.partial(libshm.ShareableList,
+  name=...)), in the stdlib's shapes: they unpickle to libshm objects, as the stdlib's unpickle
+  to stdlib objects; both attach the same block.
+
+Kept as the stdlib has them, on purpose: trailing NULs of str and bytes items are stripped on
+reading (gh-106939); types are looked up by exact type() (KeyError for subclasses of int, float,
+..., str and bytes subclasses accepted only by assignment); count() and index() compare with
+==; close() raises BufferError while a view of `buf` is alive; after sl.shm.close() the list
+raises TypeError.
+"""
+
+import functools
+import operator
+import os
+import secrets
+import sys
+import types
+
+from ._core import Handle as _Handle
+from ._core import LayoutError
+from ._core import tracker_ensure_running as _tracker_ensure_running
+from ._core import tracker_pid as _tracker_pid
+from ._core import tracker_register as _tracker_register
+from ._core import tracker_unregister as _tracker_unregister
+from ._core import unlink_block as _unlink_block
+
+__all__ = ["SharedMemory", "ShareableList", "LayoutError"]
+__version__ = "0.1.0"
+
+_O_CREX = os.O_CREAT | os.O_EXCL
+
+# Default names, as the stdlib's: '/psm_' + 8 hex digits (14 characters with the slash).
+_SHM_SAFE_NAME_LENGTH = 14
+_SHM_NAME_PREFIX = "/psm_"
+
+# The layout new lists get: the running CPython's own.
+_LAYOUT = "3.8" if sys.version_info < (3, 9) else "3.9+"
+
+
+def _make_filename():
+    "Create a random filename for the shared memory object."
+    nbytes = (_SHM_SAFE_NAME_LENGTH - len(_SHM_NAME_PREFIX)) // 2
+    return _SHM_NAME_PREFIX + secrets.token_hex(nbytes)
+
+
+class SharedMemory:
+    """Creates a new shared memory block or attaches to an existing one.
+
+    As multiprocessing.shared_memory.SharedMemory (3.13); see the module docstring for the
+    deliberate differences. `buf` is a writable memoryview of the mapping itself (no copy).
+    """
+
+    # Defaults, so that close() and __del__ work on a half-constructed object.
+    _name = None
+    _core = None
+    _buf = None
+    _size = 0
+    _flags = os.O_RDWR
+    _mode = 0o600
+    _prepend_leading_slash = True
+    _track = True
+
+    def __init__(self, name=None, create=False, size=0, *, track=True):
+        if not size >= 0:
+            raise ValueError("'size' must be a positive integer")
+        if create:
+            self._flags = _O_CREX | os.O_RDWR
+            if size == 0:
+                raise ValueError("'size' must be a positive number different from zero")
+        if name is None and not self._flags & os.O_EXCL:
+            raise ValueError("'name' can only be None if create=True")
+        self._track = track = bool(track)
+        if self._flags & os.O_CREAT:
+            size = operator.index(size)
+            if size > sys.maxsize:
+                raise OverflowError("'size' is too large: %d" % size)
+
+        if name is None:
+            while True:
+                name = _make_filename()
+                try:
+                    core = _Handle.create(name, size, track)
+                except FileExistsError:
+                    continue
+                break
+        else:
+            if not isinstance(name, str):  # the stdlib's "/" + name fails the same way
+                raise TypeError(f'can only concatenate str (not "{type(name).__name__}") to str')
+            if self._flags & os.O_EXCL:
+                core = _Handle.create(name, size, track)
+            elif self._flags & os.O_CREAT:
+                # Create-or-attach (a subclass's _flags without O_EXCL, as in CPython's tests).
+                try:
+                    core = _Handle.attach(name, track)
+                except FileNotFoundError:
+                    if not size:
+                        raise
+                    core = _Handle.create(name, size, track)
+            else:
+                core = _Handle.attach(name, track)
+        self._adopt(core)
+
+    def _adopt(self, core):
+        self._core = core
+        self._name = "/" + core.name
+        self._size = core.size
+        self._buf = memoryview(core)
+
+    @classmethod
+    def _of_list(cls, core, track):
+        # The SharedMemory of a ShareableList: shares the list's handle, so closing either
+        # closes both.
+        self = cls.__new__(cls)
+        self._track = track
+        self._adopt(core)
+        return self
+
+    def __del__(self):
+        try:
+            self.close()
+        except OSError:
+            pass
+
+    def __reduce__(self):
+        return (self.__class__, (self.name, False, self.size))
+
+    def __repr__(self):
+        return f"{self.__class__.__name__}({self.name!r}, size={self.size})"
+
+    @property
+    def buf(self):
+        "A memoryview of contents of the shared memory block."
+        return self._buf
+
+    @property
+    def name(self):
+        "Unique name that identifies the shared memory block."
+        reported_name = self._name
+        if self._prepend_leading_slash and self._name.startswith("/"):
+            reported_name = self._name[1:]
+        return reported_name
+
+    @property
+    def size(self):
+        "Size in bytes."
+        return self._size
+
+    def close(self):
+        """Closes access to the shared memory from this instance but does
+        not destroy the shared memory block."""
+        if self._buf is not None:
+            self._buf.release()
+            self._buf = None
+        if self._core is not None:
+            self._core.close()  # BufferError while a view of the mapping is alive
+
+    def unlink(self):
+        """Requests that the underlying shared memory block be destroyed.
+
+        Call it once across all handles of the block, in any process; mappings stay valid until
+        closed. Also withdraws this process's tracker registration of the block."""
+        if self._name:
+            _unlink_block(self._name)
+
+
+class ShareableList:
+    """A fixed-length list of int, float, bool, None, str and bytes values in a shared memory
+    block, packed as multiprocessing.shared_memory.ShareableList packs them.
+
+    As the stdlib's class (3.13), plus keyword-only `track`; see the module docstring for the
+    deliberate differences. Values are read from the block on every access."""
+
+    def __init__(self, sequence=None, *, name=None, track=True):
+        track = bool(track)
+        if name is None or sequence is not None:
+            sequence = sequence or ()
+            core = _Handle.create_list(sequence, name, track, _LAYOUT)
+        else:
+            core = _Handle.attach_list(name, track)
+        self._core = core
+        self.shm = SharedMemory._of_list(core, track)
+
+    def _get_packing_format(self, position):
+        "Gets the packing format for a single value stored in the list."
+        return self._core.packing_format(position)
+
+    def __getitem__(self, position):
+        return self._core.get(position)
+
+    def __setitem__(self, position, value):
+        self._core.set(position, value)
+
+    def __reduce__(self):
+        return functools.partial(self.__class__, name=self.shm.name), ()
+
+    def __len__(self):
+        return self._core.length
+
+    def __repr__(self):
+        return f"{self.__class__.__name__}({list(self)}, name={self.shm.name!r})"
+
+    @property
+    def format(self):
+        "The struct packing format used by all currently stored items."
+        return self._core.format()
+
+    def count(self, value):
+        "L.count(value) -> integer -- return number of occurrences of value."
+        return sum(value == entry for entry in self)
+
+    def index(self, value):
+        """L.index(value) -> integer -- return first index of value.
+        Raises ValueError if the value is not present."""
+        for position, entry in enumerate(self):
+            if value == entry:
+                return position
+        else:
+            raise ValueError(f"{value!r} not in this container")
+
+    if hasattr(types, "GenericAlias"):  # 3.9+, as the stdlib's
+        __class_getitem__ = classmethod(types.GenericAlias)

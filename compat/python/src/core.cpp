@@ -1,0 +1,393 @@
+// libshm._core: the C++ half of the Python module `libshm` (compat/python/libshm/__init__.py).
+//
+// A Handle owns either a plain block (shm::SharedMemory) or a list (shm::ShareableList, which
+// owns its block). It exports the block's bytes through the buffer protocol and counts the
+// exports, so that close() refuses with BufferError while a memoryview still points into the
+// mapping, as the stdlib's mmap does: the mapping can never be unmapped under a live view.
+// C++ exceptions become the Python exceptions the stdlib raises in the same situation.
+#include <pybind11/pybind11.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "libshm/item.hpp"
+#include "libshm/shareable_list.hpp"
+#include "libshm/shared_memory.hpp"
+#include "libshm/tracker.hpp"
+
+namespace py = pybind11;
+
+namespace {
+
+// libshm.LayoutError: a ValueError that is also a struct.error (what the stdlib raises for a
+// block that is not a list). Created at import; owned by the module.
+PyObject* layout_error_type = nullptr;
+
+// CPython's name for a block in its error messages: one leading '/' then the name.
+std::string os_name(std::string_view name) {
+  if (!name.empty() && name.front() == '/') name.remove_prefix(1);
+  return "/" + std::string(name);
+}
+
+[[noreturn]] void raise_os_error(const std::system_error& e, const std::string& filename) {
+  // OSError(errno, strerror, filename): Python picks FileNotFoundError, FileExistsError, ...
+  errno = e.code().value();
+  const py::str name(filename);
+  PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, name.ptr());
+  throw py::error_already_set();
+}
+
+[[noreturn]] void raise_struct_error(const char* message) {
+  const py::object error = py::module_::import("struct").attr("error");
+  PyErr_SetString(error.ptr(), message);
+  throw py::error_already_set();
+}
+
+// Runs `f`, turning libshm's exceptions into the stdlib's Python ones. `name` is the block the
+// call is about (for OSError's filename); `index_message` the IndexError text for this call.
+template <class F>
+auto translated(std::string_view name, const char* index_message, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::system_error& e) {
+    raise_os_error(e, os_name(name));
+  } catch (const shm::LayoutError& e) {
+    PyErr_SetString(layout_error_type, e.what());
+    throw py::error_already_set();
+  } catch (const std::out_of_range&) {
+    throw py::index_error(index_message);
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  } catch (const std::logic_error& e) {
+    // A list whose block was closed (sl.shm.close()): the stdlib raises TypeError there too.
+    throw py::type_error(e.what());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Items: Python objects <-> shm::Item, with the stdlib's type rules.
+
+// The stdlib looks types up by exact type(), so subclasses of int/float (and bool, None) give
+// KeyError(type). Assignment accepts str and bytes subclasses (isinstance), creation does not.
+shm::Item to_item(py::handle value, bool assignment) {
+  PyObject* v = value.ptr();
+  if (v == Py_None) return shm::None{};
+  if (PyBool_Check(v)) return v == Py_True;
+  if (PyLong_CheckExact(v)) {
+    int overflow = 0;
+    const long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (overflow != 0) {
+      raise_struct_error(
+          "'q' format requires -9223372036854775808 <= number <= "
+          "9223372036854775807");
+    }
+    if (x == -1 && PyErr_Occurred()) throw py::error_already_set();
+    return static_cast<std::int64_t>(x);
+  }
+  if (PyFloat_CheckExact(v)) return PyFloat_AS_DOUBLE(v);
+  if (PyUnicode_CheckExact(v) || (assignment && PyUnicode_Check(v))) {
+    Py_ssize_t n = 0;
+    const char* s = PyUnicode_AsUTF8AndSize(v, &n);  // UnicodeEncodeError for surrogates
+    if (s == nullptr) throw py::error_already_set();
+    return std::string(s, static_cast<std::size_t>(n));
+  }
+  if (PyBytes_CheckExact(v) || (assignment && PyBytes_Check(v))) {
+    return shm::Bytes{
+        std::string(PyBytes_AS_STRING(v), static_cast<std::size_t>(PyBytes_GET_SIZE(v)))};
+  }
+  PyErr_SetObject(PyExc_KeyError, reinterpret_cast<PyObject*>(Py_TYPE(v)));
+  throw py::error_already_set();
+}
+
+py::object from_item(const shm::Item& item) {
+  struct Visitor {
+    py::object operator()(shm::None) const { return py::none(); }
+    py::object operator()(bool b) const { return py::bool_(b); }
+    py::object operator()(std::int64_t i) const {
+      return py::reinterpret_steal<py::object>(PyLong_FromLongLong(i));
+    }
+    py::object operator()(double d) const { return py::float_(d); }
+    py::object operator()(const std::string& s) const {
+      return py::reinterpret_steal<py::object>(
+          PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "strict"));
+    }
+    py::object operator()(const shm::Bytes& b) const {
+      return py::bytes(b.data.data(), b.data.size());
+    }
+  };
+  py::object out = std::visit(Visitor{}, item);
+  if (!out) throw py::error_already_set();
+  return out;
+}
+
+// A list index as the stdlib takes it: any object with __index__; others are a TypeError.
+std::ptrdiff_t to_index(py::handle position) {
+  if (!PyIndex_Check(position.ptr())) {
+    throw py::type_error(std::string("ShareableList indices must be integers, not ") +
+                         Py_TYPE(position.ptr())->tp_name);
+  }
+  const Py_ssize_t i = PyNumber_AsSsize_t(position.ptr(), PyExc_IndexError);
+  if (i == -1 && PyErr_Occurred()) throw py::error_already_set();
+  return static_cast<std::ptrdiff_t>(i);
+}
+
+shm::Layout to_layout(const std::string& layout) {
+  if (layout == "3.8") return shm::Layout::v38;
+  if (layout == "3.9+") return shm::Layout::v39;
+  throw py::value_error("layout must be '3.8' or '3.9+', not '" + layout + "'");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The handle.
+
+class Handle {
+ public:
+  explicit Handle(shm::SharedMemory block) : state_(std::move(block)) {}
+  explicit Handle(shm::ShareableList list) : state_(std::move(list)) {}
+
+  /// The block, whether plain or a list's.
+  shm::SharedMemory& block() {
+    if (auto* list = std::get_if<shm::ShareableList>(&state_)) return list->shm();
+    return std::get<shm::SharedMemory>(state_);
+  }
+  /// The list; TypeError for a plain block.
+  shm::ShareableList& list() {
+    auto* list = std::get_if<shm::ShareableList>(&state_);
+    if (list == nullptr) throw py::type_error("this block is not a ShareableList");
+    return *list;
+  }
+  /// Unmaps the block, unless a buffer export (a memoryview) still points into it.
+  void close() {
+    if (exports_ > 0) throw py::buffer_error("cannot close exported pointers exist");
+    block().close();
+  }
+
+  static int get_buffer(PyObject* self, Py_buffer* view, int flags) noexcept;
+  static void release_buffer(PyObject* self, Py_buffer* view) noexcept;
+
+ private:
+  std::variant<shm::SharedMemory, shm::ShareableList> state_;  // the block or the list
+  Py_ssize_t exports_ = 0;                                     // live buffer exports
+};
+
+int Handle::get_buffer(PyObject* self, Py_buffer* view, int flags) noexcept {
+  view->obj = nullptr;
+  try {
+    Handle& h = py::handle(self).cast<Handle&>();
+    shm::SharedMemory& block = h.block();
+    if (block.closed()) {
+      PyErr_SetString(PyExc_ValueError, "operation on a closed shared memory block");
+      return -1;
+    }
+    const std::span<std::byte> bytes = block.buf();
+    if (PyBuffer_FillInfo(view, self, bytes.data(), static_cast<Py_ssize_t>(bytes.size()),
+                          block.read_only() ? 1 : 0, flags) != 0) {
+      return -1;
+    }
+    ++h.exports_;
+    return 0;
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_BufferError, e.what());
+  }
+  return -1;
+}
+
+void Handle::release_buffer(PyObject* self, Py_buffer* /*view*/) noexcept {
+  try {
+    --py::handle(self).cast<Handle&>().exports_;
+  } catch (...) {  // cannot happen: self is a Handle
+  }
+}
+
+// A name as the stdlib's resource tracker takes it ("/" + name), validated: the tracker's line
+// protocol cannot carry every name (DESIGN.md, names row).
+std::string checked_name(std::string_view name) {
+  if (!name.empty() && name.front() == '/') name.remove_prefix(1);
+  shm::SharedMemory::validate_name(name);
+  return std::string(name);
+}
+
+// Draws a name no block has, registers it and withdraws it: the tracker process is then
+// running, so that processes forked from here on share it. (shm::tracker has no
+// ensure_running(); this is the smallest equivalent.)
+void ensure_tracker_running() {
+  static std::atomic<unsigned> counter{0};
+  const std::string probe =
+      "libshm_probe_" + std::to_string(::getpid()) + "_" + std::to_string(counter.fetch_add(1));
+  shm::tracker::register_block(probe);
+  shm::tracker::unregister_block(probe);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "The C++ side of libshm's Python module; use the package `libshm`, not this.";
+
+  const py::tuple bases =
+      py::make_tuple(py::handle(PyExc_ValueError), py::module_::import("struct").attr("error"));
+  layout_error_type = PyErr_NewExceptionWithDoc(
+      "libshm.LayoutError",
+      "The block is not a valid ShareableList (too short, corrupted, or not a list). A "
+      "ValueError, and a struct.error as the stdlib raises for such blocks.",
+      bases.ptr(), nullptr);
+  if (layout_error_type == nullptr) throw py::error_already_set();
+  m.add_object("LayoutError", py::handle(layout_error_type));
+
+  py::class_<Handle>(m, "Handle", py::custom_type_setup([](PyHeapTypeObject* heap_type) {
+                       heap_type->as_buffer.bf_getbuffer = &Handle::get_buffer;
+                       heap_type->as_buffer.bf_releasebuffer = &Handle::release_buffer;
+                       heap_type->ht_type.tp_as_buffer = &heap_type->as_buffer;
+                     }))
+      .def_static(
+          "create",
+          [](const std::string& name, std::size_t size, bool track) {
+            return translated(name, "", [&] {
+              return Handle(shm::SharedMemory::create(size, name, {.track = track}));
+            });
+          },
+          py::arg("name"), py::arg("size"), py::arg("track"),
+          "Creates block `name` (O_CREAT|O_EXCL) of `size` bytes.")
+      .def_static(
+          "attach",
+          [](const std::string& name, bool track) {
+            return translated(name, "", [&] {
+              return Handle(shm::SharedMemory::attach(name, {.track = track}));
+            });
+          },
+          py::arg("name"), py::arg("track"), "Attaches block `name`; its size is st_size.")
+      .def_static(
+          "create_list",
+          [](py::iterable sequence, py::object name, bool track, const std::string& layout) {
+            std::vector<shm::Item> items;
+            for (py::handle value : sequence) items.push_back(to_item(value, false));
+            shm::ListCreateOptions options;
+            if (!name.is_none()) options.name = name.cast<std::string>();
+            options.layout = to_layout(layout);
+            options.track = track;
+            return translated(options.name, "", [&] {
+              // An empty name is "choose one" to the C++ API but an invalid name to Python.
+              if (!name.is_none() && options.name.empty()) shm::SharedMemory::validate_name("");
+              return Handle(shm::ShareableList::create(std::span<const shm::Item>(items), options));
+            });
+          },
+          py::arg("sequence"), py::arg("name"), py::arg("track"), py::arg("layout"),
+          "Creates a list holding `sequence`; a random name when `name` is None.")
+      .def_static(
+          "attach_list",
+          [](const std::string& name, bool track) {
+            return translated(name, "", [&] {
+              shm::ListAttachOptions options;
+              options.track = track;
+              return Handle(shm::ShareableList::attach(name, options));
+            });
+          },
+          py::arg("name"), py::arg("track"), "Attaches list `name`, either layout.")
+      .def_property_readonly("name", [](Handle& h) { return h.block().name(); })
+      .def_property_readonly("size", [](Handle& h) { return h.block().size(); })
+      .def_property_readonly("closed", [](Handle& h) { return h.block().closed(); })
+      .def_property_readonly("tracked", [](Handle& h) { return h.block().tracked(); })
+      .def("close", &Handle::close, "Unmaps the block; BufferError while views are exported.")
+      .def(
+          "unlink",
+          [](Handle& h) {
+            shm::SharedMemory& block = h.block();
+            translated(block.name(), "", [&] { block.unlink(); });
+          },
+          "shm_unlink, then withdraw this process's tracker registration of the block.")
+      // --- lists
+      .def_property_readonly("length",
+                             [](Handle& h) {
+                               shm::ShareableList& list = h.list();
+                               if (list.shm().closed()) {
+                                 throw py::type_error("ShareableList: the block is closed");
+                               }
+                               return list.size();
+                             })
+      .def_property_readonly(
+          "layout", [](Handle& h) { return std::string(shm::to_string(h.list().layout())); })
+      .def(
+          "get",
+          [](Handle& h, py::handle position) -> py::object {
+            shm::ShareableList& list = h.list();
+            const std::ptrdiff_t i = to_index(position);
+            return translated(list.name(), "index out of range", [&]() -> py::object {
+              try {
+                return from_item(list.get(i));
+              } catch (const shm::DecodeError&) {
+                // A str slot holding bytes that are not UTF-8 (CPython cut a character):
+                // raise the very UnicodeDecodeError CPython raises, from the same bytes.
+                std::vector<std::byte> raw = list.get_raw(i);
+                while (!raw.empty() && raw.back() == std::byte{0}) raw.pop_back();
+                PyObject* s = PyUnicode_DecodeUTF8(reinterpret_cast<const char*>(raw.data()),
+                                                   static_cast<Py_ssize_t>(raw.size()), "strict");
+                if (s != nullptr) return py::reinterpret_steal<py::object>(s);
+                throw py::error_already_set();
+              }
+            });
+          },
+          py::arg("position"))
+      .def(
+          "set",
+          [](Handle& h, py::handle position, py::handle value) {
+            shm::ShareableList& list = h.list();
+            const std::ptrdiff_t i = to_index(position);
+            const shm::Item item = to_item(value, true);
+            translated(list.name(), "assignment index out of range", [&] { list.set(i, item); });
+          },
+          py::arg("position"), py::arg("value"))
+      .def("format",
+           [](Handle& h) {
+             shm::ShareableList& list = h.list();
+             return translated(list.name(), "", [&] { return list.format(); });
+           })
+      .def(
+          "packing_format",
+          [](Handle& h, std::ptrdiff_t position) {
+            shm::ShareableList& list = h.list();
+            return translated(list.name(), "Requested position out of range.", [&] {
+              const auto n = static_cast<std::ptrdiff_t>(list.size());
+              if (position < -n || position >= n) throw std::out_of_range("position");
+              const auto i = static_cast<std::size_t>(position < 0 ? position + n : position);
+              if (list.shm().closed()) throw std::logic_error("ShareableList: the block is closed");
+              const std::span<const std::byte> bytes = list.shm().buf();
+              const shm::ListRegions regions = shm::ShareableList::validate(bytes, list.layout());
+              std::string format(
+                  reinterpret_cast<const char*>(bytes.data()) + regions.formats + 8 * i, 8);
+              while (!format.empty() && format.back() == '\0') format.pop_back();
+              return format;
+            });
+          },
+          py::arg("position"),
+          "The stored format string of one item (the stdlib's private "
+          "_get_packing_format).");
+
+  m.def(
+      "unlink_block",
+      [](const std::string& name) { translated(name, "", [&] { shm::unlink_block(name); }); },
+      py::arg("name"), "shm_unlink(name) and withdraw this process's tracker registration.");
+  m.def(
+      "tracker_register",
+      [](const std::string& name) {
+        translated(name, "", [&] { shm::tracker::register_block(checked_name(name)); });
+      },
+      py::arg("name"), "Registers block `name` (one leading '/' allowed) with the tracker.");
+  m.def(
+      "tracker_unregister",
+      [](const std::string& name) {
+        translated(name, "", [&] { shm::tracker::unregister_block(checked_name(name)); });
+      },
+      py::arg("name"), "Withdraws this process's registration of block `name`.");
+  m.def("tracker_pid", [] { return static_cast<long>(shm::tracker::pid()); });
+  m.def(
+      "tracker_ensure_running", [] { translated("", "", [] { ensure_tracker_running(); }); },
+      "Starts the tracker process now, so that processes forked later share it.");
+}
