@@ -21,7 +21,10 @@ Deliberate differences from the stdlib (DESIGN.md, "CPython quirks and libshm's 
   exits (gh-82300): pass track=False to attach blocks that must outlive you. The tracker is
   libshm's own process, not multiprocessing.resource_tracker; its warning reads "libshm
   resource_tracker: There appear to be N leaked shared_memory objects to clean up at shutdown:
-  [...]". Children forked after the tracker started share it; others start their own.
+  [...]". Children fork()ed after the tracker started share it; others start their own:
+  in particular children started by multiprocessing with "spawn" or "forkserver" (the stdlib
+  hands its tracker to those), whose track=True attaches therefore unlink the block when the
+  child exits. Attach with track=False there.
 * unlink() withdraws this process's tracker registration of the block whichever handle made
   it, also with track=False (stdlib: only a track=True handle's own; a stale registration can
   later unlink another block of the same name).
