@@ -242,16 +242,34 @@ class Agent:
         if req.get("strict"):
             raise HarnessError("InvalidArgument", "CPython has no strict mode")
         items = [item_from_json(v) for v in req.get("items", [])]
-        sl = ShareableList(items, name=req.get("name"))
+        try:
+            sl = ShareableList(items, name=req.get("name"))
+        except FileExistsError:
+            raise
+        except Exception as exc:
+            self.registered_anyway(req.get("name"), exc)
+            raise
         self.lists[handle] = sl
         self.note_tracked(sl.shm)
         return {"name": sl.shm.name, "size": sl.shm.size}
+
+    def registered_anyway(self, name, exc):
+        """ShareableList registers its block with the tracker before it reads the header (or
+        packs the items): when that fails, the registration stays although no object does.
+        Remember it, so that reset withdraws it."""
+        if name and not isinstance(exc, FileNotFoundError) \
+                and os.path.exists(os.path.join("/dev/shm", name)):
+            self.tracked.add("/" + name)
 
     def op_list_attach(self, req):
         handle = self.new_handle(req)
         if req.get("layout", NATIVE_LAYOUT) != NATIVE_LAYOUT:
             raise HarnessError("InvalidArgument", "CPython reads only its own layout")
-        sl = ShareableList(name=req["name"])
+        try:
+            sl = ShareableList(name=req["name"])
+        except Exception as exc:
+            self.registered_anyway(req["name"], exc)
+            raise
         self.lists[handle] = sl
         self.note_tracked(sl.shm)
         return {"name": sl.shm.name, "size": sl.shm.size}

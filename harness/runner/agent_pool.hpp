@@ -31,13 +31,18 @@ class AgentPool {
   std::unique_ptr<Agent> spawn_fresh(const Implementation& impl, std::string* error);
   /// Gives an agent back; kept only while usable().
   void release(std::unique_ptr<Agent> agent);
+  /// Ends every idle agent (closing stdin) and waits for each and its resource tracker.
+  /// Returns one line per agent that wrote on stderr after its last cell: a healthy agent
+  /// leaves its tracker nothing to clean up and nothing to complain about.
+  std::vector<std::string> shutdown();
   /// Number of agent processes started (probes excluded).
   [[nodiscard]] int spawned() const;
 
  private:
   mutable std::mutex mutex_;                                         // guards the members
   std::map<std::string, std::vector<std::unique_ptr<Agent>>> idle_;  // by implementation id
-  int spawned_ = 0;                                                  // processes started
+  std::map<const Agent*, std::size_t> marks_;  // stderr mark when each idle agent came back
+  int spawned_ = 0;                            // processes started
 };
 
 }  // namespace harness

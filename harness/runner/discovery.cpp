@@ -83,8 +83,12 @@ std::vector<Candidate> candidates() {
     std::sort(found.begin(), found.end());
     for (auto& p : found) out.push_back({p, "pyenv"});
   }
+  // pyenv's shims only re-run the versions found above, slowly (and fail for versions that
+  // are not selected), so they are not probed.
+  const fs::path shims = root.empty() ? fs::path() : fs::path(root) / "shims";
   if (const char* path = std::getenv("PATH")) {
     for (const auto& dir : split(path, ':')) {
+      if (!shims.empty() && fs::equivalent(dir, shims, ec)) continue;
       std::vector<std::string> found;
       for (const auto& entry : fs::directory_iterator(dir, ec)) {
         std::string name = entry.path().filename().string();

@@ -90,6 +90,10 @@ int main(int argc, char** argv) {
   app.add_option("--report", report_dir, "write matrix.md and matrix.html into this directory");
   app.add_flag("--expect-fail", expect_fail,
                "self-test mode: succeed only if the run fails (canary scenarios)");
+  std::vector<std::string> expect_texts;
+  app.add_option("--expect-text", expect_texts,
+                 "with --expect-fail: text the failure report must contain (repeatable), so a "
+                 "canary fails for the reason it is about");
   app.add_flag("--list", list_only, "list implementations and cells, run nothing");
   app.add_flag("-v,--verbose", verbose, "print every cell as it finishes");
   CLI11_PARSE(app, argc, argv);
@@ -211,7 +215,8 @@ int main(int argc, char** argv) {
     for (int t = 0; t < jobs; ++t) threads.emplace_back(worker);
     for (auto& t : threads) t.join();
     if (tty) std::cout << "\r\033[K" << std::flush;
-  }  // the pool's agents exit here
+    for (auto& complaint : pool.shutdown()) report.problems.push_back(std::move(complaint));
+  }
 
   // Anything of this run still in /dev/shm is a leak (trackers get a moment to finish).
   const std::string prefix = "hx" + settings.token + "_";
@@ -247,7 +252,9 @@ int main(int argc, char** argv) {
   report.results = std::move(results);
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  print_failures(std::cout, report);
+  std::ostringstream failures;
+  print_failures(failures, report);
+  std::cout << failures.str();
   if (!junit.empty()) write_junit(junit, report);
   if (!report_dir.empty()) {
     write_matrix(report_dir, report);
@@ -256,10 +263,18 @@ int main(int argc, char** argv) {
   std::cout << summary_line(report) << " in " << static_cast<int>(report.seconds + 0.5) << " s\n";
   Counts c = count(report);
   if (expect_fail) {
-    std::cout << (c.unexpected > 0
-                      ? "expected failure: the runner failed the canary, as it must\n"
-                      : "CANARY PASSED: the runner did not catch a wrong expectation\n");
-    return c.unexpected > 0 ? 0 : 1;
+    if (c.unexpected == 0) {
+      std::cout << "CANARY NOT CAUGHT: the run passed, but it must fail\n";
+      return 1;
+    }
+    for (const auto& text : expect_texts) {
+      if (failures.str().find(text) == std::string::npos) {
+        std::cout << "CANARY FAILED FOR ANOTHER REASON: the report lacks \"" << text << "\"\n";
+        return 1;
+      }
+    }
+    std::cout << "canary caught: the run failed, as it must\n";
+    return 0;
   }
   return c.unexpected == 0 ? 0 : 1;
 }
