@@ -57,9 +57,20 @@ Outcome outcome_of(const Reply& reply, const Agent& agent, std::size_t mark) {
   return o;
 }
 
+// Bytes of the strings in `value` (enough to tell whether it is worth keeping whole).
+std::size_t text_size(const nlohmann::json& value) {
+  if (value.is_string()) return value.get_ref<const std::string&>().size();
+  std::size_t n = 8;
+  if (value.is_structured()) {
+    for (const auto& v : value) n += text_size(v);
+  }
+  return n;
+}
+
+// What a record keeps of a request: itself, or an abbreviation if it is big.
 nlohmann::json for_record(const nlohmann::json& request) {
+  if (text_size(request) <= 4096) return request;
   std::string text = request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (text.size() <= 4096) return request;
   return abbreviate(text, 600);
 }
 

@@ -119,8 +119,11 @@ std::vector<Table> build_tables(const RunReport& report, std::vector<std::string
           }
         }
       }
+      std::size_t bindings = 0;
+      for (const auto& col : t.columns) bindings += t.cell.count({members.front(), col});
       std::string text = "G" + std::to_string(g) + " (" + std::to_string(members.size()) +
-                         (members.size() == 1 ? " scenario" : " scenarios") + "): ";
+                         (members.size() == 1 ? " scenario" : " scenarios") + ", " +
+                         std::to_string(bindings) + " bindings each): ";
       if (quirks.empty() && failed_cols.empty()) text += "every cell passed";
       if (!quirks.empty()) {
         text += "expected quirks ";
