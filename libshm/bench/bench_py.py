@@ -330,7 +330,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--repeat-time", type=float, default=0.02,
                         help="seconds one repeat of an operation should take")
-    parser.add_argument("--point-budget", type=float, default=4.0,
+    parser.add_argument("--point-budget", type=float, default=2.5,
                         help="seconds one scaling point may take at most")
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                         help="cpu: this process's CPU time (steadier on a shared machine, and "

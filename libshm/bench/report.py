@@ -649,8 +649,10 @@ def main():
     add("Bare: `shm_open` + `ftruncate` (create) or `fstat` (attach) + `mmap` + one write (create) "
         "or read (attach) per page + `munmap` + `close` (+ `shm_unlink`), in C with no checks. "
         "Tracked create also sends one line to the resource tracker on create and one on unlink "
-        "(the tracker process was started before timing). CPython 3.8–3.12 also register every "
-        "attach with their tracker.")
+        "(the tracker process was started before timing). Once this process's tracker runs, "
+        "libshm's `unlink()` sends its UNREGISTER line for untracked blocks too (any handle "
+        "withdraws the process's registration), so the untracked column has one `send()` more "
+        "than the bare one. CPython 3.8–3.12 also register every attach with their tracker.")
     add("")
     add(report.block_table())
     add("")
