@@ -74,6 +74,9 @@ shm::Item to_item(const json& j) {
     throw AgentError("InvalidArgument", "integer " + j["$bigint"].get<std::string>() +
                                             " is outside int64: libshm cannot hold it");
   }
+  // A str needs no round trip through text (the parser has checked its UTF-8 already); a
+  // 10 MB item would otherwise be written and parsed again.
+  if (j.is_string()) return shm::Item{j.get<std::string>()};
   try {
     return shm::item_from_json(j.dump());
   } catch (const std::invalid_argument& e) {

@@ -1,5 +1,6 @@
 #include "expand.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <stdexcept>
@@ -107,7 +108,8 @@ nlohmann::json generate(const nlohmann::json& g, const Vars& vars) {
   }
   if (kind == "mixed") {  // `count` items cycling through every type
     nlohmann::json out = nlohmann::json::array();
-    for (std::int64_t i = 0; i < num("count", 0); ++i) out.push_back(mixed_item(i));
+    const std::int64_t count = num("count", 0);
+    for (std::int64_t i = 0; i < count; ++i) out.push_back(mixed_item(i));
     return out;
   }
   if (kind == "repeat") {  // `text` repeated `count` times
@@ -119,7 +121,9 @@ nlohmann::json generate(const nlohmann::json& g, const Vars& vars) {
   }
   if (kind == "repeat-bytes") {  // {"bytes": hex repeated count times}
     std::string hex = g.at("hex").get<std::string>(), out;
-    for (std::int64_t i = 0; i < num("count", 0); ++i) out += hex;
+    const std::int64_t count = num("count", 0);
+    out.reserve(hex.size() * static_cast<std::size_t>(std::max<std::int64_t>(count, 0)));
+    for (std::int64_t i = 0; i < count; ++i) out += hex;
     return nlohmann::json{{"bytes", out}};
   }
   throw std::runtime_error("unknown generator " + kind);
