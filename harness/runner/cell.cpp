@@ -130,8 +130,8 @@ class CellRun {
       ra.role = &s.roles[i];
       ra.impl = cell_.bound[i];
       std::string error;
-      ra.agent =
-          ra.role->fresh ? pool_.spawn_fresh(*ra.impl, &error) : pool_.acquire(*ra.impl, &error);
+      ra.agent = ra.role->fresh ? pool_.spawn_fresh(as_role(*ra.impl, *ra.role), &error)
+                                : pool_.acquire(*ra.impl, &error);
       if (!ra.agent) {
         result_.problems.push_back("cannot start an agent for " + ra.impl->id + ": " + error);
         roles_[ra.role->name] = std::move(ra);
@@ -152,6 +152,16 @@ class CellRun {
       v39 = v39 && ra.impl->capabilities.count("layout-3.9") != 0;
     }
     return v39 ? "3.9" : v38 ? "3.8" : "none";
+  }
+
+  // How to start `impl` for `role`: through setpriv for a role played by another user.
+  static Implementation as_role(const Implementation& impl, const Role& role) {
+    Implementation out = impl;
+    if (role.other_user) {
+      out.argv = other_user_prefix();
+      out.argv.insert(out.argv.end(), impl.argv.begin(), impl.argv.end());
+    }
+    return out;
   }
 
   void skip(const Step& step) {

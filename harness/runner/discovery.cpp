@@ -152,6 +152,10 @@ bool read_hello(const Reply& reply, Implementation& impl, std::string* error) {
 
 }  // namespace
 
+std::vector<std::string> other_user_prefix() {
+  return {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+}
+
 Discovery discover(const DiscoveryOptions& options) {
   Discovery result;
   struct Probe {
@@ -223,6 +227,27 @@ Discovery discover(const DiscoveryOptions& options) {
     by_version[impl.id] = result.implementations.size();
     result.implementations.push_back(impl);
     result.warm_agents.push_back(std::move(p.agent));
+  }
+  // Which can also run as another user (for permission scenarios)?
+  if (::geteuid() == 0 && !which("setpriv").empty()) {
+    std::vector<std::unique_ptr<Agent>> probes_as_nobody;
+    for (const auto& impl : result.implementations) {
+      std::vector<std::string> argv = other_user_prefix();
+      argv.insert(argv.end(), impl.argv.begin(), impl.argv.end());
+      std::string error;
+      auto agent = Agent::spawn(impl.id, argv, &error);
+      if (agent && !agent->send({{"op", "hello"}}, &error)) agent.reset();
+      probes_as_nobody.push_back(std::move(agent));
+    }
+    for (std::size_t i = 0; i < probes_as_nobody.size(); ++i) {
+      if (!probes_as_nobody[i]) continue;
+      Implementation as_nobody;
+      std::string error;
+      if (read_hello(probes_as_nobody[i]->receive(kProbeTimeout), as_nobody, &error) &&
+          as_nobody.id == result.implementations[i].id) {
+        result.implementations[i].capabilities.insert("other-user");
+      }
+    }
   }
   // Stable order: cpp, then CPython by version.
   std::vector<std::size_t> order(result.implementations.size());

@@ -39,7 +39,12 @@ struct Discovery {
   std::vector<std::string> notes;                   // skipped candidates and why
 };
 
-/// Probes every candidate (in parallel) and returns what answered.
+/// The command prefix that runs an agent as the unprivileged user nobody (uid/gid 65534).
+std::vector<std::string> other_user_prefix();
+
+/// Probes every candidate (in parallel) and returns what answered. When the runner is root
+/// and setpriv exists, each implementation whose agent also answers when started as nobody
+/// gets the capability "other-user" (pyenv's interpreters under /root usually cannot).
 Discovery discover(const DiscoveryOptions& options);
 
 }  // namespace harness

@@ -133,7 +133,11 @@ int main(int argc, char** argv) {
   std::cout << "shm-harness: " << found.implementations.size() << " implementations\n";
   for (const auto& impl : found.implementations) {
     std::cout << "  " << impl.id << "  " << (impl.kind == "cpp" ? "libshm " : "CPython ")
-              << impl.version << "  " << impl.executable << "  (" << impl.found_via << ")\n";
+              << impl.version << "  " << impl.executable << "  (" << impl.found_via;
+    for (const char* notable : {"numpy", "track-option", "other-user"}) {
+      if (impl.capabilities.count(notable) != 0) std::cout << ", " << notable;
+    }
+    std::cout << ")\n";
   }
   for (const auto& n : found.notes) std::cout << "  note: " << n << "\n";
   if (!no_cpp && std::none_of(found.implementations.begin(), found.implementations.end(),

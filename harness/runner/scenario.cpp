@@ -108,6 +108,14 @@ Scenario parse_scenario(const nlohmann::json& j, const std::string& id) {
         role.needs.insert(c.get<std::string>());
       }
       role.fresh = r.value("fresh", false);
+      const std::string user = r.value("user", "");
+      if (!user.empty() && user != "nobody") fail("role " + role.name + ": user must be nobody");
+      if (user == "nobody") {
+        // Its own process, started through setpriv, by implementations that can run so.
+        role.other_user = true;
+        role.fresh = true;
+        role.needs.insert("other-user");
+      }
     }
     if (role.name.empty() || role.name == "runner") fail("bad role name '" + role.name + "'");
     if (!role_names.insert(role.name).second) fail("role '" + role.name + "' twice");

@@ -15,6 +15,7 @@ struct Role {
   std::string name;             // as steps refer to it
   std::set<std::string> needs;  // capabilities an implementation needs for this role
   bool fresh = false;           // a new agent just for this cell (it may exit or be killed)
+  bool other_user = false;      // run as an unprivileged other user ("user": "nobody")
 };
 
 /// One step: an operation by a role (or by the runner itself), and what to expect of it.
