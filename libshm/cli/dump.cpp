@@ -33,31 +33,11 @@ std::vector<Region> regions_of(std::span<const std::byte> block) {
   }
 }
 
-// Splits ShareableList.format back into per-item formats. Valid formats are "q", "d",
-// "xxxxxxx?", "xxxxxx?x" or "<digits>s", so the concatenation splits unambiguously.
-std::vector<std::string> split_formats(const std::string& all) {
-  std::vector<std::string> parts;
-  std::size_t i = 0;
-  while (i < all.size()) {
-    std::size_t len = 1;
-    if (all[i] == 'x') {
-      len = 8;
-    } else if (all[i] >= '0' && all[i] <= '9') {
-      const std::size_t s = all.find('s', i);
-      len = s == std::string::npos ? all.size() - i : s - i + 1;
-    }
-    parts.push_back(all.substr(i, len));
-    i += len;
-  }
-  return parts;
-}
-
 }  // namespace
 
 void print_table(std::ostream& out, const shm::ShareableList& list) {
   out << "name: " << list.name() << "\nsize: " << list.shm().size()
       << "\nlayout: " << shm::to_string(list.layout()) << "\nitems: " << list.size() << "\n";
-  const auto formats = split_formats(list.format());
   out << "\n index  type      format     value\n";
   for (std::size_t i = 0; i < list.size(); ++i) {
     const auto index = static_cast<std::ptrdiff_t>(i);
@@ -74,8 +54,14 @@ void print_table(std::ostream& out, const shm::ShareableList& list) {
     char row[64];
     std::snprintf(row, sizeof row, "%6zu  %-8s  ", i, type.c_str());
     out << row;
+    std::string format;
+    try {
+      format = list.format_of(index);
+    } catch (const std::exception&) {
+      format = "?";
+    }
     char fmt[24];
-    std::snprintf(fmt, sizeof fmt, "%-9s  ", i < formats.size() ? formats[i].c_str() : "?");
+    std::snprintf(fmt, sizeof fmt, "%-9s  ", format.c_str());
     out << fmt << value << "\n";
   }
 }

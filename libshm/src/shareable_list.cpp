@@ -136,6 +136,10 @@ std::string ShareableList::format() const {
   return out;
 }
 
+std::string ShareableList::format_of(std::ptrdiff_t index) const {
+  return detail::read_format(bytes(), slot(index)).text();
+}
+
 std::vector<Item> ShareableList::items() const {
   std::vector<Item> out;
   out.reserve(size_);

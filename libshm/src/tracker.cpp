@@ -326,6 +326,12 @@ void unregister_block(std::string_view name) {
   send_command("UNREGISTER", name, false);
 }
 
+void ensure_running() {
+  Client& c = client();
+  std::lock_guard lock(c.mu);
+  if (c.fd < 0) start(c);
+}
+
 pid_t pid() noexcept {
   Client& c = client();
   std::lock_guard lock(c.mu);

@@ -99,6 +99,15 @@ int main(int argc, char** argv) {
       shm::SharedMemory::attach(name).unlink();
       return 0;  // the attach handle's unlink withdrew the creator's registration
     }
+    if (command == "ensure-running") {
+      // A fresh process has no tracker until something needs one, or it is asked for.
+      const pid_t before = shm::tracker::pid();
+      shm::tracker::ensure_running();
+      const pid_t after = shm::tracker::pid();
+      shm::tracker::ensure_running();
+      std::printf("%d %d\n", before == 0 ? 1 : 0, after > 0 && shm::tracker::pid() == after);
+      return 0;
+    }
     if (command == "register-twice-unregister") {
       shm::tracker::register_block(name);
       shm::tracker::register_block(name);
@@ -122,9 +131,15 @@ int main(int argc, char** argv) {
       // Rewrites every item with values of every type, as fast as it can for a while (another
       // process reads meanwhile), then leaves a known final state.
       auto list = shm::ShareableList::attach(name);
-      const std::vector<shm::Item> values{
-          std::int64_t{-1}, 2.5, true, shm::None{}, std::string("\xc3\xa9\xc3\xa9\xe2\x82\xac"),
-          std::string("abcdefgh"), shm::Bytes{"\xff\xfe"}, std::string(), false};
+      const std::vector<shm::Item> values{std::int64_t{-1},
+                                          2.5,
+                                          true,
+                                          shm::None{},
+                                          std::string("\xc3\xa9\xc3\xa9\xe2\x82\xac"),
+                                          std::string("abcdefgh"),
+                                          shm::Bytes{"\xff\xfe"},
+                                          std::string(),
+                                          false};
       const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
       for (std::size_t round = 0; std::chrono::steady_clock::now() < until; ++round) {
         for (std::size_t i = 0; i < list.size(); ++i) {

@@ -96,6 +96,13 @@ TEST(Tracker, RunsAsOneChildProcessStartedOnDemand) {
   second.unlink();
 }
 
+TEST(Tracker, EnsureRunningStartsItOnceAndOnlyOnce) {
+  const auto r = test::run_child({test::child_helper(), "ensure-running", "unused"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1 1\n");  // none before; one after, the same after a second call
+  EXPECT_EQ(r.err, "");       // nothing registered, nothing to warn about
+}
+
 TEST(Tracker, RelaunchesAfterTheTrackerIsKilled) {
   BlockCleanup cleanup;
   auto first = SharedMemory::create(8, cleanup.fresh());

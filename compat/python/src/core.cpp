@@ -8,7 +8,6 @@
 #include <pybind11/pybind11.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <string>
@@ -216,17 +215,6 @@ std::string checked_name(std::string_view name) {
   return std::string(name);
 }
 
-// Draws a name no block has, registers it and withdraws it: the tracker process is then
-// running, so that processes forked from here on share it. (shm::tracker has no
-// ensure_running(); this is the smallest equivalent.)
-void ensure_tracker_running() {
-  static std::atomic<unsigned> counter{0};
-  const std::string probe =
-      "libshm_probe_" + std::to_string(::getpid()) + "_" + std::to_string(counter.fetch_add(1));
-  shm::tracker::register_block(probe);
-  shm::tracker::unregister_block(probe);
-}
-
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -353,18 +341,8 @@ PYBIND11_MODULE(_core, m) {
           "packing_format",
           [](Handle& h, std::ptrdiff_t position) {
             shm::ShareableList& list = h.list();
-            return translated(list.name(), "Requested position out of range.", [&] {
-              const auto n = static_cast<std::ptrdiff_t>(list.size());
-              if (position < -n || position >= n) throw std::out_of_range("position");
-              const auto i = static_cast<std::size_t>(position < 0 ? position + n : position);
-              if (list.shm().closed()) throw std::logic_error("ShareableList: the block is closed");
-              const std::span<const std::byte> bytes = list.shm().buf();
-              const shm::ListRegions regions = shm::ShareableList::validate(bytes, list.layout());
-              std::string format(
-                  reinterpret_cast<const char*>(bytes.data()) + regions.formats + 8 * i, 8);
-              while (!format.empty() && format.back() == '\0') format.pop_back();
-              return format;
-            });
+            return translated(list.name(), "Requested position out of range.",
+                              [&] { return list.format_of(position); });
           },
           py::arg("position"),
           "The stored format string of one item (the stdlib's private "
@@ -388,6 +366,6 @@ PYBIND11_MODULE(_core, m) {
       py::arg("name"), "Withdraws this process's registration of block `name`.");
   m.def("tracker_pid", [] { return static_cast<long>(shm::tracker::pid()); });
   m.def(
-      "tracker_ensure_running", [] { translated("", "", [] { ensure_tracker_running(); }); },
+      "tracker_ensure_running", [] { translated("", "", [] { shm::tracker::ensure_running(); }); },
       "Starts the tracker process now, so that processes forked later share it.");
 }

@@ -177,6 +177,10 @@ class ShareableList {
 
   /// Concatenated format strings, e.g. "q8sxxxxxx?x" (CPython's ShareableList.format).
   [[nodiscard]] std::string format() const;
+  /// The format string of item `index` alone, e.g. "8s" (CPython's private
+  /// _get_packing_format). Throws std::out_of_range outside [-N, N), LayoutError if it is not
+  /// one CPython writes.
+  [[nodiscard]] std::string format_of(std::ptrdiff_t index) const;
   /// All items in order.
   [[nodiscard]] std::vector<Item> items() const;
   /// How many items equal `value` by Python's ==. Reads every item, so like CPython's count

@@ -30,6 +30,11 @@ void register_block(std::string_view name);
 /// Throws std::system_error if the tracker cannot be reached.
 void unregister_block(std::string_view name);
 
+/// Starts the tracker now unless it runs already (CPython's resource_tracker.ensure_running).
+/// A program that is about to fork() workers calls it so that they all share one tracker.
+/// Throws std::system_error if the tracker cannot be started.
+void ensure_running();
+
 /// The tracker's process id, or 0 while it has not been started.
 pid_t pid() noexcept;
 
