@@ -7,6 +7,7 @@
 #include "list_codec.hpp"
 
 #include <atomic>
+#include <bit>
 #include <charconv>
 #include <cstring>
 #include <stdexcept>
@@ -71,8 +72,39 @@ std::optional<Format> parse_format(std::string_view text) {
   return Format{Format::Kind::chars, k};
 }
 
+// The format of a scalar slot, recognised from its raw word; nullopt for anything else.
+std::optional<Format> scalar_format(std::span<const std::byte, kWord> raw) noexcept {
+  std::uint64_t word;
+  std::memcpy(&word, raw.data(), kWord);
+  switch (word) {
+    case kIntWord:
+      return Format{Format::Kind::int64, kWord};
+    case kFloatWord:
+      return Format{Format::Kind::float64, kWord};
+    case kBoolWord:
+      return Format{Format::Kind::boolean, kWord};
+    case kNoneWord:
+      return Format{Format::Kind::none, kWord};
+    default:
+      return std::nullopt;
+  }
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void throw_format_too_long(const Format& format,
+                                                                  const SlotRef& ref) {
+  throw LayoutError(ref.format_at,
+                    item_label(ref.index) + "'s format '" + format.text() + "' needs " +
+                        std::to_string(format.length) + " bytes but its slot at offset " +
+                        std::to_string(ref.begin) + " has " + std::to_string(ref.allocation()));
+}
+
 // Reads the format at `ref` and checks it against the slot; nullopt-free: throws LayoutError.
 Format checked_format(std::span<const std::byte, kWord> raw, const SlotRef& ref) {
+  // Fast path: the four scalar formats, which need no parsing.
+  if (const std::optional<Format> scalar = scalar_format(raw)) {
+    if (scalar->length > ref.allocation()) throw_format_too_long(*scalar, ref);
+    return *scalar;
+  }
   const std::string_view text = strip_format(raw);
   const std::optional<Format> format = parse_format(text);
   if (!format) {
@@ -83,12 +115,7 @@ Format checked_format(std::span<const std::byte, kWord> raw, const SlotRef& ref)
                           " is not one CPython writes" +
                           (digits_only ? " (a \"<k>s\" format cut to 8 characters?)" : ""));
   }
-  if (format->length > ref.allocation()) {
-    throw LayoutError(ref.format_at,
-                      item_label(ref.index) + "'s format '" + format->text() + "' needs " +
-                          std::to_string(format->length) + " bytes but its slot at offset " +
-                          std::to_string(ref.begin) + " has " + std::to_string(ref.allocation()));
-  }
+  if (format->length > ref.allocation()) throw_format_too_long(*format, ref);
   return *format;
 }
 
@@ -267,11 +294,41 @@ Encoded encode_set(const Item& value, const SlotRef& ref,
   return out;
 }
 
+namespace {
+// The format string as its 8 NUL-padded bytes in the block ("8s" packing), built without a
+// std::string: set() writes one on every call.
+std::array<std::byte, kWord> format_bytes(const Format& format) noexcept {
+  std::uint64_t word = 0;
+  switch (format.kind) {
+    case Format::Kind::int64:
+      word = kIntWord;
+      break;
+    case Format::Kind::float64:
+      word = kFloatWord;
+      break;
+    case Format::Kind::boolean:
+      word = kBoolWord;
+      break;
+    case Format::Kind::none:
+      word = kNoneWord;
+      break;
+    case Format::Kind::chars: {
+      std::array<std::byte, kWord> out{};
+      char* text = reinterpret_cast<char*>(out.data());
+      // k ≤ 9,999,999: at most 7 digits and the 's' (encode_* refuse anything longer).
+      char* end = std::to_chars(text, text + kWord - 1, format.length).ptr;
+      *end = 's';
+      return out;
+    }
+  }
+  std::array<std::byte, kWord> out;
+  std::memcpy(out.data(), &word, kWord);
+  return out;
+}
+}  // namespace
+
 void write_item(std::span<std::byte> block, const SlotRef& ref, const Encoded& item) {
-  std::array<std::byte, kWord> format{};  // NUL-padded, as struct "8s" packs it
-  const std::string text = item.format.text();
-  std::memcpy(format.data(), text.data(), text.size());
-  store_word(block.data() + ref.format_at, format);
+  store_word(block.data() + ref.format_at, format_bytes(item.format));
   block[ref.code_at] = static_cast<std::byte>(item.code);
   std::byte* slot = block.data() + ref.begin;
   if (item.format.kind != Format::Kind::chars) {

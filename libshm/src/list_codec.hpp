@@ -3,8 +3,11 @@
 #pragma once
 
 #include <array>
+#include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -85,10 +88,114 @@ void write_item(std::span<std::byte> block, const SlotRef& ref, const Encoded& i
 /// and fit in the slot. Throws LayoutError otherwise.
 Format read_format(std::span<const std::byte> block, const SlotRef& ref);
 
+/// A format string as the 8-byte word it is in a block (NUL-padded), in native byte order, so
+/// that the scalar formats can be recognised with one integer compare.
+constexpr std::uint64_t format_word(std::string_view text) noexcept {
+  std::uint64_t word = 0;
+  for (std::size_t i = 0; i < text.size() && i < kWord; ++i) {
+    const auto byte = static_cast<std::uint64_t>(static_cast<unsigned char>(text[i]));
+    word |= byte << (8 * (std::endian::native == std::endian::little ? i : kWord - 1 - i));
+  }
+  return word;
+}
+inline constexpr std::uint64_t kIntWord = format_word("q");
+inline constexpr std::uint64_t kFloatWord = format_word("d");
+inline constexpr std::uint64_t kBoolWord = format_word("xxxxxxx?");
+inline constexpr std::uint64_t kNoneWord = format_word("xxxxxx?x");
+
+/// The 8-byte word at `at`, loaded with one atomic access when aligned (see list_codec.cpp).
+inline std::uint64_t load_shared_word(const std::byte* at) noexcept {
+  std::uint64_t value;
+  if (reinterpret_cast<std::uintptr_t>(at) % alignof(std::uint64_t) == 0) {
+    auto& target = *reinterpret_cast<std::uint64_t*>(const_cast<std::byte*>(at));
+    value = std::atomic_ref<std::uint64_t>(target).load(std::memory_order_relaxed);
+  } else {
+    std::memcpy(&value, at, sizeof value);
+  }
+  return value;
+}
+
 /// Reads the item at `ref` as CPython reads it: its format and type code are read now and
 /// validated, and the value is unpacked with the format and turned back by the code. Throws
 /// LayoutError where CPython would fail with an error of the block (an unknown code, a code
 /// that cannot apply to the format), DecodeError for a str slot that is not UTF-8.
 Item read_item(std::span<const std::byte> block, const SlotRef& ref);
+
+/// Stores an 8-byte word at `at` with one atomic access when aligned (see list_codec.cpp).
+inline void store_shared_word(std::byte* at, std::uint64_t value) noexcept {
+  if (reinterpret_cast<std::uintptr_t>(at) % alignof(std::uint64_t) == 0) {
+    std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(at))
+        .store(value, std::memory_order_relaxed);
+  } else {
+    std::memcpy(at, &value, sizeof value);
+  }
+}
+
+/// encode_set + write_item's fast path, inlined into ShareableList::set: an int, float, bool
+/// or None value into a slot of at least 8 bytes gets CPython's format word, type code and
+/// value, written in write_item's order (format, code, value). Returns false, writing nothing,
+/// for str and bytes values and for slots smaller than a word (the full path decides those).
+inline bool write_scalar_fast(std::span<std::byte> block, const SlotRef& ref,
+                              const Item& value) noexcept {
+  if (ref.allocation() < kWord) return false;
+  std::uint64_t format = 0;
+  std::uint64_t word = 0;
+  Code code = Code::plain;
+  switch (value.index()) {
+    case 0:  // None: xxxxxx?x, all zero
+      format = kNoneWord;
+      code = Code::none;
+      break;
+    case 1: {  // bool: xxxxxxx?, 0 or 1 in the last byte
+      std::array<std::byte, kWord> bytes{};
+      bytes[kWord - 1] = std::byte{*std::get_if<bool>(&value) ? std::uint8_t{1} : std::uint8_t{0}};
+      format = kBoolWord;
+      word = std::bit_cast<std::uint64_t>(bytes);
+      break;
+    }
+    case 2:
+      format = kIntWord;
+      word = static_cast<std::uint64_t>(*std::get_if<std::int64_t>(&value));
+      break;
+    case 3:
+      format = kFloatWord;
+      word = std::bit_cast<std::uint64_t>(*std::get_if<double>(&value));
+      break;
+    default:
+      return false;
+  }
+  store_shared_word(block.data() + ref.format_at, format);
+  block[ref.code_at] = static_cast<std::byte>(code);
+  store_shared_word(block.data() + ref.begin, word);
+  return true;
+}
+
+/// read_item with a fast path inlined into ShareableList::get: an int, float, bool or None
+/// slot whose format word, type code and allocation are exactly what CPython writes is read
+/// here; anything else (str, bytes, or any irregularity) goes to read_item, with all its
+/// checks and messages. Reads the format, then the code, then the value, as read_item does.
+inline Item read_item_fast(std::span<const std::byte> block, const SlotRef& ref) {
+  if (ref.allocation() >= kWord) {
+    const std::uint64_t format = load_shared_word(block.data() + ref.format_at);
+    const auto code = static_cast<std::int8_t>(block[ref.code_at]);
+    if (code == 0) {
+      if (format == kIntWord) {
+        return static_cast<std::int64_t>(load_shared_word(block.data() + ref.begin));
+      }
+      if (format == kFloatWord) {
+        return std::bit_cast<double>(load_shared_word(block.data() + ref.begin));
+      }
+      if (format == kBoolWord) {  // struct "?": any non-zero last byte is True
+        const auto bytes =
+            std::bit_cast<std::array<std::byte, kWord>>(load_shared_word(block.data() + ref.begin));
+        return bytes[kWord - 1] != std::byte{0};
+      }
+    } else if (code == 3 && (format == kNoneWord || format == kIntWord || format == kFloatWord ||
+                             format == kBoolWord)) {
+      return None{};
+    }
+  }
+  return read_item(block, ref);
+}
 
 }  // namespace shm::detail

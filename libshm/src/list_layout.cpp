@@ -79,17 +79,20 @@ ListGeometry read_v39(std::span<const std::byte> block, std::size_t n) {
   for (std::size_t i = 0; i <= n; ++i) {
     const std::size_t at = ListGeometry::header_entry(i);
     const std::uint64_t offset = load_word(block, at);
-    const std::string what =
-        i < n ? "item " + std::to_string(i) + "'s offset" : "the end offset of the data area";
+    // Built only for an error message: this loop runs once per item on every attach.
+    const auto what = [&] {
+      return i < n ? "item " + std::to_string(i) + "'s offset"
+                   : std::string("the end offset of the data area");
+    };
     if (i == 0 && offset != 0) {
       throw LayoutError(at, "item 0's offset is " + std::to_string(offset) + ", not 0");
     }
     if (offset < previous) {
-      throw LayoutError(at, what + " " + std::to_string(offset) + " is below item " +
+      throw LayoutError(at, what() + " " + std::to_string(offset) + " is below item " +
                                 std::to_string(i - 1) + "'s offset " + std::to_string(previous));
     }
     if (offset > room) {
-      throw LayoutError(at, what + " " + std::to_string(offset) + " is past the block's end" +
+      throw LayoutError(at, what() + " " + std::to_string(offset) + " is past the block's end" +
                                 " (the data area starts at byte " + std::to_string(data) + " of " +
                                 std::to_string(block.size()) + ")");
     }

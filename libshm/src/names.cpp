@@ -40,6 +40,9 @@ void SharedMemory::validate_name(std::string_view name) {
   if (name == "." || name == "..") reject(name, "'.' and '..' are not block names");
   for (std::size_t i = 0; i < name.size(); ++i) {
     const auto c = static_cast<unsigned char>(name[i]);
+    // Every create and attach checks its name: printable ASCII other than '/' and ':' passes
+    // with two compares, and the message is built only for a name that is rejected.
+    if (c >= 0x20 && c < 0x7f && c != '/' && c != ':') continue;
     const std::string at = " at byte " + std::to_string(i);
     // Each rejection below is a name some CPython mishandles (see DESIGN.md, names row).
     if (c == '\0') reject(name, "embedded NUL" + at + " (CPython before 3.12.10 truncates it)");

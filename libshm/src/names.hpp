@@ -18,6 +18,8 @@ std::string normalize_name(std::string_view name);
 std::string random_name();
 
 /// The name as the OS and CPython's tracker see it: "/" + name.
-inline std::string os_name(std::string_view name) { return "/" + std::string(name); }
+inline std::string os_name(std::string_view name) {
+  return "/" + std::string(name);
+}
 
 }  // namespace shm::detail

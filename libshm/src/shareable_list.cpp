@@ -86,27 +86,43 @@ ListRegions ShareableList::validate(std::span<const std::byte> block,
           geometry.formats, geometry.codes, geometry.end()};
 }
 
+namespace {
+[[noreturn, gnu::cold, gnu::noinline]] void throw_closed() {
+  throw std::logic_error("ShareableList: the block is closed");
+}
+}  // namespace
+
 std::span<std::byte> ShareableList::bytes() const {
-  if (block_.closed()) throw std::logic_error("ShareableList: the block is closed");
+  if (block_.closed()) [[unlikely]]
+    throw_closed();
   return block_.buf();
 }
 
-detail::SlotRef ShareableList::slot(std::ptrdiff_t index) const {
+namespace {
+// Kept out of line so that slot(), on every get and set, stays small enough to inline.
+[[noreturn, gnu::cold, gnu::noinline]] void throw_index_error(std::ptrdiff_t index,
+                                                              std::size_t size) {
+  throw std::out_of_range("ShareableList index " + std::to_string(index) + " out of range for " +
+                          std::to_string(size) + " items");
+}
+}  // namespace
+
+// Inlined into get() and set(): their fast paths are a few dozen instructions, and a call that
+// returns the 40-byte SlotRef through memory would be a third of them.
+[[gnu::always_inline]] inline detail::SlotRef ShareableList::slot(std::ptrdiff_t index) const {
   // A moved-from list has no slot table any more; its block reports closed.
   (void)bytes();
   // Python's rule, without CPython's bug: only [-N, N) is an index (reference §2.3).
   const auto n = static_cast<std::ptrdiff_t>(size_);
-  if (index < -n || index >= n) {
-    throw std::out_of_range("ShareableList index " + std::to_string(index) + " out of range for " +
-                            std::to_string(size_) + " items");
-  }
+  if (index < -n || index >= n) [[unlikely]]
+    throw_index_error(index, size_);
   const auto i = static_cast<std::size_t>(index < 0 ? index + n : index);
   return {i, slots_[i], slots_[i + 1], formats_at_ + detail::kWord * i, codes_at_ + i};
 }
 
 Item ShareableList::get(std::ptrdiff_t index) const {
   const detail::SlotRef ref = slot(index);
-  return detail::read_item(bytes(), ref);
+  return detail::read_item_fast(bytes(), ref);
 }
 
 std::vector<std::byte> ShareableList::get_raw(std::ptrdiff_t index) const {
@@ -120,6 +136,7 @@ void ShareableList::set(std::ptrdiff_t index, const Item& value) {
   const detail::SlotRef ref = slot(index);
   const std::span<std::byte> all = bytes();
   if (block_.read_only()) throw std::logic_error("ShareableList: the block is read-only");
+  if (detail::write_scalar_fast(all, ref, value)) return;
   std::array<std::byte, detail::kWord> current;
   std::memcpy(current.data(), all.data() + ref.format_at, detail::kWord);
   // Validate first, then write: a failed set leaves the old value (CPython zeroes it: §2.6).

@@ -290,9 +290,10 @@ bool send_all(int fd, const std::string& line) {
 }
 
 void send_command(const char* command, std::string_view name, bool start_if_needed) {
-  const std::string line = std::string(command) + ":" + detail::os_name(name) + ":shared_memory\n";
   Client& c = client();
   std::lock_guard lock(c.mu);
+  if (c.fd < 0 && !start_if_needed) return;  // no tracker: nothing to withdraw, nothing to build
+  const std::string line = std::string(command) + ":" + detail::os_name(name) + ":shared_memory\n";
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (c.fd < 0) {
       if (!start_if_needed) return;  // nothing was ever registered with a running tracker
