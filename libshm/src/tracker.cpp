@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,16 +32,25 @@ namespace {
 // and stdio may be in any state: everything below uses only async-signal-safe calls and
 // memory it maps itself.
 
-constexpr std::size_t kMaxLine = 512;    // CPython 3.10+ rejects longer messages too
-constexpr std::size_t kSlotBytes = 264;  // one registered name: "/" + 255 bytes + NUL, padded
-constexpr char kShmDir[] = "/dev/shm";   // glibc's fixed shm_open directory on Linux
+constexpr std::size_t kMaxLine = 512;   // CPython 3.10+ rejects longer messages too
+constexpr std::size_t kMaxName = 256;   // "/" + 255 bytes (NAME_MAX)
+constexpr char kShmDir[] = "/dev/shm";  // glibc's fixed shm_open directory on Linux
 constexpr char kPrefix[] = "libshm resource_tracker: ";
 
-// Registered names, a flat array of NUL-terminated slots in memory mapped by the tracker.
+// One registered block: its name and which file it was when registered, so that a block
+// another process created later under the same name is told apart and left alone (CPython's
+// tracker knows only names and unlinks it: reference §4.8, hazard 2).
+struct Entry {
+  char name[kMaxName + 1];  // "/name", NUL-terminated
+  dev_t dev;                // st_dev at registration, 0 if it could not be read
+  ino_t ino;                // st_ino at registration, 0 if it could not be read
+};
+
+// Registered blocks, a flat array in memory mapped by the tracker itself.
 struct NameTable {
-  char* slots = nullptr;     // capacity * kSlotBytes bytes
-  std::size_t count = 0;     // slots in use, packed at the front
-  std::size_t capacity = 0;  // slots mapped
+  Entry* entries = nullptr;  // capacity entries
+  std::size_t count = 0;     // entries in use, packed at the front
+  std::size_t capacity = 0;  // entries mapped
 };
 
 void write_all(int fd, const char* p, std::size_t n) {
@@ -69,73 +79,126 @@ void write_number(std::size_t v) {
   write_all(STDERR_FILENO, p, static_cast<std::size_t>(digits + sizeof digits - p));
 }
 
-long find(const NameTable& t, const char* name, std::size_t len) {
-  for (std::size_t i = 0; i < t.count; ++i) {
-    const char* slot = t.slots + i * kSlotBytes;
-    if (std::strlen(slot) == len && std::memcmp(slot, name, len) == 0) return static_cast<long>(i);
-  }
-  return -1;
+// "/dev/shm" + name, into `path`.
+void shm_path(char (&path)[sizeof kShmDir + kMaxName], const char* name) {
+  std::memcpy(path, kShmDir, sizeof kShmDir - 1);
+  std::strcpy(path + sizeof kShmDir - 1, name);
 }
 
-bool add(NameTable& t, const char* name, std::size_t len) {
-  if (find(t, name, len) >= 0) return true;
-  if (t.count == t.capacity) {
-    const std::size_t grown = t.capacity == 0 ? 64 : t.capacity * 2;
-    void* p = ::mmap(nullptr, grown * kSlotBytes, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return false;
-    if (t.slots != nullptr) {
-      std::memcpy(p, t.slots, t.count * kSlotBytes);
-      ::munmap(t.slots, t.capacity * kSlotBytes);
-    }
-    t.slots = static_cast<char*>(p);
-    t.capacity = grown;
+// Which file `name` is now, or false if it does not exist.
+bool identify(const char* name, dev_t& dev, ino_t& ino) {
+  char path[sizeof kShmDir + kMaxName];
+  shm_path(path, name);
+  struct stat st {};
+  if (::stat(path, &st) != 0) return false;
+  dev = st.st_dev;
+  ino = st.st_ino;
+  return true;
+}
+
+Entry* find(const NameTable& t, const char* name, std::size_t len) {
+  for (std::size_t i = 0; i < t.count; ++i) {
+    Entry& e = t.entries[i];
+    if (std::strlen(e.name) == len && std::memcmp(e.name, name, len) == 0) return &e;
   }
-  char* slot = t.slots + t.count * kSlotBytes;
-  std::memcpy(slot, name, len);
-  slot[len] = '\0';
-  ++t.count;
+  return nullptr;
+}
+
+// Registers `name`; dev/ino say which file it is (0: unknown, the file there now counts).
+bool add(NameTable& t, const char* name, std::size_t len, dev_t dev, ino_t ino) {
+  Entry* e = find(t, name, len);
+  if (e == nullptr) {
+    if (t.count == t.capacity) {
+      const std::size_t grown = t.capacity == 0 ? 64 : t.capacity * 2;
+      void* p = ::mmap(nullptr, grown * sizeof(Entry), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) return false;
+      if (t.entries != nullptr) {
+        std::memcpy(p, t.entries, t.count * sizeof(Entry));
+        ::munmap(t.entries, t.capacity * sizeof(Entry));
+      }
+      t.entries = static_cast<Entry*>(p);
+      t.capacity = grown;
+    }
+    e = &t.entries[t.count++];
+    std::memcpy(e->name, name, len);
+    e->name[len] = '\0';
+  }
+  // A registration again (the name was re-created here) is about the newest block.
+  e->dev = dev;
+  e->ino = ino;
+  if (ino == 0 && !identify(e->name, e->dev, e->ino)) {
+    e->dev = 0;
+    e->ino = 0;
+  }
   return true;
 }
 
 void remove(NameTable& t, const char* name, std::size_t len) {
-  const long i = find(t, name, len);
-  if (i < 0) return;
+  Entry* e = find(t, name, len);
+  if (e == nullptr) return;
   --t.count;
-  if (static_cast<std::size_t>(i) != t.count) {
-    std::memcpy(t.slots + static_cast<std::size_t>(i) * kSlotBytes, t.slots + t.count * kSlotBytes,
-                kSlotBytes);
-  }
+  if (e != &t.entries[t.count]) std::memcpy(e, &t.entries[t.count], sizeof(Entry));
 }
 
-// One "CMD:NAME:RTYPE" line. Names are validated before they are sent, so they hold no ':'.
-void handle_line(NameTable& t, const char* line, std::size_t len) {
-  const char* first = static_cast<const char*>(std::memchr(line, ':', len));
-  if (first == nullptr) return;
-  const char* last = first;
-  for (const char* p = line + len - 1; p > first; --p) {
-    if (*p == ':') {
-      last = p;
-      break;
-    }
+// Splits off the next ':'-separated field of [p, end); p moves past it and its colon.
+struct Field {
+  const char* data;
+  std::size_t size;
+  bool is(const char* text) const {
+    return size == std::strlen(text) && std::memcmp(data, text, size) == 0;
   }
-  if (last == first) return;
-  const std::size_t cmd_len = static_cast<std::size_t>(first - line);
-  const char* name = first + 1;
-  const std::size_t name_len = static_cast<std::size_t>(last - name);
-  const char* rtype = last + 1;
-  const std::size_t rtype_len = static_cast<std::size_t>(line + len - rtype);
-  constexpr char kRtype[] = "shared_memory";
-  if (rtype_len != sizeof kRtype - 1 || std::memcmp(rtype, kRtype, rtype_len) != 0) return;
-  if (name_len < 2 || name_len + 1 > kSlotBytes || name[0] != '/') return;
-  if (cmd_len == 8 && std::memcmp(line, "REGISTER", 8) == 0) {
-    if (!add(t, name, name_len)) {
+};
+Field next_field(const char*& p, const char* end) {
+  const char* colon =
+      static_cast<const char*>(std::memchr(p, ':', static_cast<std::size_t>(end - p)));
+  const char* stop = colon != nullptr ? colon : end;
+  const Field f{p, static_cast<std::size_t>(stop - p)};
+  p = colon != nullptr ? colon + 1 : end;
+  return f;
+}
+
+// A decimal field, or 0 if it is not one.
+std::uint64_t number(const Field& f) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < f.size; ++i) {
+    if (f.data[i] < '0' || f.data[i] > '9') return 0;
+    v = v * 10 + static_cast<std::uint64_t>(f.data[i] - '0');
+  }
+  return v;
+}
+
+// One "CMD:NAME:RTYPE" line, CPython's protocol, where libshm's REGISTER may add ":DEV:INO",
+// the block's identity when it was created. Names are validated before they are sent, so they
+// hold no ':'.
+void handle_line(NameTable& t, const char* line, std::size_t len) {
+  const char* p = line;
+  const char* end = line + len;
+  const Field cmd = next_field(p, end);
+  const Field name = next_field(p, end);
+  const Field rtype = next_field(p, end);
+  const Field dev = next_field(p, end);
+  const Field ino = next_field(p, end);
+  if (!rtype.is("shared_memory")) return;  // PROBE:0:noop and anything else
+  if (name.size < 2 || name.size > kMaxName || name.data[0] != '/') return;
+  if (cmd.is("REGISTER")) {
+    if (!add(t, name.data, name.size, static_cast<dev_t>(number(dev)),
+             static_cast<ino_t>(number(ino)))) {
       write_str(kPrefix);
       write_str("out of memory, cannot track a block\n");
     }
-  } else if (cmd_len == 10 && std::memcmp(line, "UNREGISTER", 10) == 0) {
-    remove(t, name, name_len);
+  } else if (cmd.is("UNREGISTER")) {
+    remove(t, name.data, name.size);
   }
+}
+
+void report(const char* name, const char* problem) {
+  write_str(kPrefix);
+  write_str("'");
+  write_str(name);
+  write_str("': ");
+  write_str(problem);
+  write_str("\n");
 }
 
 void clean_up(NameTable& t) {
@@ -146,23 +209,25 @@ void clean_up(NameTable& t) {
   write_str(" leaked shared_memory objects to clean up at shutdown: [");
   for (std::size_t i = 0; i < t.count; ++i) {
     write_str(i == 0 ? "'" : ", '");
-    write_str(t.slots + i * kSlotBytes);
+    write_str(t.entries[i].name);
     write_str("'");
   }
   write_str("]\n");
-  char path[sizeof kShmDir + kSlotBytes];
   for (std::size_t i = 0; i < t.count; ++i) {
-    const char* name = t.slots + i * kSlotBytes;
-    std::memcpy(path, kShmDir, sizeof kShmDir - 1);
-    std::strcpy(path + sizeof kShmDir - 1, name);
+    const Entry& e = t.entries[i];
+    dev_t dev = 0;
+    ino_t ino = 0;
+    if (e.ino != 0 && identify(e.name, dev, ino) && (dev != e.dev || ino != e.ino)) {
+      report(e.name, "not unlinked: the name now belongs to another block");
+      continue;
+    }
+    char path[sizeof kShmDir + kMaxName];
+    shm_path(path, e.name);
     if (::unlink(path) != 0) {
       const char* err = strerrorname_np(errno);
-      write_str(kPrefix);
-      write_str("'");
-      write_str(name);
-      write_str("': cannot unlink: ");
-      write_str(err != nullptr ? err : "error");
-      write_str("\n");
+      char problem[64] = "cannot unlink: ";
+      std::strncat(problem, err != nullptr ? err : "error", sizeof problem - 17);
+      report(e.name, problem);
     }
   }
 }
@@ -289,11 +354,14 @@ bool send_all(int fd, const std::string& line) {
   return true;
 }
 
-void send_command(const char* command, std::string_view name, bool start_if_needed) {
+// Sends "COMMAND:/name:shared_memory" and `suffix`, then a newline.
+void send_command(const char* command, std::string_view name, bool start_if_needed,
+                  const std::string& suffix = "") {
   Client& c = client();
   std::lock_guard lock(c.mu);
   if (c.fd < 0 && !start_if_needed) return;  // no tracker: nothing to withdraw, nothing to build
-  const std::string line = std::string(command) + ":" + detail::os_name(name) + ":shared_memory\n";
+  const std::string line =
+      std::string(command) + ":" + detail::os_name(name) + ":shared_memory" + suffix + "\n";
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (c.fd < 0) {
       if (!start_if_needed) return;  // nothing was ever registered with a running tracker
@@ -320,7 +388,15 @@ void send_command(const char* command, std::string_view name, bool start_if_need
 }  // namespace
 
 void register_block(std::string_view name) {
-  send_command("REGISTER", name, true);
+  // Which file the name is now, so that the tracker will not unlink a later block that merely
+  // has the same name. Read here, in the registering call, not later by the tracker: by then
+  // another process may have replaced the block.
+  std::string identity;
+  struct stat st {};
+  if (::stat(("/dev/shm" + detail::os_name(name)).c_str(), &st) == 0) {
+    identity = ":" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+  }
+  send_command("REGISTER", name, true, identity);
 }
 
 void unregister_block(std::string_view name) {

@@ -1,6 +1,8 @@
 // A child process for the cross-process tests: each command does one thing to a block, the
 // way another program sharing it would, and reports through its exit code and stdout.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -98,6 +100,18 @@ int main(int argc, char** argv) {
       { auto creator = shm::SharedMemory::create(64, name); }
       shm::SharedMemory::attach(name).unlink();
       return 0;  // the attach handle's unlink withdrew the creator's registration
+    }
+    if (command == "create-replaced-exit") {
+      // Stands in for another process that unlinks our block and creates a new one under the
+      // same name, with raw calls that bypass our tracker; then we exit.
+      auto block = shm::SharedMemory::create(64, name);
+      block.close();
+      const std::string os = "/" + name;
+      ::shm_unlink(os.c_str());
+      const int fd = ::shm_open(os.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+      if (fd < 0 || ::ftruncate(fd, 16) != 0) return 4;
+      ::close(fd);
+      return 0;  // our tracker must leave the new block alone
     }
     if (command == "ensure-running") {
       // A fresh process has no tracker until something needs one, or it is asked for.

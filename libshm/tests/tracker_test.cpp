@@ -64,6 +64,18 @@ TEST(Tracker, AnyHandlesUnlinkWithdrawsTheRegistration) {
   EXPECT_FALSE(test::block_exists(name));
 }
 
+TEST(Tracker, LeavesABlockThatReplacedItsOwnAlone) {
+  BlockCleanup cleanup;
+  const auto& name = cleanup.fresh();
+  const auto r = test::run_child({test::child_helper(), "create-replaced-exit", name});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(test::block_exists(name)) << "the tracker unlinked a block it never registered";
+  EXPECT_NE(r.err.find("'/" + name + "': not unlinked: the name now belongs to another block"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(SharedMemory::attach(name).size(), 16u);  // the replacement, untouched
+}
+
 TEST(Tracker, UntrackedAttachSurvivesTheAttachersExit) {
   BlockCleanup cleanup;
   auto block = SharedMemory::create(64, cleanup.fresh());

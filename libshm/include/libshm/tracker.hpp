@@ -10,6 +10,10 @@
 //   libshm resource_tracker: There appear to be 1 leaked shared_memory objects to clean up
 //   at shutdown: ['/psm_1a2b3c4d']
 //
+// Unlike CPython's, the tracker remembers which file each name was when it was registered
+// (libshm's REGISTER lines end in ":DEV:INO"), and leaves a block alone that another process
+// created later under the same name: "not unlinked: the name now belongs to another block".
+//
 // SharedMemory::create registers by default and SharedMemory::unlink unregisters, so most
 // programs never call these functions directly.
 #pragma once
@@ -21,7 +25,8 @@
 namespace shm::tracker {
 
 /// Asks the tracker to unlink block `name` (without the leading slash) if this process ends
-/// without calling unregister_block for it. Registering twice is the same as once.
+/// without calling unregister_block for it, provided the name still means the block that exists
+/// now. Registering twice is the same as once (the newest block counts).
 /// Throws std::system_error if the tracker cannot be started.
 void register_block(std::string_view name);
 
