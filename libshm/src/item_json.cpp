@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <stdexcept>
 
 #include "float_repr.hpp"
+#include "libshm/hex.hpp"
 #include "libshm/item.hpp"
 
 namespace shm {
@@ -29,36 +31,17 @@ std::string json_string(const std::string& text) {
   }
 }
 
-constexpr char kHexDigits[] = "0123456789abcdef";
-
-std::string to_hex(std::string_view data) {
-  std::string out;
-  out.reserve(2 * data.size());
-  for (unsigned char c : data) {
-    out += kHexDigits[c >> 4];
-    out += kHexDigits[c & 15];
+Bytes bytes_from_hex(const std::string& hex) {
+  try {
+    const std::vector<std::byte> raw = shm::from_hex(hex);
+    return Bytes{std::string(reinterpret_cast<const char*>(raw.data()), raw.size())};
+  } catch (const std::invalid_argument& e) {
+    fail("{\"bytes\": \"" + hex + "\"} is not hex: " + e.what());
   }
-  return out;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;  // bytes.fromhex accepts both cases too
-  return -1;
-}
-
-Bytes from_hex(const std::string& hex) {
-  if (hex.size() % 2 != 0) fail("{\"bytes\": \"" + hex + "\"} has an odd number of hex digits");
-  Bytes out;
-  out.data.reserve(hex.size() / 2);
-  for (std::size_t i = 0; i < hex.size(); i += 2) {
-    const int hi = hex_value(hex[i]);
-    const int lo = hex_value(hex[i + 1]);
-    if (hi < 0 || lo < 0) fail("{\"bytes\": \"" + hex + "\"} is not hex");
-    out.data += static_cast<char>(hi * 16 + lo);
-  }
-  return out;
+std::string bytes_to_hex(const Bytes& bytes) {
+  return shm::to_hex(std::as_bytes(std::span(bytes.data.data(), bytes.data.size())));
 }
 
 double special_float(const std::string& name) {
@@ -96,7 +79,7 @@ class ItemReader final : public nlohmann::json_sax<Json> {
     if (in_object_) {
       if (member_done_) fail("an object with more than one member");
       member_done_ = true;
-      object_item_ = key_ == "bytes" ? Item(from_hex(value)) : Item(special_float(value));
+      object_item_ = key_ == "bytes" ? Item(bytes_from_hex(value)) : Item(special_float(value));
       return true;
     }
     return put(std::move(value));
@@ -187,7 +170,7 @@ std::string to_json(const Item& item) {
     case 4:
       return json_string(std::get<std::string>(item));
     default:
-      return "{\"bytes\": \"" + to_hex(std::get<Bytes>(item).data) + "\"}";
+      return "{\"bytes\": \"" + bytes_to_hex(std::get<Bytes>(item)) + "\"}";
   }
 }
 
