@@ -67,6 +67,7 @@ import types
 
 from ._core import Handle as _Handle
 from ._core import LayoutError
+from ._core import _ListBase
 from ._core import tracker_ensure_running as _tracker_ensure_running
 from ._core import tracker_pid as _tracker_pid
 from ._core import tracker_register as _tracker_register
@@ -212,12 +213,16 @@ class SharedMemory:
             _unlink_block(self._name)
 
 
-class ShareableList:
+class ShareableList(_ListBase):
     """A fixed-length list of int, float, bool, None, str and bytes values in a shared memory
     block, packed as multiprocessing.shared_memory.ShareableList packs them.
 
     As the stdlib's class (3.13), plus keyword-only `track`; see the module docstring for the
     deliberate differences. Values are read from the block on every access."""
+
+    # __getitem__, __setitem__ and __len__ are _ListBase's C slots (src/core.cpp): they act as
+    # self._core.get(position), self._core.set(position, value) and self._core.length would,
+    # without running Python code. self._core is stored by _ListBase.
 
     def __init__(self, sequence=None, *, name=None, track=True):
         track = bool(track)
@@ -233,17 +238,8 @@ class ShareableList:
         "Gets the packing format for a single value stored in the list."
         return self._core.packing_format(position)
 
-    def __getitem__(self, position):
-        return self._core.get(position)
-
-    def __setitem__(self, position, value):
-        self._core.set(position, value)
-
     def __reduce__(self):
         return functools.partial(self.__class__, name=self.shm.name), ()
-
-    def __len__(self):
-        return self._core.length
 
     def __repr__(self):
         return f"{self.__class__.__name__}({list(self)}, name={self.shm.name!r})"

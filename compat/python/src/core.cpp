@@ -156,6 +156,8 @@ class Handle {
     if (auto* list = std::get_if<shm::ShareableList>(&state_)) return list->shm();
     return std::get<shm::SharedMemory>(state_);
   }
+  /// The list, or nullptr for a plain block.
+  shm::ShareableList* list_if() noexcept { return std::get_if<shm::ShareableList>(&state_); }
   /// The list; TypeError for a plain block.
   shm::ShareableList& list() {
     auto* list = std::get_if<shm::ShareableList>(&state_);
@@ -205,6 +207,278 @@ void Handle::release_buffer(PyObject* self, Py_buffer* /*view*/) noexcept {
     --py::handle(self).cast<Handle&>().exports_;
   } catch (...) {  // cannot happen: self is a Handle
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The list's hot path: libshm.ShareableList derives from _ListBase, a plain CPython type whose
+// mapping and sequence slots read and write items without pybind11's dispatcher or a Python
+// frame. Each slot tries a fast path for the common case (an exact int index into an open list,
+// a value of an exact supported type) and otherwise, including on every error, makes the very
+// call the Python methods made before (self._core.get(position), .set(position, value),
+// .length), so that results and exceptions are exactly the slow path's. A fast path never
+// leaves a Python error set and writes nothing when it gives up (set() changes nothing when
+// it throws).
+
+struct ListObject {
+  PyObject_HEAD PyObject* core;  // the Handle (a strong reference), or nullptr before __init__
+  shm::ShareableList* list;      // core's list when core is a list Handle, else nullptr
+};
+
+PyObject* str_core = nullptr;    // interned "_core"
+PyObject* str_get = nullptr;     // interned "get"
+PyObject* str_set = nullptr;     // interned "set"
+PyObject* str_length = nullptr;  // interned "length"
+
+ListObject* as_list(PyObject* self) noexcept {
+  return reinterpret_cast<ListObject*>(self);
+}
+
+// The item at index `i`, or nullptr without an error set when the fast path does not apply.
+PyObject* fast_get(shm::ShareableList& list, Py_ssize_t i) noexcept {
+  shm::Item item;
+  try {
+    item = list.get(static_cast<std::ptrdiff_t>(i));
+  } catch (...) {
+    return nullptr;
+  }
+  struct Visitor {
+    PyObject* operator()(shm::None) const noexcept { Py_RETURN_NONE; }
+    PyObject* operator()(bool b) const noexcept {
+      if (b) Py_RETURN_TRUE;
+      Py_RETURN_FALSE;
+    }
+    PyObject* operator()(std::int64_t x) const noexcept {
+      return PyLong_FromLongLong(static_cast<long long>(x));
+    }
+    PyObject* operator()(double d) const noexcept { return PyFloat_FromDouble(d); }
+    PyObject* operator()(const std::string& s) const noexcept {
+      return PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "strict");
+    }
+    PyObject* operator()(const shm::Bytes& b) const noexcept {
+      return PyBytes_FromStringAndSize(b.data.data(), static_cast<Py_ssize_t>(b.data.size()));
+    }
+  };
+  PyObject* out = std::visit(Visitor{}, item);
+  if (out == nullptr) PyErr_Clear();  // let the slow path raise it
+  return out;
+}
+
+// `value` as an item by the stdlib's assignment rules, or false (no error set) when the fast
+// path does not apply: other types, ints out of range, unencodable str.
+bool fast_item(PyObject* v, shm::Item& out) noexcept {
+  try {
+    if (v == Py_None) {
+      out = shm::None{};
+    } else if (PyBool_Check(v)) {
+      out = (v == Py_True);
+    } else if (PyLong_CheckExact(v)) {
+      int overflow = 0;
+      const long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+      if (overflow != 0 || (x == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return false;
+      }
+      out = static_cast<std::int64_t>(x);
+    } else if (PyFloat_CheckExact(v)) {
+      out = PyFloat_AS_DOUBLE(v);
+    } else if (PyUnicode_Check(v)) {  // subclasses too, as __setitem__ takes them
+      Py_ssize_t n = 0;
+      const char* s = PyUnicode_AsUTF8AndSize(v, &n);
+      if (s == nullptr) {
+        PyErr_Clear();
+        return false;
+      }
+      out = std::string(s, static_cast<std::size_t>(n));
+    } else if (PyBytes_Check(v)) {
+      out = shm::Bytes{
+          std::string(PyBytes_AS_STRING(v), static_cast<std::size_t>(PyBytes_GET_SIZE(v)))};
+    } else {
+      return false;
+    }
+    return true;
+  } catch (...) {  // std::bad_alloc
+    return false;
+  }
+}
+
+// The index of an exact int key, or false (no error set).
+bool fast_index(PyObject* key, Py_ssize_t& i) noexcept {
+  if (!PyLong_CheckExact(key)) return false;
+  i = PyLong_AsSsize_t(key);
+  if (i == -1 && PyErr_Occurred()) {
+    PyErr_Clear();
+    return false;
+  }
+  return true;
+}
+
+// self._core, as an attribute lookup (AttributeError before __init__ set it).
+PyObject* core_of(PyObject* self) noexcept {
+  return PyObject_GetAttr(self, str_core);
+}
+
+PyObject* slow_get(PyObject* self, PyObject* key) noexcept {
+  PyObject* core = core_of(self);
+  if (core == nullptr) return nullptr;
+  PyObject* out = PyObject_CallMethodObjArgs(core, str_get, key, nullptr);
+  Py_DECREF(core);
+  return out;
+}
+
+int slow_set(PyObject* self, PyObject* key, PyObject* value) noexcept {
+  PyObject* core = core_of(self);
+  if (core == nullptr) return -1;
+  PyObject* out = PyObject_CallMethodObjArgs(core, str_set, key, value, nullptr);
+  Py_DECREF(core);
+  if (out == nullptr) return -1;
+  Py_DECREF(out);
+  return 0;
+}
+
+PyObject* list_subscript(PyObject* self, PyObject* key) noexcept {
+  shm::ShareableList* list = as_list(self)->list;
+  Py_ssize_t i = 0;
+  if (list != nullptr && fast_index(key, i)) {
+    if (PyObject* out = fast_get(*list, i)) return out;
+  }
+  return slow_get(self, key);
+}
+
+PyObject* list_item(PyObject* self, Py_ssize_t i) noexcept {
+  if (shm::ShareableList* list = as_list(self)->list) {
+    if (PyObject* out = fast_get(*list, i)) return out;
+  }
+  PyObject* key = PyLong_FromSsize_t(i);
+  if (key == nullptr) return nullptr;
+  PyObject* out = slow_get(self, key);
+  Py_DECREF(key);
+  return out;
+}
+
+int list_ass_subscript(PyObject* self, PyObject* key, PyObject* value) noexcept {
+  if (value == nullptr) {  // del sl[i]: the Python class had no __delitem__
+    PyErr_SetString(PyExc_AttributeError, "__delitem__");
+    return -1;
+  }
+  shm::ShareableList* list = as_list(self)->list;
+  Py_ssize_t i = 0;
+  shm::Item item;
+  if (list != nullptr && fast_index(key, i) && fast_item(value, item)) {
+    try {
+      list->set(static_cast<std::ptrdiff_t>(i), item);
+      return 0;
+    } catch (...) {  // nothing was written: the slow path raises the error
+    }
+  }
+  return slow_set(self, key, value);
+}
+
+int list_ass_item(PyObject* self, Py_ssize_t i, PyObject* value) noexcept {
+  PyObject* key = PyLong_FromSsize_t(i);
+  if (key == nullptr) return -1;
+  const int rc = list_ass_subscript(self, key, value);
+  Py_DECREF(key);
+  return rc;
+}
+
+Py_ssize_t list_length(PyObject* self) noexcept {
+  shm::ShareableList* list = as_list(self)->list;
+  if (list != nullptr && !list->shm().closed()) return static_cast<Py_ssize_t>(list->size());
+  PyObject* core = core_of(self);
+  if (core == nullptr) return -1;
+  PyObject* n = PyObject_GetAttr(core, str_length);
+  Py_DECREF(core);
+  if (n == nullptr) return -1;
+  const Py_ssize_t out = PyNumber_AsSsize_t(n, PyExc_OverflowError);
+  Py_DECREF(n);
+  return out;
+}
+
+PyObject* list_get_core(PyObject* self, void* /*closure*/) noexcept {
+  PyObject* core = as_list(self)->core;
+  if (core == nullptr) {
+    PyErr_Format(PyExc_AttributeError, "'%.100s' object has no attribute '_core'",
+                 Py_TYPE(self)->tp_name);
+    return nullptr;
+  }
+  Py_INCREF(core);
+  return core;
+}
+
+int list_set_core(PyObject* self, PyObject* value, void* /*closure*/) noexcept {
+  ListObject* o = as_list(self);
+  if (value == nullptr && o->core == nullptr) {
+    PyErr_Format(PyExc_AttributeError, "'%.100s' object has no attribute '_core'",
+                 Py_TYPE(self)->tp_name);
+    return -1;
+  }
+  shm::ShareableList* list = nullptr;
+  if (value != nullptr) {
+    try {
+      const py::handle v(value);
+      if (py::isinstance<Handle>(v)) list = v.cast<Handle&>().list_if();
+    } catch (...) {
+      list = nullptr;
+    }
+    Py_INCREF(value);
+  }
+  PyObject* old = o->core;
+  o->core = value;
+  o->list = list;
+  Py_XDECREF(old);
+  return 0;
+}
+
+void list_dealloc(PyObject* self) noexcept {
+  PyTypeObject* type = Py_TYPE(self);
+  ListObject* o = as_list(self);
+  o->list = nullptr;
+  Py_CLEAR(o->core);
+  type->tp_free(self);
+  Py_DECREF(type);  // instances of heap types own a reference to their type (3.8+)
+}
+
+PyGetSetDef list_getset[] = {
+    {"_core", &list_get_core, &list_set_core, "The list's handle (libshm._core.Handle).", nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr},
+};
+
+PyType_Slot list_slots[] = {
+    {Py_tp_doc, const_cast<char*>("Base of libshm.ShareableList: item access in C.")},
+    {Py_tp_new, reinterpret_cast<void*>(&PyType_GenericNew)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(&list_dealloc)},
+    {Py_tp_getset, list_getset},
+    {Py_mp_subscript, reinterpret_cast<void*>(&list_subscript)},
+    {Py_mp_ass_subscript, reinterpret_cast<void*>(&list_ass_subscript)},
+    {Py_mp_length, reinterpret_cast<void*>(&list_length)},
+    {Py_sq_item, reinterpret_cast<void*>(&list_item)},
+    {Py_sq_ass_item, reinterpret_cast<void*>(&list_ass_item)},
+    {Py_sq_length, reinterpret_cast<void*>(&list_length)},
+    {0, nullptr},
+};
+
+PyType_Spec list_spec = {
+    "libshm._core._ListBase",
+    static_cast<int>(sizeof(ListObject)),
+    0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    list_slots,
+};
+
+// Creates _ListBase. `del sl[i]` raises AttributeError('__delitem__') as before, and the type
+// has no __delitem__ attribute, as the Python class had none.
+py::object make_list_type() {
+  for (auto [name, text] : {std::pair{&str_core, "_core"}, std::pair{&str_get, "get"},
+                            std::pair{&str_set, "set"}, std::pair{&str_length, "length"}}) {
+    *name = PyUnicode_InternFromString(text);
+    if (*name == nullptr) throw py::error_already_set();
+  }
+  auto type = py::reinterpret_steal<py::object>(PyType_FromSpec(&list_spec));
+  if (!type) throw py::error_already_set();
+  auto* t = reinterpret_cast<PyTypeObject*>(type.ptr());
+  if (PyDict_DelItemString(t->tp_dict, "__delitem__") != 0) throw py::error_already_set();
+  PyType_Modified(t);
+  return type;
 }
 
 // A name as the stdlib's resource tracker takes it ("/" + name), validated: the tracker's line
@@ -347,6 +621,8 @@ PYBIND11_MODULE(_core, m) {
           py::arg("position"),
           "The stored format string of one item (the stdlib's private "
           "_get_packing_format).");
+
+  m.add_object("_ListBase", make_list_type());
 
   m.def(
       "unlink_block",
