@@ -224,15 +224,6 @@ class ItemGenerator {
   std::mt19937_64 rng_;
 };
 
-// True if CPython cuts this item (its UTF-8 is longer than the slot it sizes by code points).
-bool cpython_truncates(const Item& item) {
-  const auto* s = std::get_if<std::string>(&item);
-  if (s == nullptr) return false;
-  std::size_t points = 0;
-  for (unsigned char c : *s) points += (c & 0xC0) != 0x80 ? 1 : 0;
-  return s->size() > 8 * (points / 8 + 1);
-}
-
 // A read as one side reports it: an item's JSON, or "error:<kind>".
 std::string read_text(const Json& entry) {
   if (entry.is_object() && entry.contains("error")) {
@@ -322,7 +313,7 @@ TEST_F(Differential, RandomListsAgreeWithTheStdlib) {
     for (std::size_t k = 0; k < cases.size(); ++k) {
       Case& c = cases[k];
       c.items = gen.list();
-      c.policy = std::any_of(c.items.begin(), c.items.end(), cpython_truncates);
+      c.policy = std::any_of(c.items.begin(), c.items.end(), test::cpython_truncates);
       c.py_name = cleanup.fresh();
       c.cpp_name = cleanup.fresh();
       c.mine.emplace(ShareableList::create(c.items, {.name = c.cpp_name, .track = false}));

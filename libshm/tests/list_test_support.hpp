@@ -70,5 +70,15 @@ inline SharedMemory make_block(const std::string& name, std::string_view bytes) 
   return block;
 }
 
+// True if CPython stores the str cut short: its UTF-8 is longer than the slot it sizes by
+// code points. These are exactly the items where libshm's policy differs.
+inline bool cpython_truncates(const Item& item) {
+  const auto* s = std::get_if<std::string>(&item);
+  if (s == nullptr) return false;
+  std::size_t points = 0;
+  for (unsigned char c : *s) points += (c & 0xC0) != 0x80 ? 1 : 0;
+  return s->size() > 8 * (points / 8 + 1);
+}
+
 }  // namespace test
 }  // namespace shm

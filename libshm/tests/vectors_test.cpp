@@ -66,16 +66,6 @@ void expect_read(const ShareableList& list, std::size_t i, const Json& entry) {
   }
 }
 
-// True if CPython stores the str cut short: its UTF-8 is longer than the slot it sizes by
-// code points. These are exactly the items where libshm's policy differs.
-bool cpython_truncates(const Item& item) {
-  const auto* s = std::get_if<std::string>(&item);
-  if (s == nullptr) return false;
-  std::size_t points = 0;
-  for (unsigned char c : *s) points += (c & 0xC0) != 0x80 ? 1 : 0;
-  return s->size() > 8 * (points / 8 + 1);
-}
-
 class Vectors : public ::testing::TestWithParam<std::string> {};
 
 TEST(VectorFiles, EveryCPythonVersionIsThere) {
@@ -105,7 +95,7 @@ TEST_P(Vectors, LibshmWritesAndReadsWhatCPythonDid) {
     // 1. libshm creates the list itself.
     auto mine =
         ShareableList::create(items, {.name = cleanup.fresh(), .layout = layout, .track = false});
-    const bool truncating = std::any_of(items.begin(), items.end(), cpython_truncates);
+    const bool truncating = std::any_of(items.begin(), items.end(), test::cpython_truncates);
     if (!truncating) {
       EXPECT_EQ(test::hex(test::block_bytes(mine.shm().buf())), c["block"].get<std::string>());
       EXPECT_EQ(mine.format(), c["format"]);
