@@ -199,7 +199,8 @@ class Agent {
 #endif
     return {{"protocol", kProtocolVersion}, {"implementation", "libshm"},
             {"version", SHM_AGENT_VERSION}, {"id", "cpp"},
-            {"executable", "cpp_agent"},    {"capabilities", caps}};
+            {"policy", "libshm"},           {"executable", "cpp_agent"},
+            {"capabilities", caps}};
   }
 
   std::string new_handle(const json& req) {

@@ -5,7 +5,12 @@ Speaks harness/PROTOCOL.md (version 1): one JSON request per line on stdin, one 
 per line on stdout, logs only on stderr. Standard library only, and only syntax CPython 3.8
 accepts: the same file runs unchanged under every interpreter the runner finds.
 
-    python3.X harness/agents/py_agent.py
+    python3.X harness/agents/py_agent.py                  # the stdlib's classes
+    python3.X harness/agents/py_agent.py --libshm [DIR]   # the libshm Python module's
+
+With --libshm the same operations run on libshm.SharedMemory and libshm.ShareableList (from
+DIR, a directory holding the package, else from wherever `import libshm` finds it): the agent
+is then the implementation "pylibshm<version>", under test and judged by libshm's policy.
 """
 
 import errno
@@ -26,11 +31,22 @@ if platform.python_implementation() != "CPython" or sys.version_info < (3, 8):
     sys.exit(3)
 
 from multiprocessing import resource_tracker  # noqa: E402
-from multiprocessing.shared_memory import ShareableList, SharedMemory  # noqa: E402
 
 VERSION = platform.python_version()
-HAS_TRACK = sys.version_info >= (3, 13)  # SharedMemory(track=) exists
 NATIVE_LAYOUT = "3.8" if sys.version_info < (3, 9) else "3.9"
+
+if "--libshm" in sys.argv[1:]:
+    _at = sys.argv.index("--libshm")
+    if _at + 1 < len(sys.argv):
+        sys.path.insert(0, sys.argv[_at + 1])
+    import libshm  # noqa: E402
+    from libshm import ShareableList, SharedMemory  # noqa: E402
+    LIBSHM = libshm
+    HAS_TRACK = True  # the module takes track= on every version
+else:
+    from multiprocessing.shared_memory import ShareableList, SharedMemory  # noqa: E402
+    LIBSHM = None
+    HAS_TRACK = sys.version_info >= (3, 13)  # SharedMemory(track=) exists
 
 try:
     import numpy  # noqa: E402
@@ -127,6 +143,15 @@ def error_kind(exc, op):
 # --------------------------------------------------------------------------- the agent
 
 
+def withdraw_registration(name):
+    """Makes this process's resource tracker forget block `name` (a '/name')."""
+    own = getattr(LIBSHM, "_tracker_unregister", None) if LIBSHM is not None else None
+    if own is not None:
+        own(name)  # the module's own tracker
+    else:
+        resource_tracker.unregister(name, "shared_memory")
+
+
 class Agent:
     def __init__(self):
         self.blocks = {}  # handle -> SharedMemory
@@ -169,12 +194,30 @@ class Agent:
             self.tracked.add(shm._name)
 
     def note_unlinked(self, shm):
-        if getattr(shm, "_track", True):
+        if LIBSHM is not None or getattr(shm, "_track", True):
             self.tracked.discard(shm._name)
 
     # -- operations
 
     def op_hello(self, req):
+        if LIBSHM is not None:
+            # Its pickles name libshm's classes (only a process with libshm loads them): not
+            # the stdlib's pickles that "pickle" promises.
+            caps = ["block", "list", "pickle-libshm", "layout-" + NATIVE_LAYOUT, "track-option"]
+            if hasattr(ShareableList, "_list_len") and hasattr(ShareableList, "_offset_data_start"):
+                caps.append("list.raw")
+            if numpy is not None:
+                caps.append("numpy")
+            return {
+                "protocol": PROTOCOL_VERSION,
+                "implementation": "libshm",
+                "version": getattr(LIBSHM, "__version__", "?"),
+                "id": "pylibshm" + VERSION,
+                "policy": "libshm-python",
+                "host": VERSION,
+                "executable": sys.executable,
+                "capabilities": sorted(caps),
+            }
         caps = ["block", "list", "pickle", "list.raw", "layout-" + NATIVE_LAYOUT, "python"]
         if HAS_TRACK:
             caps.append("track-option")
@@ -257,13 +300,15 @@ class Agent:
         """ShareableList registers its block with the tracker before it reads the header (or
         packs the items): when that fails, the registration stays although no object does.
         Remember it, so that reset withdraws it."""
+        if LIBSHM is not None:
+            return  # libshm validates before it registers: nothing to withdraw
         if name and not isinstance(exc, FileNotFoundError) \
                 and os.path.exists(os.path.join("/dev/shm", name)):
             self.tracked.add("/" + name)
 
     def op_list_attach(self, req):
         handle = self.new_handle(req)
-        if req.get("layout", NATIVE_LAYOUT) != NATIVE_LAYOUT:
+        if req.get("layout", NATIVE_LAYOUT) != NATIVE_LAYOUT and LIBSHM is None:
             raise HarnessError("InvalidArgument", "CPython reads only its own layout")
         try:
             sl = ShareableList(name=req["name"])
@@ -393,7 +438,7 @@ class Agent:
         self.blocks.clear()
         self.lists.clear()
         for name in sorted(self.tracked):
-            resource_tracker.unregister(name, "shared_memory")
+            withdraw_registration(name)
         self.tracked.clear()
         return None
 

@@ -13,6 +13,24 @@ std::string cell_id(const Scenario& scenario, const std::vector<const Implementa
   return id + "]";
 }
 
+bool binds(const std::vector<const Implementation*>& bound) {
+  const Implementation* under_test = nullptr;
+  for (const auto* impl : bound) {
+    if (impl->is_cpython()) continue;
+    if (under_test != nullptr && under_test != impl) return false;  // one under test per cell
+    under_test = impl;
+  }
+  if (under_test == nullptr) {  // CPython only: each against itself
+    return std::all_of(bound.begin(), bound.end(),
+                       [&](const Implementation* i) { return i == bound.front(); });
+  }
+  // A Python-hosted implementation meets the CPython it runs on (its stdlib neighbour).
+  return under_test->host.empty() ||
+         std::all_of(bound.begin(), bound.end(), [&](const Implementation* i) {
+           return !i->is_cpython() || i->version == under_test->host;
+         });
+}
+
 std::vector<Cell> bind_cells(const std::vector<Scenario>& scenarios,
                              const std::vector<Implementation>& implementations) {
   std::vector<Cell> cells;
@@ -36,11 +54,7 @@ std::vector<Cell> bind_cells(const std::vector<Scenario>& scenarios,
     for (bool more = true; more;) {
       std::vector<const Implementation*> bound;
       for (std::size_t r = 0; r < at.size(); ++r) bound.push_back(eligible[r][at[r]]);
-      bool any_cpp = std::any_of(bound.begin(), bound.end(),
-                                 [](const Implementation* i) { return i->kind == "cpp"; });
-      bool all_same = std::all_of(bound.begin(), bound.end(),
-                                  [&](const Implementation* i) { return i == bound.front(); });
-      if (s.bind == "all" || bound.size() == 1 || any_cpp || all_same) {
+      if (s.bind == "all" || bound.size() == 1 || binds(bound)) {
         cells.push_back({&s, bound, cell_id(s, bound)});
       }
       more = false;

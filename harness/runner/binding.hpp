@@ -2,10 +2,12 @@
 //
 // Rule (PROTOCOL.md, "Which pairs run"): a role can be played by every implementation that has
 // the capabilities it requires. With "bind": "all" every ordered combination runs. With the
-// default "cpp-axis", a combination runs when one of its roles is played by cpp (the interop
-// axis: cpp against each CPython, both ways) or when one implementation plays every role (each
-// CPython against itself, where its own quirks show). A one-role scenario runs once per
-// implementation either way.
+// default "cpp-axis", a combination runs when exactly one implementation under test (cpp, the
+// Python module, an --agent) plays its roles with CPythons (the interop axis: it against each
+// CPython, both ways; an implementation hosted by a CPython, like the Python module, only
+// against the CPython it runs on) or when one implementation plays every role (each CPython
+// against itself, where its own quirks show). A one-role scenario runs once per implementation
+// either way.
 #pragma once
 
 #include <string>
@@ -25,6 +27,9 @@ struct Cell {
 
 /// The test id of a binding.
 std::string cell_id(const Scenario& scenario, const std::vector<const Implementation*>& bound);
+
+/// Whether the default rule runs this combination (one implementation per role).
+bool binds(const std::vector<const Implementation*>& bound);
 
 /// Every cell of every scenario, in scenario order.
 std::vector<Cell> bind_cells(const std::vector<Scenario>& scenarios,

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <thread>
 
 namespace harness {
@@ -96,6 +97,9 @@ class CellRun {
       names_[b] = "hx" + settings_.token + "_" + std::to_string(number) + "_" + b;
     }
     vars_ = names_;
+    for (const auto* impl : cell_.bound) {
+      if (!impl->is_cpython()) under_test_ = subject_of(*impl, registry_);
+    }
     bool ready = start_agents();
     vars_["layout"] = common_layout();
     bool stop = !ready;
@@ -112,8 +116,10 @@ class CellRun {
       stop = failed_;
     }
     clean_up();
-    if (failed_ || !result_.problems.empty()) {
+    if (hard_failure_ || !result_.problems.empty()) {
       result_.status = CellResult::Status::kFail;
+    } else if (news_) {
+      result_.status = CellResult::Status::kNew;
     } else if (!result_.quirks.empty()) {
       result_.status = CellResult::Status::kQuirk;
     }
@@ -177,9 +183,12 @@ class CellRun {
     result_.steps.push_back(std::move(rec));
   }
 
-  std::string version_of(const std::string& role) const {
+  // Whose behaviour a step shows: its quirk role's implementation (the runner's own steps
+  // are nobody's: no quirk applies to them).
+  Subject subject_for(const std::string& role) const {
     auto it = roles_.find(role);
-    return it == roles_.end() ? std::string("runner") : registry_version(*it->second.impl);
+    if (it == roles_.end()) return Subject{"runner", false, {}, {"runner"}, Standing::kVerified};
+    return subject_of(*it->second.impl, registry_);
   }
 
   // Starts a step: checks only_if, expands the arguments. False if the step is not to run.
@@ -211,7 +220,7 @@ class CellRun {
       return;
     }
     const std::string key = step_key(*cell_.scenario, step);
-    const std::string version = version_of(step.quirk_role);
+    const Subject subject = subject_for(step.quirk_role);
     nlohmann::json base;
     try {
       base = expand(step.expect, vars_);
@@ -219,12 +228,17 @@ class CellRun {
       rec.outcome.kind = Outcome::Kind::kBroken;
       rec.outcome.message = std::string("cannot expand the expectation: ") + e.what();
     }
-    rec.verdict = judge(registry_, key, version, base, rec.outcome, vars_, names_);
+    rec.verdict = judge(registry_, key, subject, under_test_ ? &*under_test_ : nullptr, base,
+                        rec.outcome, vars_, names_, settings_.strict_versions);
     if (rec.verdict.status == Verdict::Status::kQuirk) {
       result_.quirks.insert(rec.verdict.quirk);
     }
-    if (!rec.verdict.quirk.empty()) result_.used.insert({rec.verdict.quirk, version});
-    if (rec.verdict.status == Verdict::Status::kFail) failed_ = true;
+    if (rec.verdict.predicted) result_.predicted = true;
+    if (!rec.verdict.quirk_of.empty())
+      result_.used.insert({rec.verdict.quirk, rec.verdict.quirk_of});
+    // New behaviour stops the cell as a failure does (later steps build on this one).
+    if (rec.verdict.status == Verdict::Status::kFail) hard_failure_ = failed_ = true;
+    if (rec.verdict.status == Verdict::Status::kNew) news_ = failed_ = true;
     if (rec.outcome.kind == Outcome::Kind::kValue) {
       ok_labels_.insert(step.label);
       if (!step.save.empty()) vars_[step.save] = rec.outcome.value;
@@ -374,13 +388,31 @@ class CellRun {
   std::map<std::string, RoleAgent> roles_;  // by role name
   std::set<std::string> created_;           // names reported by create/attach steps
   std::set<std::string> ok_labels_;         // steps that succeeded
-  bool failed_ = false;                     // a step failed
+  bool failed_ = false;                     // a step failed (or showed new behaviour)
+  std::optional<Subject> under_test_;       // the cell's implementation under test, if any
+  bool hard_failure_ = false;               // a step failed
+  bool news_ = false;                       // a step showed new CPython behaviour
 };
 
 }  // namespace
 
-std::string registry_version(const Implementation& impl) {
-  return impl.kind == "cpp" ? std::string("cpp") : impl.version;
+Subject subject_of(const Implementation& impl, const Registry& registry) {
+  Subject s;
+  if (impl.kind == "cpython") {
+    s.cpython = true;
+    s.label = impl.version;
+    if (auto v = Version::parse(impl.version)) {
+      s.version = *v;
+      s.standing = registry.standing_of(*v, nullptr);
+    } else {
+      s.standing = Standing::kNewer;  // an unparsable version is nothing the registry knows
+    }
+    return s;
+  }
+  s.label = impl.id;
+  s.keys.push_back(impl.id);
+  if (!impl.policy.empty() && impl.policy != impl.id) s.keys.push_back(impl.policy);
+  return s;
 }
 
 CellResult run_cell(const Cell& cell, AgentPool& pool, const Registry& registry,

@@ -31,14 +31,15 @@ struct StepRecord {
 
 /// The result of a cell.
 struct CellResult {
-  /// Overall status: fail beats quirk beats pass.
-  enum class Status { kPass, kQuirk, kFail };
+  /// Overall status: fail beats new CPython behaviour beats quirk beats pass.
+  enum class Status { kPass, kQuirk, kNew, kFail };
   const Cell* cell = nullptr;                          // which cell
   Status status = Status::kPass;                       // overall
   std::vector<StepRecord> steps;                       // every step, in order
   std::vector<std::string> problems;                   // failures outside steps (leaks, ...)
   std::set<std::string> quirks;                        // quirks that showed
-  std::set<std::pair<std::string, std::string>> used;  // (quirk, version) that applied
+  std::set<std::pair<std::string, std::string>> used;  // (quirk, subject label) that applied
+  bool predicted = false;                              // a step was judged by a prediction
   std::map<std::string, std::string> stderr_tails;     // role -> its agent's stderr (tail)
   double seconds = 0;                                  // wall time
 };
@@ -48,10 +49,12 @@ struct RunSettings {
   std::string token;                     // unique per run, in every block name: "hx" + token + ...
   int step_timeout_ms = 20000;           // default per-step timeout
   std::atomic<unsigned> next_number{0};  // numbers cells for their block names
+  bool strict_versions = false;          // new CPython behaviour fails too
 };
 
-/// The registry version of an implementation: "cpp" or its full CPython version.
-std::string registry_version(const Implementation& impl);
+/// How the registry sees `impl`: a CPython by its version (and where that version stands),
+/// anything else by its id and declared policy.
+Subject subject_of(const Implementation& impl, const Registry& registry);
 
 /// Runs one cell.
 CellResult run_cell(const Cell& cell, AgentPool& pool, const Registry& registry,

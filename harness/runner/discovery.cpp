@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 
 namespace harness {
 
@@ -20,8 +22,10 @@ constexpr int kProtocolVersion = 1;
 constexpr auto kProbeTimeout = std::chrono::seconds(30);
 
 struct Candidate {
-  std::string path;       // interpreter to try
-  std::string found_via;  // where it came from
+  std::string path;               // interpreter (or agent program) to try
+  std::string found_via;          // where it came from
+  std::vector<std::string> argv;  // how to start its agent (empty: the py agent under `path`)
+  std::string id;                 // a column id given by the user (--agent), else from hello
 };
 
 std::vector<std::string> split(const std::string& text, char sep) {
@@ -69,7 +73,7 @@ std::vector<Candidate> candidates() {
   if (const char* env = std::getenv("SHM_PYTHONS")) {
     for (const auto& p : split(env, ':')) {
       std::string path = p.find('/') == std::string::npos ? which(p) : p;
-      out.push_back({path.empty() ? p : path, "SHM_PYTHONS"});
+      out.push_back({path.empty() ? p : path, "SHM_PYTHONS", {}, ""});
     }
   }
   std::string root = pyenv_root();
@@ -81,7 +85,7 @@ std::vector<Candidate> candidates() {
       if (fs::exists(py, ec)) found.push_back(py.string());
     }
     std::sort(found.begin(), found.end());
-    for (auto& p : found) out.push_back({p, "pyenv"});
+    for (auto& p : found) out.push_back({p, "pyenv", {}, ""});
   }
   // pyenv's shims only re-run the versions found above, slowly (and fail for versions that
   // are not selected), so they are not probed.
@@ -97,7 +101,7 @@ std::vector<Candidate> candidates() {
         if (match && ::access(entry.path().c_str(), X_OK) == 0) found.push_back(entry.path());
       }
       std::sort(found.begin(), found.end());
-      for (auto& p : found) out.push_back({p, "PATH"});
+      for (auto& p : found) out.push_back({p, "PATH", {}, ""});
     }
   }
   return out;
@@ -138,7 +142,10 @@ bool read_hello(const Reply& reply, Implementation& impl, std::string* error) {
   }
   impl.id = v.value("id", "");
   impl.version = v.value("version", "");
-  impl.kind = v.value("implementation", "") == "CPython" ? "cpython" : "cpp";
+  impl.name = v.value("implementation", "");
+  impl.kind = impl.name == "CPython" ? "cpython" : "other";
+  impl.policy = v.value("policy", "");
+  impl.host = v.value("host", "");
   const nlohmann::json caps = v.value("capabilities", nlohmann::json::array());
   for (const auto& c : caps) {
     impl.capabilities.insert(c.get<std::string>());
@@ -156,56 +163,55 @@ std::vector<std::string> other_user_prefix() {
   return {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
 }
 
-Discovery discover(const DiscoveryOptions& options) {
-  Discovery result;
-  struct Probe {
-    Candidate candidate;
-    std::unique_ptr<Agent> agent;
-    std::string error;
-  };
-  std::vector<Probe> probes;
-  std::set<std::string> seen_paths;
-  auto add = [&](const Candidate& c) {
-    std::error_code ec;
-    fs::path real = fs::canonical(c.path, ec);
-    std::string key = ec ? c.path : real.string();
-    if (!seen_paths.insert(key).second) return;
-    probes.push_back({c, nullptr, {}});
-  };
-  if (!options.cpp_agent.empty()) {
-    if (::access(options.cpp_agent.c_str(), X_OK) == 0) {
-      add({options.cpp_agent, "build"});
-    } else {
-      result.notes.push_back("no C++ agent at " + options.cpp_agent + " (not built?)");
+AgentSpec parse_agent_spec(const std::string& text, const std::string& found_via) {
+  auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw std::invalid_argument(found_via + ": \"" + text + "\" is not ID=COMMAND");
+  }
+  AgentSpec spec{text.substr(0, eq), {}, found_via};
+  for (char c : spec.id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
+      throw std::invalid_argument(found_via + ": the id \"" + spec.id +
+                                  "\" may hold only letters, digits, '.', '_' and '-'");
     }
   }
-  for (const auto& spec : options.python_specs) {
-    if (spec.find('/') != std::string::npos) add({spec, "--python"});
-  }
-  for (const auto& c : candidates()) add(c);
+  std::istringstream words(text.substr(eq + 1));
+  for (std::string w; words >> w;) spec.argv.push_back(w);
+  if (spec.argv.empty())
+    throw std::invalid_argument(found_via + ": " + spec.id + " has no command");
+  return spec;
+}
 
-  // Start them all, then collect the answers: probing is mostly interpreter start-up.
+namespace {
+
+struct Probe {
+  Candidate candidate;
+  std::unique_ptr<Agent> agent;
+  std::string error;
+};
+
+std::vector<std::string> argv_of(const Candidate& c, const DiscoveryOptions& options) {
+  if (!c.argv.empty()) return c.argv;
+  return {c.path, "-I", options.py_agent};
+}
+
+// Starts every probe's agent, then collects the answers (probing is mostly interpreter
+// start-up, so they run at once). Answers go to `accept`, failures to `notes`.
+template <typename Accept>
+void probe_all(std::vector<Probe>& probes, const DiscoveryOptions& options,
+               std::vector<std::string>& notes, Accept accept) {
   for (auto& p : probes) {
-    std::vector<std::string> argv;
-    if (p.candidate.found_via == "build") {
-      argv = {p.candidate.path};
-    } else {
-      argv = {p.candidate.path, "-I", options.py_agent};
-    }
-    p.agent = Agent::spawn(p.candidate.path, argv, &p.error);
+    p.agent = Agent::spawn(p.candidate.path, argv_of(p.candidate, options), &p.error);
     if (p.agent) {
       std::string err;
       if (!p.agent->send({{"op", "hello"}}, &err)) p.error = err;
     }
   }
-  std::map<std::string, std::size_t> by_version;  // id -> index in implementations
   for (auto& p : probes) {
     Implementation impl;
     impl.executable = p.candidate.path;
     impl.found_via = p.candidate.found_via;
-    impl.argv = p.candidate.found_via == "build"
-                    ? std::vector<std::string>{p.candidate.path}
-                    : std::vector<std::string>{p.candidate.path, "-I", options.py_agent};
+    impl.argv = argv_of(p.candidate, options);
     if (p.agent && p.error.empty()) {
       Reply reply = p.agent->receive(kProbeTimeout);
       if (!read_hello(reply, impl, &p.error)) {
@@ -214,20 +220,74 @@ Discovery discover(const DiscoveryOptions& options) {
       }
     }
     if (!p.error.empty() || impl.id.empty()) {
-      result.notes.push_back("skipping " + p.candidate.path + " (" + p.candidate.found_via +
-                             "): " + (p.error.empty() ? "no id" : p.error));
+      notes.push_back("skipping " + p.candidate.path + " (" + p.candidate.found_via +
+                      "): " + (p.error.empty() ? "no id" : p.error));
       continue;
     }
-    if (by_version.count(impl.id) != 0) continue;  // same full version seen first elsewhere
-    if (impl.kind == "cpython" && !options.python_specs.empty() &&
+    if (!p.candidate.id.empty()) impl.id = p.candidate.id;
+    accept(std::move(impl), std::move(p.agent));
+  }
+}
+
+}  // namespace
+
+Discovery discover(const DiscoveryOptions& options) {
+  Discovery result;
+  std::vector<Probe> probes;
+  std::set<std::string> seen_paths;
+  auto add = [&](const Candidate& c) {
+    std::error_code ec;
+    fs::path real = fs::canonical(c.path, ec);
+    std::string key = ec ? c.path : real.string();
+    if (c.argv.empty() && !seen_paths.insert(key).second) return;
+    probes.push_back({c, nullptr, {}});
+  };
+  if (!options.cpp_agent.empty()) {
+    if (::access(options.cpp_agent.c_str(), X_OK) == 0) {
+      add({options.cpp_agent, "build", {options.cpp_agent}, ""});
+    } else {
+      result.notes.push_back("no C++ agent at " + options.cpp_agent + " (not built?)");
+    }
+  }
+  for (const auto& a : options.agents) add({a.argv.front(), a.found_via, a.argv, a.id});
+  for (const auto& spec : options.python_specs) {
+    if (spec.find('/') != std::string::npos) add({spec, "--python", {}, ""});
+  }
+  for (const auto& c : candidates()) add(c);
+
+  std::map<std::string, std::size_t> by_id;  // id -> index in implementations
+  auto accept = [&](Implementation impl, std::unique_ptr<Agent> agent) {
+    if (by_id.count(impl.id) != 0) return;  // same id (full version) seen first elsewhere
+    if (impl.is_cpython() && !options.python_specs.empty() &&
         std::none_of(options.python_specs.begin(), options.python_specs.end(),
                      [&](const std::string& s) { return spec_matches(s, impl); })) {
-      continue;
+      return;
     }
-    by_version[impl.id] = result.implementations.size();
-    result.implementations.push_back(impl);
-    result.warm_agents.push_back(std::move(p.agent));
+    by_id[impl.id] = result.implementations.size();
+    result.implementations.push_back(std::move(impl));
+    result.warm_agents.push_back(std::move(agent));
+  };
+  probe_all(probes, options, result.notes, accept);
+
+  // The libshm Python module, on each CPython found that it was built for.
+  if (!options.libshm_python_dir.empty()) {
+    std::vector<Probe> hosted;
+    for (const auto& impl : result.implementations) {
+      if (!impl.is_cpython()) continue;
+      fs::path dir = fs::path(options.libshm_python_dir) / impl.version;
+      std::error_code ec;
+      if (!fs::exists(dir / "libshm" / "__init__.py", ec)) continue;
+      hosted.push_back(
+          {Candidate{impl.executable,
+                     "module",
+                     {impl.executable, "-I", options.py_agent, "--libshm", dir.string()},
+                     ""},
+           nullptr,
+           {}});
+    }
+    probe_all(hosted, options, result.notes, accept);
   }
+
   // Which can also run as another user (for permission scenarios)?
   if (::geteuid() == 0 && !which("setpriv").empty()) {
     std::vector<std::unique_ptr<Agent>> probes_as_nobody;
@@ -249,14 +309,20 @@ Discovery discover(const DiscoveryOptions& options) {
       }
     }
   }
-  // Stable order: cpp, then CPython by version.
+  // Stable order: the implementations under test that stand alone (cpp first), then CPython by
+  // version, then those hosted by a CPython (the Python module) by their host's version.
   std::vector<std::size_t> order(result.implementations.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     const auto& x = result.implementations[a];
     const auto& y = result.implementations[b];
-    if ((x.kind == "cpp") != (y.kind == "cpp")) return x.kind == "cpp";
-    return version_less(x.version, y.version);
+    auto rank = [](const Implementation& i) {
+      return i.id == "cpp" ? 0 : !i.is_cpython() && i.host.empty() ? 1 : i.is_cpython() ? 2 : 3;
+    };
+    if (rank(x) != rank(y)) return rank(x) < rank(y);
+    if (rank(x) == 2) return version_less(x.version, y.version);
+    if (rank(x) == 3) return version_less(x.host, y.host);
+    return x.id < y.id;
   });
   Discovery sorted;
   sorted.notes = std::move(result.notes);

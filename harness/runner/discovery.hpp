@@ -1,7 +1,8 @@
-// Finding the implementations to test: the C++ agent, and every CPython >= 3.8 on PATH, under
-// pyenv and in SHM_PYTHONS (the order and rules of compat/tools/regen_vectors). A candidate is
-// probed by starting the Python agent under it and asking "hello": whatever fails to answer
-// (a pyenv shim for an unselected version, Python 2, 3.7) is skipped with a note.
+// Finding the implementations to test: the C++ agent, every CPython >= 3.8 on PATH, under
+// pyenv and in SHM_PYTHONS (the order and rules of compat/tools/regen_vectors), the libshm
+// Python module on each CPython it was built for, and any program given with --agent or
+// SHM_AGENTS. A candidate is probed by starting its agent and asking "hello": whatever fails
+// to answer (a pyenv shim for an unselected version, Python 2, 3.7) is skipped with a note.
 #pragma once
 
 #include <memory>
@@ -15,20 +16,39 @@ namespace harness {
 
 /// One implementation under test.
 struct Implementation {
-  std::string id;                      // "cpp" or "py" + full version, e.g. "py3.12.1"
-  std::string kind;                    // "cpp" or "cpython"
-  std::string version;                 // full CPython version, or the agent's version for cpp
+  std::string id;                      // "cpp", "py3.12.1", "pylibshm3.12.1", an --agent id
+  std::string kind;                    // "cpython" (the stdlib), else "other" (under test)
+  std::string name;                    // what hello calls it: "CPython", "libshm", ...
+  std::string version;                 // full CPython version, or the agent's own version
+  std::string policy;                  // a non-CPython agent's declared policy ("libshm")
+  std::string host;                    // the CPython version a Python-hosted agent runs on
   std::string executable;              // the agent binary or the interpreter
   std::vector<std::string> argv;       // how to start its agent
   std::set<std::string> capabilities;  // from hello
-  std::string found_via;               // "build", "SHM_PYTHONS", "pyenv", "PATH", "--python"
+  std::string found_via;  // "build", "SHM_PYTHONS", "pyenv", "PATH", "--python", "--agent", ...
+  /// Whether this is a CPython running the stdlib (the reference), not an implementation
+  /// under test.
+  [[nodiscard]] bool is_cpython() const noexcept { return kind == "cpython"; }
 };
+
+/// An implementation given by the user: its column id and the command that starts its agent.
+struct AgentSpec {
+  std::string id;                 // the column id (overrides what hello says)
+  std::vector<std::string> argv;  // the command, split on blanks
+  std::string found_via;          // "--agent" or "SHM_AGENTS"
+};
+
+/// Parses "ID=COMMAND ARGS..." (--agent, and each ';'-separated entry of SHM_AGENTS).
+/// Throws std::invalid_argument naming what is wrong.
+AgentSpec parse_agent_spec(const std::string& text, const std::string& found_via);
 
 /// What to look for.
 struct DiscoveryOptions {
   std::string cpp_agent;                  // path of cpp_agent; empty: no C++ implementation
   std::string py_agent;                   // path of py_agent.py
   std::vector<std::string> python_specs;  // --python: ids, versions ("3.12", "3.12.1"), paths
+  std::vector<AgentSpec> agents;          // --agent / SHM_AGENTS
+  std::string libshm_python_dir;  // <dir>/<CPython version>/libshm: the module, built per CPython
 };
 
 /// The result: implementations in a stable order (cpp first, then by version), each with the

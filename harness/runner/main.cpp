@@ -3,7 +3,8 @@
 // judges each step against the scenario and the quirk registry, and reports.
 //
 //   shm-harness [--python 3.12] [--only 'list/str/trailing-nul[writer=cpp,reader=py3.12.1]']
-//               [-j N] [--junit FILE] [--report DIR] [--expect-fail]
+//               [--agent ID=COMMAND] [--strict-versions] [-j N] [--junit FILE] [--report DIR]
+//               [--expect-fail]
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <mutex>
@@ -65,8 +67,10 @@ int main(int argc, char** argv) {
   std::string registry_path = SHM_HARNESS_REGISTRY;
   std::string cpp_agent = SHM_HARNESS_CPP_AGENT;
   std::string py_agent = SHM_HARNESS_PY_AGENT;
-  std::vector<std::string> pythons, only;
+  std::string libshm_python = SHM_HARNESS_LIBSHM_PYTHON;
+  std::vector<std::string> pythons, only, agent_texts;
   bool no_cpp = false, expect_fail = false, list_only = false, verbose = false;
+  bool strict_versions = false, no_module = false;
   unsigned hc = std::thread::hardware_concurrency();
   int jobs = static_cast<int>(hc == 0 ? 2 : hc);
   int timeout_ms = 20000;
@@ -77,6 +81,17 @@ int main(int argc, char** argv) {
   app.add_option("--cpp-agent", cpp_agent, "the C++ agent binary")->capture_default_str();
   app.add_option("--py-agent", py_agent, "the Python agent script")->capture_default_str();
   app.add_flag("--no-cpp", no_cpp, "leave the C++ implementation out");
+  app.add_option("--agent", agent_texts,
+                 "add an implementation: ID=COMMAND, a program that speaks harness/PROTOCOL.md "
+                 "(repeatable; also SHM_AGENTS=\"ID=COMMAND;ID=COMMAND\")");
+  app.add_option("--libshm-python", libshm_python,
+                 "where the libshm Python module is built, one <CPython version>/libshm per "
+                 "interpreter (each becomes an implementation pylibshm<version>)")
+      ->capture_default_str();
+  app.add_flag("--no-libshm-python", no_module, "leave the libshm Python module out");
+  app.add_flag("--strict-versions", strict_versions,
+               "fail on new CPython behaviour too (a CPython newer than the registry knows doing "
+               "something it does not predict)");
   app.add_option("--python", pythons,
                  "CPython(s) to use: id (py3.12.1), version (3.12.1, 3.12) or interpreter path; "
                  "repeatable or comma-separated (default: every one found)")
@@ -92,8 +107,9 @@ int main(int argc, char** argv) {
                "self-test mode: succeed only if the run fails (canary scenarios)");
   std::vector<std::string> expect_texts;
   app.add_option("--expect-text", expect_texts,
-                 "with --expect-fail: text the failure report must contain (repeatable), so a "
-                 "canary fails for the reason it is about");
+                 "text the report must contain (repeatable): with --expect-fail the failure "
+                 "report, so that a canary fails for the reason it is about; otherwise what the "
+                 "run printed");
   app.add_flag("--list", list_only, "list implementations and cells, run nothing");
   app.add_flag("-v,--verbose", verbose, "print every cell as it finishes");
   CLI11_PARSE(app, argc, argv);
@@ -128,20 +144,60 @@ int main(int argc, char** argv) {
   dopts.cpp_agent = no_cpp ? "" : cpp_agent;
   dopts.py_agent = py_agent;
   dopts.python_specs = pythons;
+  dopts.libshm_python_dir = no_module ? "" : libshm_python;
+  try {
+    if (const char* env = std::getenv("SHM_AGENTS")) {
+      std::istringstream entries(env);
+      for (std::string e; std::getline(entries, e, ';');) {
+        if (e.find_first_not_of(" \t\n") != std::string::npos) {
+          dopts.agents.push_back(parse_agent_spec(e, "SHM_AGENTS"));
+        }
+      }
+    }
+    for (const auto& a : agent_texts) dopts.agents.push_back(parse_agent_spec(a, "--agent"));
+  } catch (const std::exception& e) {
+    std::cerr << "shm-harness: " << e.what() << "\n";
+    return 2;
+  }
   Discovery found = discover(dopts);
   report.implementations = found.implementations;
-  std::cout << "shm-harness: " << found.implementations.size() << " implementations\n";
+  std::ostringstream header;  // printed, and searched by --expect-text
+  header << "shm-harness: " << found.implementations.size() << " implementations\n";
+  std::vector<Subject> subjects;
   for (const auto& impl : found.implementations) {
-    std::cout << "  " << impl.id << "  " << (impl.kind == "cpp" ? "libshm " : "CPython ")
-              << impl.version << "  " << impl.executable << "  (" << impl.found_via;
-    for (const char* notable : {"numpy", "track-option", "other-user"}) {
-      if (impl.capabilities.count(notable) != 0) std::cout << ", " << notable;
+    Subject subject = subject_of(impl, registry);
+    subjects.push_back(subject);
+    std::string standing;
+    if (impl.is_cpython()) {
+      std::string from;
+      auto v = Version::parse(impl.version);
+      switch (v ? registry.standing_of(*v, &from) : Standing::kNewer) {
+        case Standing::kVerified:
+          standing = "verified";
+          break;
+        case Standing::kPredicted:
+          standing = "predicted from " + from;
+          break;
+        case Standing::kNewer:
+          standing = "newer than anything known (newest verified: " + from + ")";
+          break;
+      }
+    } else {
+      standing = "under test" + (impl.policy.empty() ? "" : ", policy " + impl.policy) +
+                 (impl.host.empty() ? "" : ", on CPython " + impl.host);
     }
-    std::cout << ")\n";
+    report.standing[impl.id] = standing;
+    header << "  " << impl.id << "  " << impl.name << " " << impl.version << "  " << standing
+           << "  " << impl.executable << "  (" << impl.found_via;
+    for (const char* notable : {"numpy", "track-option", "other-user"}) {
+      if (impl.capabilities.count(notable) != 0) header << ", " << notable;
+    }
+    header << ")\n";
   }
-  for (const auto& n : found.notes) std::cout << "  note: " << n << "\n";
+  for (const auto& n : found.notes) header << "  note: " << n << "\n";
+  std::cout << header.str() << std::flush;
   if (!no_cpp && std::none_of(found.implementations.begin(), found.implementations.end(),
-                              [](const Implementation& i) { return i.kind == "cpp"; })) {
+                              [](const Implementation& i) { return i.id == "cpp"; })) {
     report.problems.push_back("the C++ agent is missing or does not answer: " + cpp_agent);
   }
   if (found.implementations.empty()) {
@@ -193,6 +249,7 @@ int main(int argc, char** argv) {
   RunSettings settings;
   settings.token = random_token();
   settings.step_timeout_ms = timeout_ms;
+  settings.strict_versions = strict_versions;
   std::vector<CellResult> results(cells.size());
   {
     AgentPool pool(found.implementations, std::move(found.warm_agents));
@@ -210,6 +267,7 @@ int main(int argc, char** argv) {
         if (verbose || results[i].status == CellResult::Status::kFail) {
           const char* word = results[i].status == CellResult::Status::kPass    ? "pass "
                              : results[i].status == CellResult::Status::kQuirk ? "quirk"
+                             : results[i].status == CellResult::Status::kNew   ? "NEW  "
                                                                                : "FAIL ";
           std::cout << (tty ? "\r\033[K" : "") << word << " " << cells[i].id << "\n";
         }
@@ -245,10 +303,8 @@ int main(int argc, char** argv) {
   }
 
   std::set<std::pair<std::string, std::string>> used;
-  std::set<std::string> versions;
-  for (const auto& impl : found.implementations) versions.insert(registry_version(impl));
   for (const auto& r : results) used.insert(r.used.begin(), r.used.end());
-  for (auto& p : coverage_problems(registry, used, versions, keys, filtered)) {
+  for (auto& p : coverage_problems(registry, used, subjects, keys, filtered)) {
     report.problems.push_back(std::move(p));
   }
   if (filtered) {
@@ -261,7 +317,27 @@ int main(int argc, char** argv) {
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::ostringstream failures;
+  print_news(failures, report);
   print_failures(failures, report);
+  // A CPython no run verified, whose every cell met the prediction: say how to record it.
+  for (const auto& impl : report.implementations) {
+    if (!impl.is_cpython() || report.standing[impl.id] == "verified") continue;
+    bool all_ok = true, any = false;
+    for (const auto& r : report.results) {
+      bool plays = std::any_of(r.cell->bound.begin(), r.cell->bound.end(),
+                               [&](const Implementation* i) { return i->id == impl.id; });
+      if (!plays) continue;
+      any = true;
+      all_ok = all_ok &&
+               (r.status == CellResult::Status::kPass || r.status == CellResult::Status::kQuirk);
+    }
+    if (any && all_ok && !filtered) {
+      failures << "\nnote: every cell of " << impl.id
+               << " met the registry's prediction; to record " << impl.version
+               << " as verified, add it to verified_runs and to the verified "
+               << "list of each quirk whose ranges cover it (" << registry.display_path() << ")\n";
+    }
+  }
   std::cout << failures.str();
   if (!junit.empty()) write_junit(junit, report);
   if (!report_dir.empty()) {
@@ -270,6 +346,7 @@ int main(int argc, char** argv) {
   }
   std::cout << summary_line(report) << " in " << static_cast<int>(report.seconds + 0.5) << " s\n";
   Counts c = count(report);
+  const std::string transcript = header.str() + failures.str() + summary_line(report);
   if (expect_fail) {
     if (c.unexpected == 0) {
       std::cout << "CANARY NOT CAUGHT: the run passed, but it must fail\n";
@@ -283,6 +360,12 @@ int main(int argc, char** argv) {
     }
     std::cout << "canary caught: the run failed, as it must\n";
     return 0;
+  }
+  for (const auto& text : expect_texts) {
+    if (transcript.find(text) == std::string::npos) {
+      std::cout << "EXPECTED TEXT MISSING: the report lacks \"" << text << "\"\n";
+      return 1;
+    }
   }
   return c.unexpected == 0 ? 0 : 1;
 }

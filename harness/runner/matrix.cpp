@@ -36,16 +36,7 @@ std::string column_of(const CellResult& r) {
 }
 
 std::string mark(const CellResult* r) {
-  if (r == nullptr) return "";
-  switch (r->status) {
-    case CellResult::Status::kPass:
-      return "✓";
-    case CellResult::Status::kQuirk:
-      return "Q";
-    case CellResult::Status::kFail:
-      return "✗";
-  }
-  return "?";
+  return r == nullptr ? "" : cell_mark(*r);
 }
 
 std::string signature_part(const CellResult* r) {
@@ -75,7 +66,7 @@ std::vector<Table> build_tables(const RunReport& report, std::vector<std::string
       // cpp-involving first, then same-implementation, then the rest
       bool any_cpp = false, same = true;
       for (const auto* impl : r.cell->bound) {
-        any_cpp = any_cpp || impl->kind == "cpp";
+        any_cpp = any_cpp || impl->id == "cpp";
         same = same && impl == r.cell->bound.front();
       }
       key.push_back(any_cpp ? 0 : same ? 1 : 2);
@@ -105,7 +96,7 @@ std::vector<Table> build_tables(const RunReport& report, std::vector<std::string
     for (const auto& sig : order) {
       int g = next_group++;
       const auto& members = by_signature[sig];
-      std::set<std::string> quirks, failed_cols, quirk_cols;
+      std::set<std::string> quirks, failed_cols, quirk_cols, new_cols;
       for (const auto& s : members) {
         t.rows.push_back(s);
         t.group_of[s] = g;
@@ -113,6 +104,7 @@ std::vector<Table> build_tables(const RunReport& report, std::vector<std::string
           auto it = t.cell.find({s, col});
           if (it == t.cell.end()) continue;
           if (it->second->status == CellResult::Status::kFail) failed_cols.insert(col);
+          if (it->second->status == CellResult::Status::kNew) new_cols.insert(col);
           if (it->second->status == CellResult::Status::kQuirk) {
             quirk_cols.insert(col);
             quirks.insert(it->second->quirks.begin(), it->second->quirks.end());
@@ -124,7 +116,11 @@ std::vector<Table> build_tables(const RunReport& report, std::vector<std::string
       std::string text = "G" + std::to_string(g) + " (" + std::to_string(members.size()) +
                          (members.size() == 1 ? " scenario" : " scenarios") + ", " +
                          std::to_string(bindings) + " bindings each): ";
-      if (quirks.empty() && failed_cols.empty()) text += "every cell passed";
+      if (quirks.empty() && failed_cols.empty() && new_cols.empty()) text += "every cell passed";
+      if (!new_cols.empty()) {
+        text += std::string(quirks.empty() ? "" : "; ") + "new CPython behaviour in ";
+        for (const auto& col : new_cols) text += col + " ";
+      }
       if (!quirks.empty()) {
         text += "expected quirks ";
         for (const auto& q : quirks) text += q + " ";
@@ -152,14 +148,35 @@ void write_md(const std::string& path, const RunReport& report) {
   auto tables = build_tables(report, &groups);
   std::ofstream out(path);
   out << "# libshm conformance matrix\n\n**" << summary_line(report) << "** in "
-      << static_cast<int>(report.seconds + 0.5) << " s\n\nImplementations: ";
-  for (std::size_t i = 0; i < report.implementations.size(); ++i) {
-    const auto& impl = report.implementations[i];
-    out << (i ? ", " : "") << "`" << impl.id << "` (" << impl.executable << ")";
+      << static_cast<int>(report.seconds + 0.5) << " s\n";
+  bool any_news = false;
+  for (const auto& r : report.results) {
+    if (r.status != CellResult::Status::kNew) continue;
+    if (!any_news) {
+      out << "\n## New CPython behaviour\n\nA CPython newer than anything the registry knows "
+             "did something it does not predict. This does not fail the run (it does with "
+             "`--strict-versions`): check that it is CPython's doing, then record it with the "
+             "edit given.\n\n";
+    }
+    any_news = true;
+    for (const auto& st : r.steps) {
+      if (st.skipped || st.verdict.status != Verdict::Status::kNew) continue;
+      out << "- `" << r.cell->id << "` step `" << st.label << "`: " << st.verdict.why
+          << "  \n  predicted: " << describe_expect(st.verdict.expected)
+          << "  \n  actual: " << describe(st.outcome) << "  \n  to record it: `" << st.verdict.edit
+          << "`\n";
+    }
   }
-  out << "\n\nLegend: ✓ passed · Q showed only registered CPython quirks "
-         "(compat/cpython.json) · ✗ failed · blank: binding not run. Columns name "
-         "implementations without the `py` prefix.\n";
+  out << "\nImplementations:\n\n";
+  for (const auto& impl : report.implementations) {
+    auto st = report.standing.find(impl.id);
+    out << "- `" << impl.id << "` " << impl.name << " " << impl.version << " (" << impl.executable
+        << ")" << (st == report.standing.end() ? "" : ": " + st->second) << "\n";
+  }
+  out << "\nLegend: ✓ passed · Q showed only registered CPython quirks "
+         "(compat/cpython.json) · ᵖ judged by the registry's prediction for an unverified "
+         "CPython version · N new CPython behaviour (not a failure) · ✗ failed · blank: binding "
+         "not run. Columns name implementations without the `py` prefix.\n";
   for (const auto& t : tables) {
     out << "\n## " << arity_title(t.arity) << "\n\n| group | scenario |";
     for (const auto& c : t.columns) out << " " << c << " |";
@@ -208,7 +225,9 @@ nlohmann::json cell_json(const CellResult& r, const RunReport& report) {
       j["actual"] = describe(s.outcome);
       j["verdict"] = s.verdict.status == Verdict::Status::kPass    ? "pass"
                      : s.verdict.status == Verdict::Status::kQuirk ? "quirk " + s.verdict.quirk
+                     : s.verdict.status == Verdict::Status::kNew   ? "NEW CPython behaviour"
                                                                    : "FAIL";
+      if (s.verdict.predicted) j["verdict"] = j["verdict"].get<std::string>() + " (predicted)";
       if (!s.verdict.why.empty()) j["why"] = s.verdict.why;
       if (!s.verdict.edit.empty()) j["edit"] = s.verdict.edit;
     }
@@ -251,6 +270,7 @@ th.r{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal;font-s
 td.s{text-align:left;font-family:monospace}
 td.p{background:#c8f0c8;cursor:pointer} td.q{background:#ffe19a;cursor:pointer}
 td.f{background:#f4a0a0;cursor:pointer;font-weight:bold} td.g{color:#777}
+td.n{background:#a8d0ff;cursor:pointer;font-weight:bold}
 tr.gs td{border-top:2px solid #555}
 #detail{position:fixed;right:0;top:0;bottom:0;width:46%;overflow:auto;background:#fafafa;
  border-left:2px solid #888;padding:1em;display:none;font-size:13px}
@@ -262,12 +282,28 @@ tr.gs td{border-top:2px solid #555}
 )";
   out << "<p><b>" << xml_escape(summary_line(report)) << "</b> in "
       << static_cast<int>(report.seconds + 0.5) << " s. Click a cell for its steps.</p>\n<p>";
+  for (const auto& r : report.results) {
+    if (r.status != CellResult::Status::kNew) continue;
+    for (const auto& st : r.steps) {
+      if (st.skipped || st.verdict.status != Verdict::Status::kNew) continue;
+      out << "<p style='background:#a8d0ff'><b>New CPython behaviour</b> (not a failure; "
+             "record it with the edit): <code>"
+          << xml_escape(r.cell->id) << "</code> step " << xml_escape(st.label) << ": "
+          << xml_escape(st.verdict.why) << "<br>edit: <code>" << xml_escape(st.verdict.edit)
+          << "</code></p>\n";
+    }
+  }
+  out << "<p>";
   for (const auto& impl : report.implementations) {
-    out << "<code>" << xml_escape(impl.id) << "</code> " << xml_escape(impl.executable) << "<br>";
+    auto st = report.standing.find(impl.id);
+    out << "<code>" << xml_escape(impl.id) << "</code> " << xml_escape(impl.executable)
+        << (st == report.standing.end() ? "" : " — " + xml_escape(st->second)) << "<br>";
   }
   out << "</p>\n<p>Legend: <span style='background:#c8f0c8'>&nbsp;✓ passed&nbsp;</span> "
          "<span style='background:#ffe19a'>&nbsp;Q registered CPython quirk&nbsp;</span> "
-         "<span style='background:#f4a0a0'>&nbsp;✗ failed&nbsp;</span></p>\n";
+         "<span style='background:#a8d0ff'>&nbsp;N new CPython behaviour&nbsp;</span> "
+         "<span style='background:#f4a0a0'>&nbsp;✗ failed&nbsp;</span> "
+         "(ᵖ: judged by a prediction for an unverified CPython version)</p>\n";
   for (const auto& t : tables) {
     out << "<h2>" << xml_escape(arity_title(t.arity)) << "</h2>\n<table><tr><th>group</th>"
         << "<th>scenario</th>";
@@ -288,13 +324,16 @@ tr.gs td{border-top:2px solid #555}
         const CellResult* r = it->second;
         std::string cls = r->status == CellResult::Status::kPass    ? "p"
                           : r->status == CellResult::Status::kQuirk ? "q"
+                          : r->status == CellResult::Status::kNew   ? "n"
                                                                     : "f";
         std::string title = r->cell->id;
         if (r->status == CellResult::Status::kQuirk) {
           title += "\nquirks:";
           for (const auto& q : r->quirks) title += " " + q;
         }
-        if (r->status == CellResult::Status::kFail) title += "\n" + failure_summary(*r);
+        if (r->status == CellResult::Status::kFail || r->status == CellResult::Status::kNew) {
+          title += "\n" + failure_summary(*r);
+        }
         out << "<td class=" << cls << " data-i=" << index[r] << " title=\"" << xml_escape(title)
             << "\">" << mark(r) << "</td>";
       }

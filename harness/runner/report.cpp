@@ -17,10 +17,14 @@ Counts count(const RunReport& report) {
       case CellResult::Status::kQuirk:
         ++c.quirk;
         break;
+      case CellResult::Status::kNew:
+        ++c.news;
+        break;
       case CellResult::Status::kFail:
         ++c.unexpected;
         break;
     }
+    if (r.predicted && r.status != CellResult::Status::kFail) ++c.predicted;
   }
   c.unexpected += static_cast<int>(report.problems.size());
   c.skipped = static_cast<int>(report.skipped.size());
@@ -31,8 +35,9 @@ std::string summary_line(const RunReport& report) {
   Counts c = count(report);
   std::ostringstream out;
   out << "CONFORMANCE " << (c.unexpected == 0 ? "PASSED" : "FAILED") << ": " << c.passed
-      << " passed, " << c.quirk << " expected-quirk, " << c.unexpected << " unexpected, "
-      << c.skipped << " skipped (cells " << c.cells << ")";
+      << " passed, " << c.quirk << " expected-quirk, " << c.news << " new-cpython-behaviour, "
+      << c.unexpected << " unexpected, " << c.skipped << " skipped (cells " << c.cells << ", "
+      << c.predicted << " predicted)";
   return out.str();
 }
 
@@ -40,14 +45,46 @@ std::string rerun_command(const RunReport& report, const std::string& cell_id) {
   return report.rerun_prefix + " --only '" + cell_id + "'";
 }
 
+std::string cell_mark(const CellResult& r) {
+  const char* p = r.predicted ? "ᵖ" : "";
+  switch (r.status) {
+    case CellResult::Status::kPass:
+      return std::string("✓") + p;
+    case CellResult::Status::kQuirk:
+      return std::string("Q") + p;
+    case CellResult::Status::kNew:
+      return "N";
+    case CellResult::Status::kFail:
+      return "✗";
+  }
+  return "?";
+}
+
 std::string failure_summary(const CellResult& r) {
   for (const auto& s : r.steps) {
-    if (!s.skipped && s.verdict.status == Verdict::Status::kFail) {
+    if (!s.skipped &&
+        (s.verdict.status == Verdict::Status::kFail || s.verdict.status == Verdict::Status::kNew)) {
       return "step " + s.label + " (" + s.as + "=" + s.impl + " " + s.op + "): " + s.verdict.why;
     }
   }
   if (!r.problems.empty()) return r.problems.front();
   return "";
+}
+
+void print_news(std::ostream& out, const RunReport& report) {
+  for (const auto& r : report.results) {
+    if (r.status != CellResult::Status::kNew) continue;
+    out << "\nNEW CPYTHON BEHAVIOUR " << r.cell->id << "\n";
+    for (const auto& s : r.steps) {
+      if (s.skipped || s.verdict.status != Verdict::Status::kNew) continue;
+      out << "  step " << s.label << " (" << s.as << "=" << s.impl << " " << s.op << ")\n"
+          << "    predicted: " << describe_expect(s.verdict.expected) << "\n"
+          << "    actual:    " << describe(s.outcome) << "\n"
+          << "    why:       " << s.verdict.why << "\n";
+      if (!s.verdict.edit.empty()) out << "    to record it: " << s.verdict.edit << "\n";
+    }
+    out << "  rerun: " << rerun_command(report, r.cell->id) << "\n";
+  }
 }
 
 void print_failures(std::ostream& out, const RunReport& report) {
@@ -116,17 +153,19 @@ void write_junit(const std::string& path, const RunReport& report) {
   std::ofstream out(path);
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       << "<testsuites name=\"libshm-conformance\" tests=\"" << c.cells + c.skipped
-      << "\" failures=\"" << c.unexpected << "\" skipped=\"" << c.skipped << "\" time=\""
+      << "\" failures=\"" << c.unexpected << "\" skipped=\"" << c.skipped + c.news << "\" time=\""
       << report.seconds << "\">\n";
   for (const auto& [scenario, cells] : by_scenario) {
-    int failures = 0;
+    int failures = 0, news = 0;
     double time = 0;
     for (const auto* r : cells) {
       failures += r->status == CellResult::Status::kFail;
+      news += r->status == CellResult::Status::kNew;
       time += r->seconds;
     }
     out << "  <testsuite name=\"" << xml_escape(scenario) << "\" tests=\"" << cells.size()
-        << "\" failures=\"" << failures << "\" time=\"" << time << "\">\n";
+        << "\" failures=\"" << failures << "\" skipped=\"" << news << "\" time=\"" << time
+        << "\">\n";
     for (const auto* r : cells) {
       std::string name = r->cell->id.substr(scenario.size());
       out << "    <testcase classname=\"" << xml_escape(scenario) << "\" name=\""
@@ -139,10 +178,24 @@ void write_junit(const std::string& path, const RunReport& report) {
         print_failures(detail, one);
         out << "      <failure message=\"" << xml_escape(failure_summary(*r)) << "\">"
             << xml_escape(detail.str()) << "</failure>\n";
-      } else if (r->status == CellResult::Status::kQuirk) {
-        std::string q;
-        for (const auto& name_q : r->quirks) q += (q.empty() ? "" : ", ") + name_q;
-        out << "      <system-out>expected quirks: " << xml_escape(q) << "</system-out>\n";
+      } else if (r->status == CellResult::Status::kNew) {
+        std::ostringstream detail;
+        RunReport one;
+        one.rerun_prefix = report.rerun_prefix;
+        one.results.push_back(*r);
+        print_news(detail, one);
+        out << "      <skipped message=\"new CPython behaviour: " << xml_escape(failure_summary(*r))
+            << "\"/>\n      <system-out>" << xml_escape(detail.str()) << "</system-out>\n";
+      } else if (r->status == CellResult::Status::kQuirk || r->predicted) {
+        std::string text;
+        for (const auto& name_q : r->quirks) {
+          text += (text.empty() ? "expected quirks: " : ", ") + name_q;
+        }
+        if (r->predicted) {
+          text += std::string(text.empty() ? "" : "; ") +
+                  "judged by the registry's prediction for a CPython version no run verified";
+        }
+        out << "      <system-out>" << xml_escape(text) << "</system-out>\n";
       }
       out << "    </testcase>\n";
     }
