@@ -189,6 +189,17 @@ class Agent:
             raise HarnessError("InvalidArgument", "track= needs CPython 3.13")
         return {"track": bool(req["track"])}
 
+    def list_track_kwargs(self, req):
+        """track= for a ShareableList: the module takes it; the stdlib's ShareableList has no
+        such parameter and always tracks, so only track=True (what it does) is accepted."""
+        if "track" not in req:
+            return {}
+        if LIBSHM is not None:
+            return {"track": bool(req["track"])}
+        if not req["track"]:
+            raise HarnessError("InvalidArgument", "the stdlib's ShareableList always tracks")
+        return {}
+
     def note_tracked(self, shm, tracked=True):
         if tracked:
             self.tracked.add(shm._name)
@@ -310,13 +321,14 @@ class Agent:
         handle = self.new_handle(req)
         if req.get("layout", NATIVE_LAYOUT) != NATIVE_LAYOUT and LIBSHM is None:
             raise HarnessError("InvalidArgument", "CPython reads only its own layout")
+        kwargs = self.list_track_kwargs(req)
         try:
-            sl = ShareableList(name=req["name"])
+            sl = ShareableList(name=req["name"], **kwargs)
         except Exception as exc:
             self.registered_anyway(req["name"], exc)
             raise
         self.lists[handle] = sl
-        self.note_tracked(sl.shm)
+        self.note_tracked(sl.shm, kwargs.get("track", True))
         return {"name": sl.shm.name, "size": sl.shm.size}
 
     def op_list_get(self, req):

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "libshm/tracker.hpp"
 #include "list_codec.hpp"
 #include "list_layout.hpp"
 
@@ -59,7 +60,22 @@ ShareableList ShareableList::create(std::initializer_list<Item> items,
 ShareableList ShareableList::attach(std::string_view name, const ListAttachOptions& options) {
   SharedMemory block =
       SharedMemory::attach(name, {.read_only = options.read_only, .track = options.track});
-  return from_block(std::move(block), options);
+  const bool tracked = block.tracked();
+  const std::string block_name = block.name();
+  try {
+    return from_block(std::move(block), options);
+  } catch (...) {
+    // A failed attach takes nothing over: the registration it made must not outlive it, or
+    // this process's tracker would destroy a block that is not a list at exit (CPython's
+    // ShareableList does exactly that: docs/cpython-quirks.md, attach-registers-tracker).
+    if (tracked) {
+      try {
+        tracker::unregister_block(block_name);
+      } catch (const std::exception&) {  // the tracker is gone: it cannot unlink anything
+      }
+    }
+    throw;
+  }
 }
 
 ShareableList ShareableList::from_block(SharedMemory block, const ListAttachOptions& options) {
