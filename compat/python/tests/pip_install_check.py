@@ -81,14 +81,14 @@ def main():
                     assert any(n.startswith("libshm/_core.") and n.endswith(".so")
                                for n in names), names
                     assert any(n.endswith(".dist-info/RECORD") for n in names), names
-                    print("pip wheel: %s (%d files)" % (whl, len(names)))
+                    print("pip wheel: %s (%d files)" % (whl, len(names)), flush=True)
                 run([vpy, "-m", "pip", "install", SOURCE], env=env, cwd=work)
                 out = run([vpy, "-c", SMOKE % {"repo": REPO}], env=env, cwd=work)
                 print("%s: pip install + smoke in %.1f s; %s"
-                      % (python, time.monotonic() - start, out.strip()))
+                      % (python, time.monotonic() - start, out.strip()), flush=True)
             except (SystemExit, AssertionError) as e:
                 failures += 1
-                print("%s: FAILED: %s" % (python, e))
+                print("%s: FAILED: %s" % (python, e), flush=True)
             finally:
                 shutil.rmtree(venv, ignore_errors=True)
     finally:
