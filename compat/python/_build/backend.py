@@ -69,6 +69,7 @@ def _build_extension():
         with open(os.path.join(build, "pip-build.log"), "a") as log:
             out = _run(["cmake", "-S", _REPO, "-B", build, "-DCMAKE_BUILD_TYPE=Release",
                         "-DLIBSHM_BUILD_TESTS=OFF", "-DLIBSHM_BUILD_HARNESS=OFF",
+                        "-DLIBSHM_BUILD_CLI=OFF", "-DLIBSHM_BUILD_BENCH=OFF",
                         "-DLIBSHM_BUILD_PYTHON=ON", "-DSHM_PYTHONS=" + exe], log)
             # "libshm Python module: CPython 3.12.1 (/path/python3.12) -> <build>/.../3.12.1"
             module_dir = None
