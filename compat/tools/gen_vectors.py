@@ -220,7 +220,7 @@ def sl_cases():
     add("repeated-none", [None] * 20)
     add("repeated-bools", [True, False] * 5)
 
-    # Lists quoted in the reference and in DESIGN.md.
+    # Lists quoted in docs/format.md and docs/cpython-quirks.md.
     add("reference-1-4-int-str-none", [1, "ab", None])
     add("reference-1-4-howdy", ["howdy", b"HoWdY", -273.154, 100, None, True, 42])
     add("reference-2-11-count-index",
@@ -353,13 +353,13 @@ def shareable_list_document():
     if len(set(ids)) != len(ids):
         raise AssertionError("duplicate case ids")
     layout = "3.8" if sys.version_info < (3, 9) else "3.9"
-    # Cross-check the layout label against the block itself (DESIGN.md: 8 vs 16 bytes).
+    # Cross-check the layout label against the block itself (docs/format.md: 8 vs 16 bytes).
     empty = [c for c in cases if c["id"] == "empty-list"][0]
     if empty["size"] != {"3.8": 8, "3.9": 16}[layout]:
         raise AssertionError("empty list is %d bytes under layout %s" % (empty["size"], layout))
     design = [c for c in cases if c["id"] == "design-example-199-bytes"][0]
     if layout == "3.9" and design["size"] != 199:
-        raise AssertionError("DESIGN.md example is %d bytes, not 199" % design["size"])
+        raise AssertionError("docs/format.md example is %d bytes, not 199" % design["size"])
     return {
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),

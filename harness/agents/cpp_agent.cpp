@@ -41,7 +41,7 @@ class AgentError : public std::runtime_error {
   [[nodiscard]] const std::string& kind() const noexcept { return kind_; }
 
  private:
-  std::string kind_;  // DESIGN.md error kind
+  std::string kind_;  // error kind (harness/PROTOCOL.md)
 };
 
 // Parses a request like json::parse, except that an integer literal outside 64 bits (which

@@ -66,7 +66,7 @@ class HarnessError(Exception):
 
 
 def item_to_json(value):
-    """Item JSON (DESIGN.md) for one ShareableList value."""
+    """Item JSON (docs/format.md) for one ShareableList value."""
     if value is None or isinstance(value, bool):
         return value
     if type(value) is int:
@@ -101,7 +101,7 @@ def item_from_json(value):
 
 
 def error_kind(exc, op):
-    """Maps a CPython exception to a DESIGN.md error kind. The same exception type means
+    """Maps a CPython exception to a PROTOCOL.md error kind. The same exception type means
     different things in different operations (struct.error is damage when reading a list and
     a bad value when storing one), so the operation takes part."""
     reading = op in ("list.attach", "list.get", "list.items", "list.format", "list.len",

@@ -24,7 +24,7 @@ struct Outcome {
   };
   Kind kind = Kind::kValue;  // what happened
   nlohmann::json value;      // kValue: the value
-  std::string error_kind;    // kError: DESIGN.md error kind
+  std::string error_kind;    // kError: PROTOCOL.md error kind
   std::string error_type;    // kError: the original exception type
   std::string message;       // kError: its message; otherwise details
 };

@@ -57,7 +57,7 @@ void classify(BlockInfo& info) {
   } catch (const std::system_error& e) {
     info.kind = "unreadable";
     info.problem = e.code().message();
-  } catch (const std::invalid_argument& e) {  // a name libshm refuses (DESIGN.md, names row)
+  } catch (const std::invalid_argument& e) {  // a name libshm refuses (docs/cpython-quirks.md)
     info.kind = "unknown";
     info.problem = e.what();
   }

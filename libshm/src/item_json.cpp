@@ -1,4 +1,4 @@
-// Item JSON (DESIGN.md, "Shared vocabulary"): the one text form of ShareableList values that
+// Item JSON (docs/format.md, "Item JSON"): the one text form of ShareableList values that
 // the CLI, the harness agents and the golden vectors share.
 //
 // Parsing goes through nlohmann's SAX interface rather than its DOM because the DOM cannot

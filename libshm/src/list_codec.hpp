@@ -72,7 +72,7 @@ struct Encoded {
 Encoded encode_new(const Item& item, std::size_t index, bool strict);
 
 /// Encodes `value` for assignment to the item at `ref` whose format string is now
-/// `current_format` (8 raw bytes), with CPython's rules (reference §2.5): scalars get their
+/// `current_format` (8 raw bytes), with CPython's rules (docs/format.md): scalars get their
 /// own format; a str/bytes keeps the current "<k>s" format and must fit in k bytes, and in a
 /// slot holding anything else gets "<allocation>s". Validates everything, writes nothing.
 /// Throws std::invalid_argument if the value does not fit or is refused, LayoutError if the

@@ -1,5 +1,5 @@
 // ShareableList headers in CPython's two layouts: detection, validation of untrusted blocks,
-// and the header of new blocks (DESIGN.md, "The block formats"; reference §1.2 - 1.6).
+// and the header of new blocks (docs/format.md).
 //
 // A block may come from anyone, so nothing here trusts a number it reads: every count, offset
 // and size is checked against the block's size before it is used to compute another offset,

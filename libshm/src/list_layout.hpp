@@ -30,7 +30,7 @@ struct ListGeometry {
   [[nodiscard]] static std::size_t header_entry(std::size_t i) noexcept { return kWord * (i + 1); }
 };
 
-/// Detects the layout of a block (DESIGN.md): the word at offset 8 is 0 in 3.9+ (the first
+/// Detects the layout of a block (docs/format.md): the word at offset 8 is 0 in 3.9+ (the first
 /// offset) and at least 8 in 3.8 (the first item's size); an empty list is 8 bytes in 3.8 and
 /// 16 in 3.9+. Throws LayoutError if the block cannot be a list in either layout.
 Layout detect_layout(std::span<const std::byte> block);

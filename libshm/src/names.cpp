@@ -44,7 +44,7 @@ void SharedMemory::validate_name(std::string_view name) {
     // with two compares, and the message is built only for a name that is rejected.
     if (c >= 0x20 && c < 0x7f && c != '/' && c != ':') continue;
     const std::string at = " at byte " + std::to_string(i);
-    // Each rejection below is a name some CPython mishandles (see DESIGN.md, names row).
+    // Each rejection below is a name some CPython mishandles (docs/cpython-quirks.md, Names).
     if (c == '\0') reject(name, "embedded NUL" + at + " (CPython before 3.12.10 truncates it)");
     if (c == '/') reject(name, "'/'" + at + " (shm_open refuses it)");
     if (c == ':') reject(name, "':'" + at + " (breaks CPython's resource tracker protocol)");

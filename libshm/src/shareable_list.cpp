@@ -1,6 +1,6 @@
 // shm::ShareableList: creating, attaching, reading and writing lists in CPython's blocks,
-// with libshm's policy where CPython has bugs (DESIGN.md, "CPython quirks and libshm's
-// policy"). Header geometry lives in list_layout.cpp, items in their slots in list_codec.cpp.
+// with libshm's policy where CPython has bugs (docs/cpython-quirks.md).
+// Header geometry lives in list_layout.cpp, items in their slots in list_codec.cpp.
 #include "libshm/shareable_list.hpp"
 
 #include <cstring>
@@ -24,7 +24,7 @@ ShareableList::ShareableList(SharedMemory block, detail::ListGeometry geometry, 
 
 ShareableList ShareableList::create(std::span<const Item> items, const ListCreateOptions& options) {
   // Everything that can fail is checked before the block exists (CPython creates the block
-  // first and leaks it when packing fails: reference §2.7).
+  // first and leaks it when packing fails: docs/cpython-quirks.md).
   std::vector<detail::Encoded> encoded;
   std::vector<std::size_t> allocations;
   encoded.reserve(items.size());
@@ -128,7 +128,7 @@ namespace {
 [[gnu::always_inline]] inline detail::SlotRef ShareableList::slot(std::ptrdiff_t index) const {
   // A moved-from list has no slot table any more; its block reports closed.
   (void)bytes();
-  // Python's rule, without CPython's bug: only [-N, N) is an index (reference §2.3).
+  // Python's rule, without CPython's bug: only [-N, N) is an index (docs/cpython-quirks.md).
   const auto n = static_cast<std::ptrdiff_t>(size_);
   if (index < -n || index >= n) [[unlikely]]
     throw_index_error(index, size_);

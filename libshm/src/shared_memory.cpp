@@ -163,7 +163,7 @@ void SharedMemory::unlink() {
   if (::shm_unlink(os.c_str()) != 0) throw os_error(errno, "cannot unlink shared memory", name_);
   // Unregister only once the name is really gone, as CPython. Unlike CPython, any handle of
   // this process withdraws the registration, not only the one that made it: a stale entry would
-  // make the tracker unlink a later block of the same name at exit (reference §4.8, hazard 2).
+  // make the tracker unlink a later block of the same name at exit (docs/cpython-quirks.md).
   tracked_ = false;
   tracker::unregister_block(name_);
 }

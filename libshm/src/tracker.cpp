@@ -39,7 +39,7 @@ constexpr char kPrefix[] = "libshm resource_tracker: ";
 
 // One registered block: its name and which file it was when registered, so that a block
 // another process created later under the same name is told apart and left alone (CPython's
-// tracker knows only names and unlinks it: reference §4.8, hazard 2).
+// tracker knows only names and unlinks it: docs/cpython-quirks.md).
 struct Entry {
   char name[kMaxName + 1];  // "/name", NUL-terminated
   dev_t dev;                // st_dev at registration, 0 if it could not be read

@@ -367,7 +367,7 @@ TEST_F(Differential, RandomListsAgreeWithTheStdlib) {
         if (c.policy || c.items.empty()) continue;
         const auto n = static_cast<std::ptrdiff_t>(c.items.size());
         // [-N, N] (N itself is an IndexError on both sides); never below -N, where CPython
-        // writes into the wrong place (reference §2.3).
+        // writes into the wrong place (docs/cpython-quirks.md).
         const std::ptrdiff_t index =
             static_cast<std::ptrdiff_t>(gen.below(static_cast<std::size_t>(2 * n + 1))) - n;
         const Item value = gen.item();

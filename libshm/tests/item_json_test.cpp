@@ -1,4 +1,4 @@
-// Item JSON (DESIGN.md): the text form of items shared by the CLI, the agents and the vectors.
+// Item JSON (docs/format.md): the text form of items shared by the CLI, the agents and the vectors.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

@@ -169,7 +169,7 @@ TEST(Pickle, LoadsReadsEveryGoldenVector) {
 }
 
 TEST(Pickle, DesignExampleBytes) {
-  // DESIGN.md, Pickling: protocol 4 for SharedMemory("pk_demo", size 16).
+  // CPython's pickle (docs/format.md), protocol 4 for SharedMemory("pk_demo", size 16).
   EXPECT_EQ(hex(dumps_shared_memory("pk_demo", 16)),
             "80049543000000000000008c1d6d756c746970726f63657373696e672e7368617265645f6d656d6f"
             "7279948c0c5368617265644d656d6f72799493948c07706b5f64656d6f94894b10879452942e");

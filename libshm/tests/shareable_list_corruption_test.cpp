@@ -18,7 +18,7 @@ namespace {
 using ::testing::HasSubstr;
 
 // [1, 'ab', None]: 91 bytes in 3.9+ (data at 40, formats at 64, codes at 88), 83 in 3.8
-// (data at 32, formats at 56, codes at 80). reference §1.4.
+// (data at 32, formats at 56, codes at 80). docs/format.md.
 constexpr std::size_t kFormats39 = 64, kCodes39 = 88, kFormats38 = 56, kCodes38 = 80;
 
 std::string good_block(Layout layout, std::initializer_list<Item> items = {
@@ -90,7 +90,7 @@ TEST(Corruption, NegativeCount) {
 
 TEST(Corruption, HugeCount) {
   std::string block = good_block(Layout::v39);
-  put_word(block, 0, 1000);  // reference §2.9: N=1000 needs 8016 bytes of header
+  put_word(block, 0, 1000);  // N=1000 needs 8016 bytes of header
   expect_layout_error(block, 0, "needs a header of 8016 bytes (3.9+ layout) but the block is 91");
   put_word(block, 0, std::numeric_limits<std::int64_t>::max());
   expect_layout_error(block, 0, "needs a header larger than memory");

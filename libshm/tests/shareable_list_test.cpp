@@ -1,4 +1,4 @@
-// shm::ShareableList: the API, each behaviour of DESIGN.md's block format and quirk policy,
+// shm::ShareableList: the API, each behaviour of docs/format.md and docs/cpython-quirks.md,
 // and lists shared with another process.
 #include "libshm/shareable_list.hpp"
 
@@ -58,7 +58,7 @@ TEST_F(ListTest, CreatesAndReadsEveryType) {
 }
 
 TEST_F(ListTest, ByteForByteTheReferenceDump) {
-  // reference §1.4: ShareableList([1, 'ab', None]) in both layouts.
+  // docs/format.md: ShareableList([1, 'ab', None]) in both layouts.
   const std::string v39 = test::unhex(
       "0300000000000000000000000000000008000000000000001000000000000000"
       "1800000000000000010000000000000061620000000000000000000000000000"
@@ -155,7 +155,7 @@ TEST_F(ListTest, BoolAndNoneHaveCPythonsFormatsAndBytes) {
 }
 
 TEST_F(ListTest, TypeChangesThroughSetFollowCPythonsTable) {
-  // reference §2.5
+  // docs/format.md, "The write order"
   auto list = make({std::int64_t{7}, std::string("abcdefghij"), 1.5});
   list.set(0, std::string("abcdefgh"));  // str into a scalar slot: "<allocation>s"
   EXPECT_EQ(list.format(), "8s16sd");
@@ -206,7 +206,7 @@ TEST_F(ListTest, NonAsciiStrSlotIsCPythonsWheneverTheUtf8Fits) {
   for (std::size_t i = 0; i < texts.size(); ++i) {
     EXPECT_TRUE(test::SameItem(grown.get(static_cast<std::ptrdiff_t>(i)), texts[i]));
   }
-  // DESIGN.md's example is 199 bytes in CPython with "é"*9 cut to 16 bytes; whole, it is 207.
+  // docs/format.md's example is 199 bytes in CPython with "é"*9 cut to 16 bytes; whole, it is 207.
   auto design = make({std::int64_t{1}, 2.5, true, None{}, std::string("ab\0", 3),
                       Bytes{std::string("xy\0\0", 4)}, repeat(kE2, 9)});
   EXPECT_EQ(design.shm().size(), 207u);
@@ -257,7 +257,7 @@ TEST_F(ListTest, CreationFailureLeavesNoBlock) {
 }
 
 TEST_F(ListTest, CountAndIndexUsePythonEquality) {
-  // reference §2.11's list
+  // count/index use Python's ==, as CPython's
   auto list = make({std::int64_t{1}, true, 1.0, std::int64_t{0}, false, 0.0, None{},
                     std::string("a"), Bytes{"a"}, std::nan("")});
   EXPECT_EQ(list.count(std::int64_t{1}), 3u);

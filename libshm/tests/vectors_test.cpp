@@ -5,7 +5,7 @@
 //   - libshm attaches CPython's block, detects its layout and reads what CPython read;
 //   - the recorded assignments, done by libshm, leave CPython's block_after, errors included.
 // Where CPython cuts a non-ASCII str (its slot is sized by characters), libshm's block
-// differs on purpose: there the policy is checked instead (DESIGN.md).
+// differs on purpose: there the policy is checked instead (docs/cpython-quirks.md).
 #include <gtest/gtest.h>
 
 #include <filesystem>

@@ -7,7 +7,7 @@ stdlib processes, libshm processes and C++ programs using libshm share them free
 use CPython 3.8's layout under 3.8 and the 3.9+ layout elsewhere, as the stdlib of the running
 version does; attaching reads either.
 
-Deliberate differences from the stdlib (DESIGN.md, "CPython quirks and libshm's policy"):
+Deliberate differences from the stdlib (docs/cpython-quirks.md in the repository):
 
 * Names containing NUL, '/', ':', a line break, a control character or a non-ASCII character,
   longer than 255 bytes, '', '.' and '..' raise ValueError before anything is created (stdlib:

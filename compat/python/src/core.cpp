@@ -482,7 +482,7 @@ py::object make_list_type() {
 }
 
 // A name as the stdlib's resource tracker takes it ("/" + name), validated: the tracker's line
-// protocol cannot carry every name (DESIGN.md, names row).
+// protocol cannot carry every name (docs/cpython-quirks.md, Names).
 std::string checked_name(std::string_view name) {
   if (!name.empty() && name.front() == '/') name.remove_prefix(1);
   shm::SharedMemory::validate_name(name);

@@ -215,7 +215,7 @@ class Api(BlockTest):
 
 
 class Differences(BlockTest):
-    """The policy rows of DESIGN.md, as the Python module shows them."""
+    """The policy of docs/cpython-quirks.md, as the Python module shows it."""
 
     def test_out_of_range_negative_indices_are_index_errors_and_write_nothing(self):
         sl = libshm.ShareableList([1, "ab", 3.5, None, b"xyz"], name=self.name())

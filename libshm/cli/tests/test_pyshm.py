@@ -266,7 +266,7 @@ class PyshmTest(unittest.TestCase):
             sl_pickle = ("8004956d000000000000008c0966756e63746f6f6c73948c077061727469616c9493948c"
                          "1d6d756c746970726f63657373696e672e7368617265645f6d656d6f7279948c0d536861"
                          "726561626c654c69737494939485945294286805297d948c046e616d65948c0672715f706b"
-                         "6c94734e7494622952942e")  # reference §3.5, ShareableList 'rq_pkl', p4
+                         "6c94734e7494622952942e")  # CPython's, ShareableList 'rq_pkl', p4
             self.assertEqual(json.loads(self.ok("unpickle", "-", stdin=sl_pickle + "\n")),
                              {"kind": "shareable_list", "name": "rq_pkl"})
         finally:

@@ -41,7 +41,7 @@ std::string python_repr(const Item& item);
 /// The Python type name: "NoneType", "bool", "int", "float", "str" or "bytes".
 std::string_view type_name(const Item& item) noexcept;
 
-/// Item JSON (DESIGN.md): int → integer; float → number with a fraction or exponent, or
+/// Item JSON (docs/format.md): int → integer; float → number with a fraction or exponent, or
 /// {"float": "nan" | "inf" | "-inf"}; bool; null; str → string; bytes → {"bytes": "<hex>"}.
 /// Floats are written with the shortest text that reads back to the same double (repr).
 std::string to_json(const Item& item);

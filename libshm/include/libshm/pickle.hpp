@@ -120,7 +120,7 @@ Handle loads(std::span<const std::byte> data);
 /// Attaches to the block a SharedMemory handle names, as unpickling does in CPython: a plain
 /// attach by name, where the size in the pickle is ignored (size() is the block's current
 /// st_size). Unlike CPython before 3.13, the block is not registered with the resource
-/// tracker unless `options.track` is set (AttachOptions, DESIGN.md): an attached block then
+/// tracker unless `options.track` is set (docs/cpython-quirks.md): an attached block then
 /// survives this process.
 /// Throws std::invalid_argument for a ShareableList handle (use attach_list) and whatever
 /// SharedMemory::attach throws: std::system_error with ENOENT if the block no longer exists

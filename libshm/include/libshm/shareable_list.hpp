@@ -1,5 +1,5 @@
 // shm::ShareableList: CPython's multiprocessing.shared_memory.ShareableList, byte for byte, in
-// both block layouts (3.8 and 3.9+), with libshm's policy where CPython has bugs (DESIGN.md).
+// both block layouts (3.8 and 3.9+), libshm's policy for CPython's bugs (docs/cpython-quirks.md).
 #pragma once
 
 #include <cstddef>
