@@ -1,11 +1,12 @@
 // Reading handle pickles: a recogniser that walks the shapes of pickle_format.hpp over the
 // input and checks each token, never an unpickler. Nothing here calls, imports or builds what
-// a pickle names: globals are compared with two fixed pairs of strings, and the only values
+// a pickle names: globals are compared with three fixed pairs of strings, and the only values
 // taken from the input are the name (at most 255 bytes) and the size (an integer).
 //
 // Every read is bounded by what is left of the input (or of the frame) before any length in
-// the input is used, each byte is looked at a bounded number of times, and nothing recurses:
-// time is linear in the input and memory is constant apart from the name.
+// the input is used, each byte is looked at a bounded number of times per reading, there are
+// at most four readings, and nothing recurses: time is linear in the input and memory is
+// constant apart from the name.
 #include <algorithm>
 #include <cstring>
 #include <limits>

@@ -44,8 +44,9 @@ inline constexpr int kHighestProtocol = 5;
 
 /// Bytes that are not a SharedMemory or ShareableList pickle as CPython writes one. Derived
 /// from std::invalid_argument (the bytes given are the bad argument). what() says what is wrong
-/// and where, e.g. "offset 2: global 'posix.system' is not allowed (only
-/// multiprocessing.shared_memory.SharedMemory and functools.partial)".
+/// and where, e.g. "offset 2: global 'posix.system' is not allowed: only
+/// multiprocessing.shared_memory.SharedMemory, functools.partial and
+/// multiprocessing.reduction._rebuild_partial (of ...ShareableList) make a handle".
 class PickleError : public std::invalid_argument {
  public:
   /// `offset` is the byte of the pickle where the problem was found.
