@@ -45,8 +45,22 @@ pickle.json
      "generator": "compat/tools/gen_vectors.py", "cases": [CASE...]}
     CASE = {"id", "kind": "shared_memory" | "shareable_list", "name": name without the slash,
             "size": int (shared_memory only), "protocol": 0..5,
-            "pickler": "c" (pickle.dumps) | "python" (pickle._Pickler, the pure-Python one),
+            "pickler": one of PICKLERS below,
+            "reducer": "pickle" | "forking", "optimized": true | false  (the shape the bytes
+                       have: shm::pickle::Style; "forking" only for a ShareableList reduced
+                       by multiprocessing.reduction._reduce_partial),
             "hex": the pickle bytes}
+    PICKLERS:
+      "c"                 pickle.dumps(obj, protocol) (the C pickler, _pickle)
+      "python"            pickle._Pickler(file, protocol).dump(obj) (the pure-Python one)
+      "forking"           multiprocessing.reduction.ForkingPickler.dumps(obj, protocol): what
+                          Queues, Pipes and Pool arguments carry
+      "copyreg-c"         pickle.dumps after copyreg.pickle(functools.partial,
+                          multiprocessing.reduction._reduce_partial) (undone afterwards)
+      "copyreg-python"    the same with pickle._Pickler
+      "optimized-c"       pickletools.optimize of the "c" bytes
+      "optimized-python"  pickletools.optimize of the "python" bytes
+      "optimized-forking" pickletools.optimize of the "forking" bytes
 
 The pickled objects are built without a block (most sizes could never be mapped), and that
 route is checked against real blocks and against the hex in the reference before anything is
@@ -54,17 +68,22 @@ written. Every real block gets a fresh random name and is unlinked in a finally 
 """
 
 import argparse
+import copyreg
+import functools
 import io
 import json
 import math
 import os
+import multiprocessing.reduction
 import pickle
+import pickletools
 import platform
 import random
 import secrets
 import struct
 import sys
 
+from multiprocessing.reduction import ForkingPickler
 from multiprocessing.shared_memory import ShareableList, SharedMemory
 
 GENERATOR = "compat/tools/gen_vectors.py"
@@ -394,15 +413,66 @@ def fake_shareable_list(name):
     return sl
 
 
-def dumps(obj, protocol, pickler):
-    if pickler == "c":
-        return pickle.dumps(obj, protocol=protocol)
+def _python_dumps(obj, protocol):
     out = io.BytesIO()
     pickle._Pickler(out, protocol=protocol).dump(obj)
     return out.getvalue()
 
 
-PICKLERS = ("c", "python")
+def _with_partial_in_copyreg(dump):
+    """Runs dump() with multiprocessing's partial reducer registered through copyreg, as any
+    program may do, and takes it out again."""
+    had = copyreg.dispatch_table.get(functools.partial)
+    copyreg.pickle(functools.partial, multiprocessing.reduction._reduce_partial)
+    try:
+        return dump()
+    finally:
+        if had is None:
+            del copyreg.dispatch_table[functools.partial]
+        else:
+            copyreg.dispatch_table[functools.partial] = had
+
+
+def dumps(obj, protocol, pickler):
+    if pickler == "c":
+        return pickle.dumps(obj, protocol=protocol)
+    if pickler == "python":
+        return _python_dumps(obj, protocol)
+    if pickler == "forking":
+        return bytes(ForkingPickler.dumps(obj, protocol))
+    if pickler == "copyreg-c":
+        return _with_partial_in_copyreg(lambda: pickle.dumps(obj, protocol=protocol))
+    if pickler == "copyreg-python":
+        return _with_partial_in_copyreg(lambda: _python_dumps(obj, protocol))
+    if pickler.startswith("optimized-"):
+        return pickletools.optimize(dumps(obj, protocol, pickler[len("optimized-"):]))
+    raise ValueError(pickler)
+
+
+PICKLERS = ("c", "python", "forking", "copyreg-c", "copyreg-python", "optimized-c",
+            "optimized-python", "optimized-forking")
+
+
+def pickle_style(kind, pickler):
+    """(reducer, optimized): the shape `pickler` gives a `kind` object (see the docstring)."""
+    forking = kind == "shareable_list" and ("forking" in pickler or "copyreg" in pickler)
+    return ("forking" if forking else "pickle"), pickler.startswith("optimized-")
+
+
+def check_style_of(kind, pickler, data):
+    """The bytes must have the shape pickle_style says: the forking reducer's global exactly
+    when the reducer is "forking", and memo stores only when not optimized (an optimized
+    SharedMemory has none, an optimized ShareableList one, the class that BUILD fetches)."""
+    reducer, optimized = pickle_style(kind, pickler)
+    ops = list(pickletools.genops(data))
+    strings = [arg for _, arg, _ in ops if isinstance(arg, str)]
+    forking = ("multiprocessing.reduction _rebuild_partial" in strings
+               or "_rebuild_partial" in strings)
+    stores = sum(1 for op, _, _ in ops if op.name in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"))
+    want_stores = {"shared_memory": 0, "shareable_list": 0 if reducer == "forking" else 1}[kind]
+    if forking != (reducer == "forking") or (optimized and stores != want_stores) or (
+            not optimized and stores <= want_stores):
+        raise AssertionError("%s %s: unexpected shape %s" % (kind, pickler, data.hex()))
 PROTOCOLS = range(0, 6)
 
 # Reference section 3.5: SharedMemory('rq_pk', size 16) and ShareableList(name='rq_pkl'),
@@ -538,13 +608,18 @@ def pickle_document():
                     obj = fake_shared_memory(name, size)
                 else:
                     obj = fake_shareable_list(name)
+                data = dumps(obj, protocol, pickler)
+                check_style_of(kind, pickler, data)
+                reducer, optimized = pickle_style(kind, pickler)
                 case = {
                     "id": "%s-p%d-%s" % (prefix, protocol, pickler),
                     "kind": kind,
                     "name": name,
                     "protocol": protocol,
                     "pickler": pickler,
-                    "hex": dumps(obj, protocol, pickler).hex(),
+                    "reducer": reducer,
+                    "optimized": optimized,
+                    "hex": data.hex(),
                 }
                 if kind == "shared_memory":
                     case["size"] = size

@@ -196,6 +196,7 @@ class Agent {
                  "list",  "list.raw",   "strict",     "track-option"};
 #ifdef SHM_AGENT_PICKLE
     caps.push_back("pickle");
+    caps.push_back("pickle.picklers");
 #endif
     return {{"protocol", kProtocolVersion}, {"implementation", "libshm"},
             {"version", SHM_AGENT_VERSION}, {"id", "cpp"},
@@ -354,18 +355,33 @@ class Agent {
   static json handle_json(const shm::pickle::Handle& h) {
     json out = {{"kind", std::string(shm::pickle::to_string(h.kind))},
                 {"name", h.name},
-                {"protocol", h.protocol}};
+                {"protocol", h.protocol},
+                {"reducer", std::string(shm::pickle::to_string(h.style.reducer))},
+                {"optimized", h.style.optimized}};
     if (h.size) out["size"] = *h.size;
     return out;
   }
 
+  // The bytes py_agent's `pickler` makes: "pickle" and "python" (the same bytes), "forking"
+  // (ForkingPickler), "optimized" and "optimized-forking" (pickletools.optimize of those).
+  static shm::pickle::Style pickle_style(const std::string& pickler) {
+    using Reducer = shm::pickle::Style::Reducer;
+    if (pickler == "pickle" || pickler == "python") return {Reducer::pickle, false};
+    if (pickler == "forking") return {Reducer::forking, false};
+    if (pickler == "optimized") return {Reducer::pickle, true};
+    if (pickler == "optimized-forking") return {Reducer::forking, true};
+    throw AgentError("InvalidArgument", "unknown pickler '" + pickler + "'");
+  }
+
   json pickle_dumps(const json& req) {
     int protocol = req.value("protocol", shm::pickle::kDefaultProtocol);
+    const auto style = pickle_style(req.value("pickler", "pickle"));
     auto h = req.value("handle", "");
     if (auto it = lists_.find(h); it != lists_.end()) {
-      return hex_of(shm::pickle::dumps(it->second, protocol));
+      return hex_of(shm::pickle::dumps_shareable_list(it->second.name(), protocol, style));
     }
-    return hex_of(shm::pickle::dumps(block(req), protocol));
+    const auto& b = block(req);
+    return hex_of(shm::pickle::dumps_shared_memory(b.name(), b.size(), protocol, style));
   }
 
   json pickle_loads(const json& req) {

@@ -229,7 +229,8 @@ class Agent:
                 "executable": sys.executable,
                 "capabilities": sorted(caps),
             }
-        caps = ["block", "list", "pickle", "list.raw", "layout-" + NATIVE_LAYOUT, "python"]
+        caps = ["block", "list", "pickle", "pickle.picklers", "list.raw",
+                "layout-" + NATIVE_LAYOUT, "python"]
         if HAS_TRACK:
             caps.append("track-option")
         if numpy is not None:
@@ -421,9 +422,32 @@ class Agent:
         return values
 
     def op_pickle_dumps(self, req):
+        """`pickler`: "pickle" (pickle.dumps, the default), "python" (pickle._Pickler),
+        "forking" (multiprocessing's ForkingPickler, what Queues and Pools use), "optimized"
+        and "optimized-forking" (pickletools.optimize of "pickle" and "forking")."""
+        import io
+        import pickletools
+        from multiprocessing.reduction import ForkingPickler
         handle = req.get("handle")
         obj = self.lists[handle] if handle in self.lists else self.block(req)
-        return pickle.dumps(obj, protocol=req.get("protocol", pickle.DEFAULT_PROTOCOL)).hex()
+        protocol = req.get("protocol", pickle.DEFAULT_PROTOCOL)
+        pickler = req.get("pickler", "pickle")
+        base = pickler[len("optimized-"):] if pickler.startswith("optimized-") else pickler
+        if pickler == "optimized":
+            base = "pickle"
+        if base == "pickle":
+            data = pickle.dumps(obj, protocol=protocol)
+        elif base == "python":
+            out = io.BytesIO()
+            pickle._Pickler(out, protocol=protocol).dump(obj)
+            data = out.getvalue()
+        elif base == "forking":
+            data = bytes(ForkingPickler.dumps(obj, protocol))
+        else:
+            raise HarnessError("InvalidArgument", "unknown pickler %r" % (pickler,))
+        if pickler.startswith("optimized"):
+            data = pickletools.optimize(data)
+        return data.hex()
 
     def op_pickle_loads(self, req):
         handle = self.new_handle(req)

@@ -35,7 +35,7 @@ std::vector<Region> regions_of(std::span<const std::byte> block) {
 
 }  // namespace
 
-void print_table(std::ostream& out, const shm::ShareableList& list) {
+void print_table(std::ostream& out, const shm::ShareableList& list, int cpython_minor) {
   out << "name: " << list.name() << "\nsize: " << list.shm().size()
       << "\nlayout: " << shm::to_string(list.layout()) << "\nitems: " << list.size() << "\n";
   out << "\n index  type      format     value\n";
@@ -46,7 +46,7 @@ void print_table(std::ostream& out, const shm::ShareableList& list) {
     try {
       const shm::Item item = list.get(index);
       type = shm::type_name(item);
-      value = shm::python_repr(item);
+      value = shm::python_repr(item, cpython_minor);
     } catch (const std::exception& e) {
       type = "?";
       value = std::string("<") + e.what() + ">";

@@ -11,7 +11,9 @@
 namespace pyshm {
 
 /// A table: name, size, layout, then one row per item (index, type, format, value as repr).
-void print_table(std::ostream& out, const shm::ShareableList& list);
+/// Values are written as CPython 3.`cpython_minor`'s repr() writes them (shm::python_repr).
+void print_table(std::ostream& out, const shm::ShareableList& list,
+                 int cpython_minor = shm::kNewestReprMinor);
 
 /// {"name", "size", "layout", "format", "items": [Item JSON…]} on one line.
 std::string list_json(const shm::ShareableList& list);

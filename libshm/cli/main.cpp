@@ -55,7 +55,7 @@ int cmd_ls(bool json) {
   return 0;
 }
 
-int cmd_dump(const std::string& name, bool json, bool hex, bool raw) {
+int cmd_dump(const std::string& name, bool json, bool hex, bool raw, int cpython_minor) {
   if (hex || raw) {
     const auto block = shm::SharedMemory::attach(name, {.read_only = true});
     if (raw) {
@@ -71,7 +71,7 @@ int cmd_dump(const std::string& name, bool json, bool hex, bool raw) {
   if (json) {
     std::cout << pyshm::list_json(list) << "\n";
   } else {
-    pyshm::print_table(std::cout, list);
+    pyshm::print_table(std::cout, list, cpython_minor);
   }
   return 0;
 }
@@ -101,6 +101,11 @@ int cmd_unpickle(const std::string& hex_arg) {
   const shm::pickle::Handle handle = shm::pickle::loads(shm::from_hex(hex));
   nlohmann::json out = {{"kind", shm::pickle::to_string(handle.kind)}, {"name", handle.name}};
   if (handle.size) out["size"] = *handle.size;
+  // Which pickler wrote it, when not plain pickle.dumps (ForkingPickler, pickletools.optimize).
+  if (handle.style.reducer != shm::pickle::Style::Reducer::pickle) {
+    out["reducer"] = shm::pickle::to_string(handle.style.reducer);
+  }
+  if (handle.style.optimized) out["optimized"] = true;
   std::cout << out.dump() << "\n";
   return 0;
 }
@@ -143,6 +148,15 @@ int main(int argc, char** argv) {
   auto* dump_json = dump->add_flag("--json", json, "Print {name, size, layout, format, items}");
   auto* dump_hex = dump->add_flag("--hex", hex, "Annotated hex dump (works for any block)");
   auto* dump_raw = dump->add_flag("--raw", raw, "The block's bytes, unchanged, on stdout");
+  std::string repr_python = "3." + std::to_string(shm::kNewestReprMinor);
+  std::vector<std::string> repr_pythons;
+  for (int minor = shm::kOldestReprMinor; minor <= shm::kNewestReprMinor; ++minor) {
+    repr_pythons.push_back("3." + std::to_string(minor));
+  }
+  dump->add_option("--python", repr_python,
+                   "Write the table's values as this CPython's repr() does (its Unicode "
+                   "version decides which characters are escaped; default the newest)")
+      ->check(CLI::IsMember(repr_pythons));
   dump_json->excludes(dump_hex)->excludes(dump_raw);
   dump_hex->excludes(dump_raw);
 
@@ -218,7 +232,10 @@ int main(int argc, char** argv) {
 
   try {
     if (*ls) return cmd_ls(json);
-    if (*dump) return cmd_dump(name, json, hex, raw);
+    if (*dump) {
+      return cmd_dump(name, json, hex, raw,
+                      std::stoi(repr_python.substr(repr_python.find('.') + 1)));
+    }
     if (*check) return cmd_check(name);
     if (*create_list) {
       const std::string text = items_json == "-" ? read_all(std::cin) : items_json;

@@ -1,11 +1,15 @@
 // shm::Item: Python's equality, repr() and type names for ShareableList values.
 #include "libshm/item.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <span>
+#include <stdexcept>
 
 #include "float_repr.hpp"
+#include "printable.hpp"
 #include "utf8.hpp"
 
 namespace shm {
@@ -69,17 +73,24 @@ bool append_ascii_repr(std::string& out, unsigned c, char quote) {
   return true;
 }
 
-// Non-ASCII code points CPython's repr escapes because its Unicode database calls them
-// non-printable. The full table is large; these are the ones that show up in practice
-// (C1 controls, NBSP, soft hyphen, zero-width and direction marks, separators, BOM).
-bool non_printable(char32_t cp) {
-  return cp <= 0xA0 || cp == 0xAD || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200F) ||
-         (cp >= 0x2028 && cp <= 0x202F) || (cp >= 0x205F && cp <= 0x206F) || cp == 0x3000 ||
-         cp == 0xFEFF || (cp >= 0xE000 && cp <= 0xF8FF) || (cp >= 0xFFF0 && cp <= 0xFFFB) ||
-         (cp >= 0xFFFE && cp <= 0xFFFF);
+void check_minor(int cpython_minor) {
+  if (cpython_minor < kOldestReprMinor || cpython_minor > kNewestReprMinor) {
+    throw std::invalid_argument("no repr table for CPython 3." + std::to_string(cpython_minor) +
+                                " (3." + std::to_string(kOldestReprMinor) + " to 3." +
+                                std::to_string(kNewestReprMinor) + ")");
+  }
 }
 
-std::string str_repr(std::string_view text) {
+bool printable_in(std::span<const detail::CodeRange> ranges, char32_t cp) noexcept {
+  // The first range that ends at or after cp holds it if it starts at or before it.
+  const auto it = std::lower_bound(
+      ranges.begin(), ranges.end(), cp,
+      [](const detail::CodeRange& range, char32_t value) { return range.last < value; });
+  return it != ranges.end() && it->first <= cp;
+}
+
+std::string str_repr(std::string_view text, int cpython_minor) {
+  const auto printable = detail::printable_ranges(cpython_minor);
   const char quote = repr_quote(text);
   std::string out(1, quote);
   if (!detail::utf8_code_points(text)) {
@@ -92,7 +103,7 @@ std::string str_repr(std::string_view text) {
       const std::size_t start = at;
       const char32_t cp = detail::utf8_next(text, at);
       if (append_ascii_repr(out, static_cast<unsigned>(cp), quote)) continue;
-      if (!non_printable(cp)) {
+      if (printable_in(printable, cp)) {
         out.append(text.substr(start, at - start));
       } else if (cp <= 0xFF) {
         out += hex_escape("\\x", static_cast<unsigned>(cp), 2);
@@ -133,7 +144,13 @@ bool python_equal(const Item& a, const Item& b) noexcept {
   return a == b;  // None, str, bytes: same type and same contents
 }
 
-std::string python_repr(const Item& item) {
+bool python_isprintable(char32_t code_point, int cpython_minor) {
+  check_minor(cpython_minor);
+  return printable_in(detail::printable_ranges(cpython_minor), code_point);
+}
+
+std::string python_repr(const Item& item, int cpython_minor) {
+  check_minor(cpython_minor);
   switch (item.index()) {
     case 0:
       return "None";
@@ -144,7 +161,7 @@ std::string python_repr(const Item& item) {
     case 3:
       return detail::python_float_repr(std::get<double>(item));
     case 4:
-      return str_repr(std::get<std::string>(item));
+      return str_repr(std::get<std::string>(item), cpython_minor);
     default:
       return bytes_repr(std::get<Bytes>(item).data);
   }

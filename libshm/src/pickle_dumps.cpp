@@ -15,10 +15,11 @@ using namespace detail;
 // The visitor that writes each token of a shape.
 class Encoder {
  public:
-  Encoder(int protocol, std::string_view name, std::uint64_t size)
-      : protocol_(protocol), name_(name), size_(size) {}
+  Encoder(int protocol, const Style& style, std::string_view name, std::uint64_t size)
+      : protocol_(protocol), style_(style), name_(name), size_(size) {}
 
   [[nodiscard]] int protocol() const noexcept { return protocol_; }
+  [[nodiscard]] Style::Reducer reducer() const noexcept { return style_.reducer; }
 
   // PROTO (2+) and an empty FRAME header (4+) that finish() fills in.
   void header() {
@@ -34,7 +35,9 @@ class Encoder {
 
   void op(char code) { out_ += code; }
 
-  std::uint32_t memo() {
+  std::uint32_t memo(bool fetched) {
+    // pickletools.optimize keeps only the stores a get() uses, renumbered in order.
+    if (style_.optimized && !fetched) return next_memo_;
     put_memo(out_, protocol_, next_memo_);
     return next_memo_++;
   }
@@ -45,9 +48,9 @@ class Encoder {
     // save_global: GLOBAL "module\nname\n" up to protocol 3, STACK_GLOBAL from 4 on.
     if (protocol_ >= 4) {
       put_str(out_, protocol_, module);
-      memo();
+      memo(false);
       put_str(out_, protocol_, qualname);
-      memo();
+      memo(false);
       out_ += op::kStackGlobal;
     } else {
       out_ += op::kGlobal;
@@ -64,7 +67,8 @@ class Encoder {
   void size() { put_int(out_, protocol_, size_); }
 
   // The pickle, with the frame length filled in: everything after the FRAME header is one
-  // frame, as both CPython picklers write a pickle this small (well below 64 KiB).
+  // frame, as both CPython picklers and pickletools.optimize write a pickle this small (well
+  // below 64 KiB).
   std::vector<std::byte> finish() {
     if (protocol_ >= 4) {
       std::uint64_t length = out_.size() - kFramedHeaderSize;
@@ -79,6 +83,7 @@ class Encoder {
 
  private:
   int protocol_;                 // 0 - 5
+  Style style_;                  // reducer and optimized
   std::string_view name_;        // the block's name
   std::uint64_t size_;           // SharedMemory.size (unused for a list)
   std::uint32_t next_memo_ = 0;  // index the next memo store gets
@@ -96,20 +101,21 @@ void check(std::string_view name, int protocol) {
 
 }  // namespace
 
-std::vector<std::byte> dumps_shared_memory(std::string_view name, std::uint64_t size,
-                                           int protocol) {
+std::vector<std::byte> dumps_shared_memory(std::string_view name, std::uint64_t size, int protocol,
+                                           const Style& style) {
   check(name, protocol);
-  Encoder encoder(protocol, name, size);
+  Encoder encoder(protocol, style, name, size);
   encoder.header();
-  shared_memory_body(encoder);
+  handle_body(encoder, Handle::Kind::shared_memory);
   return encoder.finish();
 }
 
-std::vector<std::byte> dumps_shareable_list(std::string_view name, int protocol) {
+std::vector<std::byte> dumps_shareable_list(std::string_view name, int protocol,
+                                            const Style& style) {
   check(name, protocol);
-  Encoder encoder(protocol, name, 0);
+  Encoder encoder(protocol, style, name, 0);
   encoder.header();
-  shareable_list_body(encoder);
+  handle_body(encoder, Handle::Kind::shareable_list);
   return encoder.finish();
 }
 
@@ -123,12 +129,12 @@ std::vector<std::byte> dumps(const ShareableList& list, int protocol) {
 
 std::vector<std::byte> dumps(const Handle& handle) {
   if (handle.kind == Handle::Kind::shareable_list) {
-    return dumps_shareable_list(handle.name, handle.protocol);
+    return dumps_shareable_list(handle.name, handle.protocol, handle.style);
   }
   if (!handle.size) {
     throw std::invalid_argument("cannot pickle a SharedMemory handle without a size");
   }
-  return dumps_shared_memory(handle.name, *handle.size, handle.protocol);
+  return dumps_shared_memory(handle.name, *handle.size, handle.protocol, handle.style);
 }
 
 }  // namespace shm::pickle

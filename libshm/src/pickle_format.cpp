@@ -17,6 +17,10 @@ std::string_view to_string(Handle::Kind kind) noexcept {
   return kind == Handle::Kind::shared_memory ? "shared_memory" : "shareable_list";
 }
 
+std::string_view to_string(Style::Reducer reducer) noexcept {
+  return reducer == Style::Reducer::pickle ? "pickle" : "forking";
+}
+
 void validate_name(std::string_view name) {
   if (auto problem = detail::name_problem(name)) {
     throw std::invalid_argument("cannot pickle the name '" + detail::shown(name) +

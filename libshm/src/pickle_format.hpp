@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "libshm/pickle.hpp"
+
 namespace shm::pickle::detail {
 
 /// The opcodes the handle pickles use (Lib/pickle.py's names).
@@ -81,22 +83,50 @@ void put_get(std::string& out, int protocol, std::uint32_t index);
 /// Appends the False that CPython writes: INT "00" in protocols 0 and 1, NEWFALSE from 2 on.
 void put_false(std::string& out, int protocol);
 
+// The visitor interface: protocol(), reducer() (Style::Reducer), op(code), memo(fetched)
+// (a memo store; `fetched` says a later get() uses it, the only stores pickletools.optimize
+// keeps; returns the index), get(index), global(module, name), text(s), name(),
+// create_flag(), size().
+
+/// The empty tuple: MARK TUPLE in protocol 0, EMPTY_TUPLE from 1 on (save_tuple).
+template <class Visitor>
+void empty_tuple(Visitor& v) {
+  if (v.protocol() == 0) {
+    v.op(op::kMark);
+    v.op(op::kTuple);
+  } else {
+    v.op(op::kEmptyTuple);
+  }
+}
+
+/// An empty dict and its memo store: MARK DICT in protocol 0, EMPTY_DICT from 1 on (save_dict).
+template <class Visitor>
+void empty_dict(Visitor& v) {
+  if (v.protocol() == 0) {
+    v.op(op::kMark);
+    v.op(op::kDict);
+  } else {
+    v.op(op::kEmptyDict);
+  }
+  v.memo(false);
+}
+
 /// SharedMemory(name, False, size) after the header: CPython's save_reduce of
 /// SharedMemory.__reduce__.
 template <class Visitor>
 void shared_memory_body(Visitor& v) {
   const int p = v.protocol();
   v.global(kModule, "SharedMemory");
-  v.memo();
+  v.memo(false);
   if (p < 2) v.op(op::kMark);
   v.name();
-  v.memo();
+  v.memo(false);
   v.create_flag();
   v.size();
   v.op(p < 2 ? op::kTuple : op::kTuple3);
-  v.memo();
+  v.memo(false);
   v.op(op::kReduce);
-  v.memo();
+  v.memo(false);
   v.op(op::kStop);
 }
 
@@ -105,48 +135,80 @@ void shared_memory_body(Visitor& v) {
 template <class Visitor>
 void shareable_list_body(Visitor& v) {
   const int p = v.protocol();
-  const auto empty_tuple = [&] {
-    if (p == 0) {
-      v.op(op::kMark);
-      v.op(op::kTuple);
-    } else {
-      v.op(op::kEmptyTuple);
-    }
-  };
   v.global("functools", "partial");
-  v.memo();
+  v.memo(false);
   if (p < 2) v.op(op::kMark);
   v.global(kModule, "ShareableList");
-  const std::uint32_t list_class = v.memo();
+  const std::uint32_t list_class = v.memo(true);
   v.op(p < 2 ? op::kTuple : op::kTuple1);
-  v.memo();
+  v.memo(false);
   v.op(op::kReduce);
-  v.memo();
+  v.memo(false);
   // The state tuple (ShareableList, (), {'name': name}, None), applied by BUILD.
   v.op(op::kMark);
   v.get(list_class);
-  empty_tuple();
-  if (p == 0) {
-    v.op(op::kMark);
-    v.op(op::kDict);
-  } else {
-    v.op(op::kEmptyDict);
-  }
-  v.memo();
+  empty_tuple(v);
+  empty_dict(v);
   v.text("name");
-  v.memo();
+  v.memo(false);
   v.name();
-  v.memo();
+  v.memo(false);
   v.op(op::kSetItem);
   v.op(op::kNone);
   v.op(op::kTuple);
-  v.memo();
+  v.memo(false);
   v.op(op::kBuild);
   // partial(...)() : the call with no arguments.
-  empty_tuple();
+  empty_tuple(v);
   v.op(op::kReduce);
-  v.memo();
+  v.memo(false);
   v.op(op::kStop);
+}
+
+/// The module and name of the function multiprocessing's ForkingPickler reduces a
+/// functools.partial to (multiprocessing/reduction.py, 3.8 – 3.13).
+inline constexpr std::string_view kForkingModule = "multiprocessing.reduction";
+inline constexpr std::string_view kForkingFunction = "_rebuild_partial";
+
+/// The same list as ForkingPickler writes it, after the header:
+/// _rebuild_partial(ShareableList, (), {'name': name})(), the save_reduce of
+/// _reduce_partial(p) = (_rebuild_partial, (p.func, p.args, p.keywords or {})).
+template <class Visitor>
+void forking_list_body(Visitor& v) {
+  const int p = v.protocol();
+  v.global(kForkingModule, kForkingFunction);
+  v.memo(false);
+  if (p < 2) v.op(op::kMark);
+  v.global(kModule, "ShareableList");
+  v.memo(false);
+  empty_tuple(v);
+  empty_dict(v);
+  v.text("name");
+  v.memo(false);
+  v.name();
+  v.memo(false);
+  v.op(op::kSetItem);
+  v.op(p < 2 ? op::kTuple : op::kTuple3);
+  v.memo(false);
+  v.op(op::kReduce);
+  v.memo(false);
+  // The partial called with no arguments.
+  empty_tuple(v);
+  v.op(op::kReduce);
+  v.memo(false);
+  v.op(op::kStop);
+}
+
+/// The body of the handle `kind` in the visitor's reducer(), after the header.
+template <class Visitor>
+void handle_body(Visitor& v, Handle::Kind kind) {
+  if (kind == Handle::Kind::shared_memory) {
+    shared_memory_body(v);
+  } else if (v.reducer() == Style::Reducer::forking) {
+    forking_list_body(v);
+  } else {
+    shareable_list_body(v);
+  }
 }
 
 }  // namespace shm::pickle::detail

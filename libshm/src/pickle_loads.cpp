@@ -1,11 +1,12 @@
 // Reading handle pickles: a recogniser that walks the shapes of pickle_format.hpp over the
 // input and checks each token, never an unpickler. Nothing here calls, imports or builds what
-// a pickle names: globals are compared with two fixed pairs of strings, and the only values
+// a pickle names: globals are compared with three fixed pairs of strings, and the only values
 // taken from the input are the name (at most 255 bytes) and the size (an integer).
 //
 // Every read is bounded by what is left of the input (or of the frame) before any length in
-// the input is used, each byte is looked at a bounded number of times, and nothing recurses:
-// time is linear in the input and memory is constant apart from the name.
+// the input is used, each byte is looked at a bounded number of times per reading, there are
+// at most four readings, and nothing recurses: time is linear in the input and memory is
+// constant apart from the name.
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -46,52 +47,57 @@ int hex_value(char c) noexcept {
   return -1;
 }
 
-// The visitor that checks each token of a shape against the input.
+// The visitor that checks each token of a shape against the input, for one reading: a
+// protocol (used when the pickle has no PROTO) and whether it is optimized.
 class Decoder {
  public:
-  explicit Decoder(std::span<const std::byte> data)
-      : data_(reinterpret_cast<const char*>(data.data()), data.size()), end_(data.size()) {}
+  Decoder(std::span<const std::byte> data, int protocol_without_proto, bool optimized)
+      : data_(reinterpret_cast<const char*>(data.data()), data.size()),
+        end_(data.size()),
+        protocol_(protocol_without_proto) {
+    style_.optimized = optimized;
+  }
 
   Handle run() {
     header();
     // The first global says which object this is; read it ahead, then walk its shape.
     const std::size_t body = pos_;
-    const Global first = read_global();
-    const std::size_t after_first = pos_;
+    const Global first = peek_global();
     pos_ = body;
-    next_memo_ = 0;
     if (first.module == kModule && first.qualname == "SharedMemory") {
       handle_.kind = Handle::Kind::shared_memory;
     } else if (first.module == "functools" && first.qualname == "partial") {
       handle_.kind = Handle::Kind::shareable_list;
+    } else if (first.module == kForkingModule && first.qualname == kForkingFunction) {
+      handle_.kind = Handle::Kind::shareable_list;
+      style_.reducer = Style::Reducer::forking;
     } else {
       fail(first.at, "global '" + dotted(first) + "' is not allowed: only " + std::string(kModule) +
-                         ".SharedMemory and functools.partial (of " + std::string(kModule) +
+                         ".SharedMemory, functools.partial and " + std::string(kForkingModule) +
+                         "." + std::string(kForkingFunction) + " (of " + std::string(kModule) +
                          ".ShareableList) make a handle");
     }
-    // Without PROTO the memo store after that global tells protocol 1 (BINPUT) from 0 (PUT).
-    if (!has_proto_ && after_first < end_ && data_[after_first] == op::kBinPut) protocol_ = 1;
-    if (handle_.kind == Handle::Kind::shared_memory) {
-      shared_memory_body(*this);
-    } else {
-      shareable_list_body(*this);
-    }
+    handle_body(*this, handle_.kind);
     if (pos_ != data_.size()) {
       fail(pos_, std::to_string(data_.size() - pos_) + " more bytes after STOP");
     }
     handle_.protocol = protocol_;
+    handle_.style = style_;
     return handle_;
   }
 
   // ---- the visitor interface of the shapes
 
   [[nodiscard]] int protocol() const noexcept { return protocol_; }
+  [[nodiscard]] Style::Reducer reducer() const noexcept { return style_.reducer; }
 
   void op(char code) {
     expect(std::string(1, code), opcode_name(static_cast<unsigned char>(code)));
   }
 
-  std::uint32_t memo() {
+  std::uint32_t memo(bool fetched) {
+    // pickletools.optimize keeps only the stores a get() uses, renumbered in order.
+    if (style_.optimized && !fetched) return next_memo_;
     std::string want;
     put_memo(want, protocol_, next_memo_);
     const std::string index = std::to_string(next_memo_);
@@ -261,7 +267,6 @@ class Decoder {
   void header() {
     if (data_.empty()) fail(0, "no data: the pickle is empty");
     if (data_[0] != op::kProto) return;
-    has_proto_ = true;
     ++pos_;
     const auto protocol = little_endian(take(1, "PROTO's protocol number"));
     if (protocol < 2 || protocol > 5) {
@@ -288,14 +293,25 @@ class Decoder {
     Global g{pos_, {}, {}};
     if (protocol_ >= 4) {
       g.module = short_string("SHORT_BINUNICODE (a global's module)");
-      memo();
+      memo(false);
       g.qualname = short_string("SHORT_BINUNICODE (a global's name)");
-      memo();
+      memo(false);
     } else {
       expect_opcode(op::kGlobal, "GLOBAL");
       g.module = line("GLOBAL's module");
       g.qualname = line("GLOBAL's name");
     }
+    return g;
+  }
+
+  // The first global's two strings, whatever memo stores the reading expects (the walk
+  // checks those), so that a global not allowed is named as such in every reading.
+  Global peek_global() {
+    if (protocol_ < 4) return read_global();
+    Global g{pos_, {}, {}};
+    g.module = short_string("SHORT_BINUNICODE (a global's module)");
+    if (left() > 0 && data_[pos_] == op::kMemoize) ++pos_;
+    g.qualname = short_string("SHORT_BINUNICODE (a global's name)");
     return g;
   }
 
@@ -402,8 +418,8 @@ class Decoder {
   std::string_view data_;        // the whole pickle
   std::size_t pos_ = 0;          // next byte to read
   std::size_t end_;              // where reads stop: the end of the frame or of the data
-  int protocol_ = 0;             // from PROTO, else 0 or 1 (see run)
-  bool has_proto_ = false;       // the pickle starts with PROTO
+  int protocol_;                 // from PROTO, else the reading's 0 or 1 (see loads)
+  Style style_;                  // the reading's optimized, the reducer the first global says
   bool framed_ = false;          // reads are within a FRAME (protocol 4 and 5)
   std::uint32_t next_memo_ = 0;  // the memo index the next store must use
   Handle handle_;                // what was read so far
@@ -412,7 +428,40 @@ class Decoder {
 }  // namespace
 
 Handle loads(std::span<const std::byte> data) {
-  return Decoder(data).run();
+  // Without PROTO the pickle is protocol 0 or 1; the memo store after the first global (PUT
+  // or BINPUT) suggests which one to read first. Optimized pickles have no such store.
+  const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
+  int first = 0;
+  if (!text.empty() && text[0] == op::kGlobal) {
+    const std::size_t module_end = text.find('\n');
+    const std::size_t name_end =
+        module_end == std::string_view::npos ? module_end : text.find('\n', module_end + 1);
+    if (name_end != std::string_view::npos && name_end + 1 < text.size() &&
+        text[name_end + 1] == op::kBinPut) {
+      first = 1;
+    }
+  }
+  // Each reading is linear and there are at most four; when none accepts the bytes, the error
+  // is that of the one that got furthest, which names what is wrong with the pickle the bytes
+  // come closest to. On a tie the optimized reading's wins: where the other one stops at a
+  // missing memo store, it names the opcode that is there instead (e.g. a foreign global).
+  std::optional<PickleError> best;
+  bool best_optimized = false;
+  for (const bool optimized : {false, true}) {
+    for (const int protocol : {first, 1 - first}) {
+      try {
+        return Decoder(data, protocol, optimized).run();
+      } catch (const PickleError& error) {
+        if (!best || error.offset() > best->offset() ||
+            (error.offset() == best->offset() && optimized && !best_optimized)) {
+          best = error;
+          best_optimized = optimized;
+        }
+      }
+      if (!text.empty() && text[0] == op::kProto) break;  // PROTO says which protocol
+    }
+  }
+  throw *best;
 }
 
 }  // namespace shm::pickle

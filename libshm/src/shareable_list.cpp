@@ -193,13 +193,13 @@ std::size_t ShareableList::index(const Item& value) const {
   throw std::invalid_argument(python_repr(value) + " not in this container");
 }
 
-std::string ShareableList::repr() const {
+std::string ShareableList::repr(int cpython_minor) const {
   std::string out = "ShareableList([";
   for (std::size_t i = 0; i < size_; ++i) {
     if (i != 0) out += ", ";
-    out += python_repr(get(static_cast<std::ptrdiff_t>(i)));
+    out += python_repr(get(static_cast<std::ptrdiff_t>(i)), cpython_minor);
   }
-  return out + "], name=" + python_repr(Item(name())) + ")";
+  return out + "], name=" + python_repr(Item(name()), cpython_minor) + ")";
 }
 
 }  // namespace shm

@@ -436,9 +436,10 @@ TEST_F(Differential, ReprMatchesCPython) {
   const Json theirs = Json::parse(call("reprs", to_json(items)));
   std::size_t failures = 0;
   for (std::size_t i = 0; i < items.size() && failures < 20; ++i) {
-    if (python_repr(items[i]) != theirs[i].get<std::string>()) {
+    // The embedded interpreter's own version: the printable characters differ by version.
+    if (python_repr(items[i], PY_MINOR_VERSION) != theirs[i].get<std::string>()) {
       ++failures;
-      ADD_FAILURE() << "libshm " << python_repr(items[i]) << ", CPython "
+      ADD_FAILURE() << "libshm " << python_repr(items[i], PY_MINOR_VERSION) << ", CPython "
                     << theirs[i].get<std::string>();
     }
   }

@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <limits>
+#include <stdexcept>
+#include <string>
 
 #include "list_test_support.hpp"
 
@@ -104,6 +106,86 @@ TEST(PythonRepr, StrPicksQuotesAndEscapesLikePython) {
             "'\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80'");                      // printable: as is
   EXPECT_EQ(python_repr(std::string("\xc2\xa0\xc2\x85")), "'\\xa0\\x85'");  // not printable
   EXPECT_EQ(python_repr(std::string("\xe2\x80\xa8\xef\xbb\xbf")), "'\\u2028\\ufeff'");
+}
+
+// `cp` as UTF-8 (cp <= U+10FFFF, not a surrogate).
+std::string utf8(char32_t cp) {
+  std::string out;
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+  return out;
+}
+
+TEST(PythonRepr, RareNonPrintablesAreEscapedInEveryVersion) {
+  // Unassigned, Arabic number sign (Cf), language tag (Cf), private use plane 15, musical
+  // symbol begin beam (Cf): every CPython 3.8 - 3.13 writes
+  // '\u0378\u0600\U000e0001\U000f0000\U0001d173' for their str.
+  const std::string text =
+      utf8(0x378) + utf8(0x600) + utf8(0xE0001) + utf8(0xF0000) + utf8(0x1D173);
+  for (int minor = kOldestReprMinor; minor <= kNewestReprMinor; ++minor) {
+    EXPECT_EQ(python_repr(text, minor), "'\\u0378\\u0600\\U000e0001\\U000f0000\\U0001d173'")
+        << "3." << minor;
+    for (char32_t cp : {0x378, 0x600, 0xE0001, 0xF0000, 0x1D173}) {
+      EXPECT_FALSE(python_isprintable(cp, minor))
+          << "3." << minor << " U+" << std::hex << static_cast<unsigned>(cp);
+    }
+  }
+  EXPECT_EQ(python_repr(text), python_repr(text, kNewestReprMinor));
+}
+
+TEST(PythonRepr, EachVersionHasItsOwnUnicode) {
+  // A character first assigned in each Unicode version (checked with each interpreter's
+  // chr(cp).isprintable()): shown as is from that CPython on, escaped before it.
+  struct Case {
+    char32_t cp;
+    int from_minor;      // the first CPython 3.x whose repr shows it as is
+    const char* escape;  // how the older ones write it
+  };
+  for (const Case& c : {Case{0x1F6D6, 9, "\\U0001f6d6"},   // Unicode 13.0 (3.9)
+                        Case{0x0870, 11, "\\u0870"},       // Unicode 14.0 (3.11)
+                        Case{0x1F6DC, 12, "\\U0001f6dc"},  // Unicode 15.0 (3.12)
+                        Case{0x31EF, 13, "\\u31ef"}}) {    // Unicode 15.1 (3.13)
+    for (int minor = kOldestReprMinor; minor <= kNewestReprMinor; ++minor) {
+      const std::string want =
+          minor >= c.from_minor ? "'" + utf8(c.cp) + "'" : std::string("'") + c.escape + "'";
+      EXPECT_EQ(python_repr(utf8(c.cp), minor), want) << "3." << minor;
+      EXPECT_EQ(python_isprintable(c.cp, minor), minor >= c.from_minor) << "3." << minor;
+    }
+  }
+}
+
+TEST(PythonRepr, PrintableMatchesTheAsciiRulesAndTheEnds) {
+  for (int minor = kOldestReprMinor; minor <= kNewestReprMinor; ++minor) {
+    for (char32_t cp = 0; cp < 0x80; ++cp) {
+      EXPECT_EQ(python_isprintable(cp, minor), cp >= 0x20 && cp < 0x7F)
+          << static_cast<unsigned>(cp);
+    }
+    EXPECT_FALSE(python_isprintable(0x10FFFF, minor));  // a noncharacter
+    EXPECT_FALSE(python_isprintable(0x110000, minor));  // beyond Unicode
+    EXPECT_FALSE(python_isprintable(0xD800, minor));    // a surrogate
+    EXPECT_TRUE(python_isprintable(0x20000, minor));    // CJK Extension B
+  }
+}
+
+TEST(PythonRepr, VersionsWithoutATableAreRefused) {
+  for (int minor : {-1, 0, 7, 14, 100}) {
+    EXPECT_THROW(python_repr(std::string("x"), minor), std::invalid_argument) << minor;
+    EXPECT_THROW(python_repr(std::int64_t{1}, minor), std::invalid_argument) << minor;
+    EXPECT_THROW(python_isprintable(U'x', minor), std::invalid_argument) << minor;
+  }
 }
 
 TEST(PythonRepr, BytesEscapeEverythingOutsidePrintableAscii) {

@@ -86,6 +86,12 @@ bool rejected_or_exact(const Bytes& data) {
 //   sm_name_bytes      pickle.dumps(R(SharedMemory, (b'rq_pk', False, 16)), p)
 //   sm_<other>         pickle.dumps(fake_shared_memory(name, size), p) (gen_vectors.py) with
 //                      size -1, size 2**64, name 'rq_\xe9', '', 'a'*256, '/rq_slash', 'rq_\0x'
+//   forking_partial_os_system       ForkingPickler.dumps(functools.partial(os.system,
+//                                   name='rq_pkl'), p): the forking shape, another callable
+//   optimized_os_system             pickletools.optimize(the os_system pickle)
+//   optimized_partial_os_system     pickletools.optimize(the partial_os_system pickle)
+//   optimized_forking_partial_eval  pickletools.optimize(ForkingPickler.dumps(
+//                                   functools.partial(eval, name='rq_pkl'), p))
 // Each row: the text the rejection must contain for protocols 0 - 3 and for 4 - 5.
 struct HostileVector {
   const char* label;
@@ -450,6 +456,104 @@ const HostileVector kHostileVectors[] = {
          "80059541000000000000008c1d6d756c746970726f63657373696e672e7368617265645f6d656d6f7279"
          "948c0c5368617265644d656d6f7279949394430572715f706b94894b10879452942e",
      }},
+    {"forking_partial_os_system",
+     "is not allowed",
+     "is not allowed",
+     {
+         /* 0 */
+         "636d756c746970726f63657373696e672e726564756374696f6e0a5f72656275696c645f706172746961"
+         "6c0a70300a2863706f7369780a73797374656d0a70310a2874286470320a566e616d650a70330a567271"
+         "5f706b6c0a70340a737470350a5270360a2e",
+         /* 1 */
+         "636d756c746970726f63657373696e672e726564756374696f6e0a5f72656275696c645f706172746961"
+         "6c0a71002863706f7369780a73797374656d0a7101297d710258040000006e616d657103580600000072"
+         "715f706b6c7104737471055271062e",
+         /* 2 */
+         "8002636d756c746970726f63657373696e672e726564756374696f6e0a5f72656275696c645f70617274"
+         "69616c0a710063706f7369780a73797374656d0a7101297d710258040000006e616d6571035806000000"
+         "72715f706b6c7104738771055271062e",
+         /* 3 */
+         "8003636d756c746970726f63657373696e672e726564756374696f6e0a5f72656275696c645f70617274"
+         "69616c0a710063706f7369780a73797374656d0a7101297d710258040000006e616d6571035806000000"
+         "72715f706b6c7104738771055271062e",
+         /* 4 */
+         "8004955d000000000000008c196d756c746970726f63657373696e672e726564756374696f6e948c105f"
+         "72656275696c645f7061727469616c9493948c05706f736978948c0673797374656d949394297d948c04"
+         "6e616d65948c0672715f706b6c9473879452942e",
+         /* 5 */
+         "8005955d000000000000008c196d756c746970726f63657373696e672e726564756374696f6e948c105f"
+         "72656275696c645f7061727469616c9493948c05706f736978948c0673797374656d949394297d948c04"
+         "6e616d65948c0672715f706b6c9473879452942e",
+     }},
+    {"optimized_os_system",
+     "is not allowed",
+     "is not allowed",
+     {
+         /* 0 */
+         "63706f7369780a73797374656d0a28566563686f2070776e65640a74522e",
+         /* 1 */
+         "63706f7369780a73797374656d0a28580a0000006563686f2070776e656474522e",
+         /* 2 */
+         "800263706f7369780a73797374656d0a580a0000006563686f2070776e656485522e",
+         /* 3 */
+         "800363706f7369780a73797374656d0a580a0000006563686f2070776e656485522e",
+         /* 4 */
+         "8004951f000000000000008c05706f7369788c0673797374656d938c0a6563686f2070776e656485522e",
+         /* 5 */
+         "8005951f000000000000008c05706f7369788c0673797374656d938c0a6563686f2070776e656485522e",
+     }},
+    {"optimized_partial_os_system",
+     "is not allowed",
+     "is not allowed",
+     {
+         /* 0 */
+         "6366756e63746f6f6c730a7061727469616c0a2863706f7369780a73797374656d0a70300a7452286730"
+         "0a28742864566e616d650a5672715f706b6c0a734e74622e",
+         /* 1 */
+         "6366756e63746f6f6c730a7061727469616c0a2863706f7369780a73797374656d0a7100745228680029"
+         "7d58040000006e616d65580600000072715f706b6c734e74622e",
+         /* 2 */
+         "80026366756e63746f6f6c730a7061727469616c0a63706f7369780a73797374656d0a71008552286800"
+         "297d58040000006e616d65580600000072715f706b6c734e74622e",
+         /* 3 */
+         "80036366756e63746f6f6c730a7061727469616c0a63706f7369780a73797374656d0a71008552286800"
+         "297d58040000006e616d65580600000072715f706b6c734e74622e",
+         /* 4 */
+         "80049540000000000000008c0966756e63746f6f6c738c077061727469616c938c05706f7369788c0673"
+         "797374656d93948552286800297d8c046e616d658c0672715f706b6c734e74622e",
+         /* 5 */
+         "80059540000000000000008c0966756e63746f6f6c738c077061727469616c938c05706f7369788c0673"
+         "797374656d93948552286800297d8c046e616d658c0672715f706b6c734e74622e",
+     }},
+    {"optimized_forking_partial_eval",
+     "is not allowed",
+     "is not allowed",
+     {
+         /* 0 */
+         "636d756c746970726f63657373696e672e726564756374696f6e0a5f72656275696c645f706172746961"
+         "6c0a28635f5f6275696c74696e5f5f0a6576616c0a28742864566e616d650a5672715f706b6c0a737452"
+         "2e",
+         /* 1 */
+         "636d756c746970726f63657373696e672e726564756374696f6e0a5f72656275696c645f706172746961"
+         "6c0a28635f5f6275696c74696e5f5f0a6576616c0a297d58040000006e616d65580600000072715f706b"
+         "6c7374522e",
+         /* 2 */
+         "8002636d756c746970726f63657373696e672e726564756374696f6e0a5f72656275696c645f70617274"
+         "69616c0a635f5f6275696c74696e5f5f0a6576616c0a297d58040000006e616d65580600000072715f70"
+         "6b6c7387522e",
+         /* 3 */
+         "8003636d756c746970726f63657373696e672e726564756374696f6e0a5f72656275696c645f70617274"
+         "69616c0a636275696c74696e730a6576616c0a297d58040000006e616d65580600000072715f706b6c73"
+         "87522e",
+         /* 4 */
+         "80049553000000000000008c196d756c746970726f63657373696e672e726564756374696f6e8c105f72"
+         "656275696c645f7061727469616c938c086275696c74696e738c046576616c93297d8c046e616d658c06"
+         "72715f706b6c7387522e",
+         /* 5 */
+         "80059553000000000000008c196d756c746970726f63657373696e672e726564756374696f6e8c105f72"
+         "656275696c645f7061727469616c938c086275696c74696e738c046576616c93297d8c046e616d658c06"
+         "72715f706b6c7387522e",
+     }},
 };
 
 TEST(PickleHostile, CPythonPicklesOfOtherObjectsAreRejected) {
@@ -475,8 +579,8 @@ TEST(PickleHostile, ForeignGlobalIsNamedWithItsOffset) {
       EXPECT_EQ(e.offset(), protocol < 2 ? 0u : protocol < 4 ? 2u : 11u);
       EXPECT_EQ(e.problem(),
                 "global 'posix.system' is not allowed: only multiprocessing.shared_memory."
-                "SharedMemory and functools.partial (of multiprocessing.shared_memory."
-                "ShareableList) make a handle");
+                "SharedMemory, functools.partial and multiprocessing.reduction._rebuild_partial "
+                "(of multiprocessing.shared_memory.ShareableList) make a handle");
     }
   }
 }
@@ -539,7 +643,9 @@ TEST(PickleHostile, EverySingleByteMutation) {
   for (int protocol = 0; protocol <= kHighestProtocol; ++protocol) {
     for (const Bytes& original :
          {dumps_shared_memory("rq_pk", 16, protocol), dumps_shareable_list("rq_pkl", protocol),
-          dumps_shared_memory("ctl\t\\\r\x1a", (std::uint64_t{1} << 63) - 1, protocol)}) {
+          dumps_shared_memory("ctl\t\\\r\x1a", (std::uint64_t{1} << 63) - 1, protocol),
+          dumps_shareable_list("rq_pkl", protocol, {Style::Reducer::forking, false}),
+          dumps_shareable_list("rq_pkl", protocol, {Style::Reducer::pickle, true})}) {
       for (std::size_t at = 0; at < original.size(); ++at) {
         for (int value = 0; value < 256; ++value) {
           if (std::byte(value) == original[at]) continue;

@@ -137,25 +137,40 @@ const ExtraVector kExtraVectors[] = {
      }},
 };
 
+// The Style a vector says its bytes have.
+Style style_of(const test::PickleVector& v) {
+  EXPECT_TRUE(v.reducer == "pickle" || v.reducer == "forking") << v.reducer;
+  return {v.reducer == "forking" ? Style::Reducer::forking : Style::Reducer::pickle, v.optimized};
+}
+
 TEST(Pickle, DumpsWritesEveryGoldenVector) {
   const auto vectors = test::load_pickle_vectors();
   std::set<std::string> versions;
+  std::map<std::string, std::set<std::string>> picklers;  // minor version -> picklers
   std::size_t checked = 0;
   for (const auto& v : vectors) {
     SCOPED_TRACE(v.version + " " + v.id);
+    const Style style = style_of(v);
     const auto bytes = v.kind == "shared_memory"
-                           ? dumps_shared_memory(v.name, v.size.value(), v.protocol)
-                           : dumps_shareable_list(v.name, v.protocol);
+                           ? dumps_shared_memory(v.name, v.size.value(), v.protocol, style)
+                           : dumps_shareable_list(v.name, v.protocol, style);
     ASSERT_EQ(hex(bytes), v.hex);
-    versions.insert(v.version.substr(0, v.version.rfind('.')));
+    const std::string minor = v.version.substr(0, v.version.rfind('.'));
+    versions.insert(minor);
+    picklers[minor].insert(v.pickler);
     ++checked;
   }
-  // Every minor version 3.8 - 3.13 contributed.
+  // Every minor version 3.8 - 3.13 contributed, each with every pickler.
   EXPECT_EQ(versions, (std::set<std::string>{"3.8", "3.9", "3.10", "3.11", "3.12", "3.13"}));
+  const std::set<std::string> all{
+      "c",           "python",           "forking",          "copyreg-c", "copyreg-python",
+      "optimized-c", "optimized-python", "optimized-forking"};
+  for (const auto& [minor, found] : picklers) EXPECT_EQ(found, all) << minor;
   RecordProperty("vector_cases", static_cast<int>(checked));
 }
 
 TEST(Pickle, LoadsReadsEveryGoldenVector) {
+  std::map<std::pair<std::string, std::string>, int> loaded;  // (kind, pickler) -> count
   for (const auto& v : test::load_pickle_vectors()) {
     SCOPED_TRACE(v.version + " " + v.id);
     const auto bytes = from_hex(v.hex);
@@ -164,8 +179,38 @@ TEST(Pickle, LoadsReadsEveryGoldenVector) {
     EXPECT_EQ(handle.name, v.name);
     EXPECT_EQ(handle.size, v.size);
     EXPECT_EQ(handle.protocol, v.protocol);
+    EXPECT_EQ(handle.style, style_of(v));
     EXPECT_EQ(dumps(handle), bytes);
+    ++loaded[{v.kind, v.pickler}];
   }
+  // Both kinds from every pickler, and the ForkingPickler's list in its own shape.
+  EXPECT_EQ(loaded.size(), 16u);
+  for (const auto& [key, count] : loaded) EXPECT_GT(count, 0) << key.first << " " << key.second;
+}
+
+TEST(Pickle, ForkingAndOptimizedShapesDiffer) {
+  // The four styles of a list are four different pickles in every protocol; a SharedMemory
+  // has two (the reducer does not touch it), and loads() tells them all apart.
+  for (int protocol = 0; protocol <= kHighestProtocol; ++protocol) {
+    SCOPED_TRACE(protocol);
+    std::set<std::vector<std::byte>> lists;
+    std::set<std::vector<std::byte>> blocks;
+    for (const auto reducer : {Style::Reducer::pickle, Style::Reducer::forking}) {
+      for (const bool optimized : {false, true}) {
+        const Style style{reducer, optimized};
+        const auto list = dumps_shareable_list("rq_pkl", protocol, style);
+        lists.insert(list);
+        EXPECT_EQ(loads(list).style, style);
+        const auto block = dumps_shared_memory("rq_pk", 16, protocol, style);
+        blocks.insert(block);
+        EXPECT_EQ(loads(block).style, (Style{Style::Reducer::pickle, optimized}));
+      }
+    }
+    EXPECT_EQ(lists.size(), 4u);
+    EXPECT_EQ(blocks.size(), 2u);
+  }
+  EXPECT_EQ(to_string(Style::Reducer::pickle), "pickle");
+  EXPECT_EQ(to_string(Style::Reducer::forking), "forking");
 }
 
 TEST(Pickle, DesignExampleBytes) {

@@ -21,7 +21,9 @@ struct PickleVector {
   std::string name;                   // block name without the slash
   std::optional<std::uint64_t> size;  // shared_memory only
   int protocol = 0;                   // 0 - 5
-  std::string pickler;                // "c" or "python"
+  std::string pickler;                // "c", "python", "forking", "optimized-c", ...
+  std::string reducer;                // "pickle" or "forking" (shm::pickle::Style)
+  bool optimized = false;             // pickletools.optimize output
   std::string hex;                    // the pickle bytes
 };
 
@@ -45,6 +47,8 @@ inline std::vector<PickleVector> load_pickle_vectors() {
       if (c.contains("size")) v.size = c.at("size").get<std::uint64_t>();
       v.protocol = c.at("protocol").get<int>();
       v.pickler = c.at("pickler").get<std::string>();
+      v.reducer = c.at("reducer").get<std::string>();
+      v.optimized = c.at("optimized").get<bool>();
       v.hex = c.at("hex").get<std::string>();
       cases.push_back(std::move(v));
     }

@@ -128,6 +128,16 @@ class PyshmTest(unittest.TestCase):
             sl.shm.close()
             sl.shm.unlink()
 
+    def test_dump_table_escapes_as_the_chosen_cpython(self):
+        # U+31EF is printable from Unicode 15.1 (CPython 3.13) on; U+0600 (Cf) never is.
+        name = self.name()
+        self.ok("create-list", "--name", name, '["a\\u31efb\\u0600"]')
+        newest = self.ok("dump", name)
+        self.assertIn("'a\u31efb\\u0600'", newest)
+        self.assertEqual(newest, self.ok("dump", name, "--python", "3.13"))
+        self.assertIn("'a\\u31efb\\u0600'", self.ok("dump", name, "--python", "3.12"))
+        self.assertNotEqual(pyshm("dump", name, "--python", "3.7").returncode, 0)
+
     # get / set / create / rm
 
     def test_get_set_change_types_and_cpython_sees_them(self):
@@ -269,6 +279,22 @@ class PyshmTest(unittest.TestCase):
                          "6c94734e7494622952942e")  # CPython's, ShareableList 'rq_pkl', p4
             self.assertEqual(json.loads(self.ok("unpickle", "-", stdin=sl_pickle + "\n")),
                              {"kind": "shareable_list", "name": "rq_pkl"})
+            # What a Queue or a Pool carries, and what pickletools.optimize leaves of it.
+            import pickletools
+            from multiprocessing.reduction import ForkingPickler
+            sl = shared_memory.ShareableList([1], name=self.name())
+            try:
+                forked = bytes(ForkingPickler.dumps(sl, 3))
+                self.assertEqual(json.loads(self.ok("unpickle", forked.hex())),
+                                 {"kind": "shareable_list", "name": sl.shm.name,
+                                  "reducer": "forking"})
+                self.assertEqual(json.loads(self.ok("unpickle",
+                                                    pickletools.optimize(forked).hex())),
+                                 {"kind": "shareable_list", "name": sl.shm.name,
+                                  "reducer": "forking", "optimized": True})
+            finally:
+                sl.shm.close()
+                sl.shm.unlink()
         finally:
             shm.close()
             shm.unlink()

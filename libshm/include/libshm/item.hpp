@@ -31,12 +31,23 @@ using Item = std::variant<None, bool, std::int64_t, double, std::string, Bytes>;
 /// nothing (not even itself), None equals only None, str equals only str and bytes only bytes.
 bool python_equal(const Item& a, const Item& b) noexcept;
 
-/// Python's repr() of the item: None, True, 42, 2.5, nan, 'text', b'\x00ab'. Exact for every
-/// type except one corner of str: non-ASCII characters are written as they are, escaped only
-/// if they are C1 controls, NBSP, the soft hyphen, U+2000 – U+206F spaces, marks and separators,
-/// U+3000, the BOM, private use or U+FFF0 – U+FFFB/U+FFFE/U+FFFF; CPython's Unicode database
-/// escapes a few rarer non-printable characters too.
-std::string python_repr(const Item& item);
+/// The oldest CPython 3.x minor version whose repr() python_repr() writes (3.8).
+inline constexpr int kOldestReprMinor = 8;
+/// The newest CPython 3.x minor version whose repr() python_repr() writes (3.13), the default.
+inline constexpr int kNewestReprMinor = 13;
+
+/// Python's repr() of the item, exactly as CPython 3.`cpython_minor` writes it: None, True, 42,
+/// 2.5, nan, 'text', b'\x00ab'. A str's non-ASCII characters are written as they are if that
+/// version's str.isprintable() says so (its Unicode database: 12.1 in 3.8, 13.0 in 3.9 and
+/// 3.10, 14.0 in 3.11, 15.0 in 3.12, 15.1 in 3.13), else as \xNN, \uNNNN or \UNNNNNNNN.
+/// A str that is not valid UTF-8 (no Python str) shows its bytes as \xNN escapes.
+/// Throws std::invalid_argument for a version outside kOldestReprMinor – kNewestReprMinor.
+std::string python_repr(const Item& item, int cpython_minor = kNewestReprMinor);
+
+/// CPython 3.`cpython_minor`'s chr(code_point).isprintable(): false for code points beyond
+/// U+10FFFF. The tables are generated from each interpreter (compat/tools/gen_printable.py).
+/// Throws std::invalid_argument for a version outside kOldestReprMinor – kNewestReprMinor.
+bool python_isprintable(char32_t code_point, int cpython_minor = kNewestReprMinor);
 
 /// The Python type name: "NoneType", "bool", "int", "float", "str" or "bytes".
 std::string_view type_name(const Item& item) noexcept;

@@ -189,8 +189,10 @@ class ShareableList {
   /// The first index holding a value equal to `value` by Python's ==; throws
   /// std::invalid_argument ("'zz' not in this container") when there is none.
   [[nodiscard]] std::size_t index(const Item& value) const;
-  /// "ShareableList([1, 'a'], name='psm_…')", as CPython's repr.
-  [[nodiscard]] std::string repr() const;
+  /// "ShareableList([1, 'a'], name='psm_…')", as CPython 3.`cpython_minor`'s repr (the
+  /// versions differ in which characters a str shows as escapes: python_repr()).
+  /// Throws std::invalid_argument for a version python_repr() has no table for.
+  [[nodiscard]] std::string repr(int cpython_minor = kNewestReprMinor) const;
 
   /// Iteration reads each item when dereferenced.
   class const_iterator {
