@@ -294,11 +294,14 @@ class Differences(BlockTest):
             block.close()
 
     def test_track_false(self):
+        # Tracking is multiprocessing's resource tracker's; libshm's own never starts here.
         sl = libshm.ShareableList([1], name=self.name(), track=False)
+        self.assertNotIn(sl.shm._name, libshm._registered)
         self.assertFalse(sl._core.tracked)
         sl.shm.close()
         attached = libshm.ShareableList(name=sl.shm.name)  # default track=True, as the stdlib
-        self.assertTrue(attached._core.tracked)
+        self.assertIn(attached.shm._name, libshm._registered)
+        self.assertFalse(attached._core.tracked)
         attached.shm.close()
         attached.shm.unlink()
 
