@@ -96,6 +96,7 @@ class ScenarioTest(unittest.TestCase):
                     line = proc.stdout.readline()  # bounded by the scenario's own 60 s sleep
                     self.assertEqual(line, "ready\n")
                     proc.send_signal(signal.SIGKILL)
+                    proc.wait(timeout=TIMEOUT)  # reaped: the child sees its parent gone
                     out, err = proc.communicate(timeout=TIMEOUT)
                     self.assertEqual(proc.returncode, -signal.SIGKILL)
                     self.assertIn("child after parent's death [42, 'alive']", out)
