@@ -7,27 +7,40 @@ stdlib processes, libshm processes and C++ programs using libshm share them free
 use CPython 3.8's layout under 3.8 and the 3.9+ layout elsewhere, as the stdlib of the running
 version does; attaching reads either.
 
-Deliberate differences from the stdlib (DESIGN.md, "CPython quirks and libshm's policy"):
+Exceptions are the stdlib's, with the running version's messages (e.g. sl[0] = 2**63 raises
+struct.error('argument out of range') on 3.8 - 3.11 and "'q' format requires ..." on 3.12+;
+sl[1.0], sl['1'], sl[1:3] and objects with only __index__ raise the TypeError that version's
+stdlib raises). The private attributes code touches are there: _list_len, _allocated_offsets
+(3.9+; _allocated_bytes on 3.8), _offset_data_start, _offset_packing_formats,
+_offset_back_transform_codes, _format_size_metainfo, _format_packing_metainfo,
+_format_back_transform_codes, _types_mapping, _alignment, _back_transforms_mapping,
+_extract_recreation_code, _get_packing_format and _get_back_transform (read-only uses; writes
+go through item assignment).
+
+Deliberate differences from the stdlib, each with its own exception text (README.md, "Where
+libshm deliberately differs from CPython"):
 
 * Names containing NUL, '/', ':', a line break, a control character or a non-ASCII character,
   longer than 255 bytes, '', '.' and '..' raise ValueError before anything is created (stdlib:
   OSError, a silently truncated name before 3.12.10, a broken or hijackable resource tracker,
   or a block that leaks). One leading '/' is dropped: SharedMemory('/x').name is 'x' (stdlib:
   '/x', tracked as '//x').
-* `track` (keyword-only, default True) is accepted on every version, not only 3.13, and by
-  ShareableList too (the stdlib always tracks lists). As in the stdlib, a block created or
-  attached with track=True is unlinked when this process ends without unlink(), even by
-  SIGKILL; so an attach with the default track=True destroys the block when the attacher
-  exits (gh-82300): pass track=False to attach blocks that must outlive you. The tracker is
-  libshm's own process, not multiprocessing.resource_tracker; its warning reads "libshm
-  resource_tracker: There appear to be N leaked shared_memory objects to clean up at shutdown:
-  [...]". Children fork()ed after the tracker started share it; others start their own:
-  in particular children started by multiprocessing with "spawn" or "forkserver" (the stdlib
-  hands its tracker to those), whose track=True attaches therefore unlink the block when the
-  child exits. Attach with track=False there.
+* Tracking is the running interpreter's multiprocessing.resource_tracker, exactly where that
+  version's stdlib uses it: a block created or attached with track=True is registered after it
+  is mapped (3.8 - 3.12 register on every create and attach, as here by default), and
+  unlink() withdraws the registration; so Pool, SharedMemoryManager and children started with
+  fork, spawn or forkserver (which share the parent's tracker) behave, and warn, as with the
+  stdlib. The C++ core underneath never tracks in Python; libshm's own tracker is for C++
+  programs, and a C++ program started by a Python one keeps libshm's own tracker (it does not
+  join the parent's: README.md, "Python module"). Differences on top of the stdlib's tracking:
+  `track` (keyword-only, default True) is accepted on every version, not only 3.13, and by
+  ShareableList too (the stdlib always tracks lists). As in the stdlib, a track=True attach
+  destroys the block when the attacher's tracker ends (gh-82300): pass track=False to attach
+  blocks that must outlive a process with its own tracker.
 * unlink() withdraws this process's tracker registration of the block whichever handle made
   it, also with track=False (stdlib: only a track=True handle's own; a stale registration can
-  later unlink another block of the same name).
+  later unlink another block of the same name). "This process's": a fork()ed child starts with
+  no registrations of its own.
 * `size` must be an integer: a float raises TypeError before anything is created (stdlib 3.9+:
   TypeError after creating a 0-byte block, which leaks; 3.8: truncated). A size above
   sys.maxsize raises OverflowError, also before anything is created.

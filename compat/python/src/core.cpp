@@ -5,6 +5,8 @@
 // exports, so that close() refuses with BufferError while a memoryview still points into the
 // mapping, as the stdlib's mmap does: the mapping can never be unmapped under a live view.
 // C++ exceptions become the Python exceptions the stdlib raises in the same situation.
+// Nothing here tracks: the Python side creates and attaches with track=false and registers
+// with multiprocessing's resource tracker itself, so libshm's own tracker never starts in Python.
 #include <pybind11/pybind11.h>
 #include <unistd.h>
 
@@ -19,7 +21,6 @@
 #include "libshm/item.hpp"
 #include "libshm/shareable_list.hpp"
 #include "libshm/shared_memory.hpp"
-#include "libshm/tracker.hpp"
 
 namespace py = pybind11;
 
@@ -466,14 +467,6 @@ py::object make_list_type() {
   return type;
 }
 
-// A name as the stdlib's resource tracker takes it ("/" + name), validated: the tracker's line
-// protocol cannot carry every name (DESIGN.md, names row).
-std::string checked_name(std::string_view name) {
-  if (!name.empty() && name.front() == '/') name.remove_prefix(1);
-  shm::SharedMemory::validate_name(name);
-  return std::string(name);
-}
-
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -557,7 +550,7 @@ PYBIND11_MODULE(_core, m) {
             shm::SharedMemory& block = h.block();
             translated(block.name(), "", [&] { block.unlink(); });
           },
-          "shm_unlink, then withdraw this process's tracker registration of the block.")
+          "shm_unlink the block.")
       // --- lists
       .def_property_readonly("length",
                              [](Handle& h) {
@@ -620,21 +613,7 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "unlink_block",
       [](const std::string& name) { translated(name, "", [&] { shm::unlink_block(name); }); },
-      py::arg("name"), "shm_unlink(name) and withdraw this process's tracker registration.");
-  m.def(
-      "tracker_register",
-      [](const std::string& name) {
-        translated(name, "", [&] { shm::tracker::register_block(checked_name(name)); });
-      },
-      py::arg("name"), "Registers block `name` (one leading '/' allowed) with the tracker.");
-  m.def(
-      "tracker_unregister",
-      [](const std::string& name) {
-        translated(name, "", [&] { shm::tracker::unregister_block(checked_name(name)); });
-      },
-      py::arg("name"), "Withdraws this process's registration of block `name`.");
-  m.def("tracker_pid", [] { return static_cast<long>(shm::tracker::pid()); });
-  m.def(
-      "tracker_ensure_running", [] { translated("", "", [] { shm::tracker::ensure_running(); }); },
-      "Starts the tracker process now, so that processes forked later share it.");
+      py::arg("name"),
+      "shm_unlink(name). (libshm's own tracker, which it would also notify, never runs in Python: "
+      "the module tracks with multiprocessing's.)");
 }
