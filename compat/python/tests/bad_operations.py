@@ -1,6 +1,6 @@
 """A catalogue of bad operations, run against the stdlib's classes and libshm's.
 
-Run as a script (by test_differential.py): runs every operation of the catalogue that applies
+Run as a script (by test_differential.py), `bad_operations.py [NAME_PREFIX]`: runs every operation of the catalogue that applies
 to this CPython with both implementations and prints, as JSON, for each: the exception each
 raised, as [module.qualname of its type, its message with block names replaced by <name0>,
 <name1>, ...], or null if none. Every block an operation makes is removed afterwards, with its
@@ -17,6 +17,8 @@ from multiprocessing import shared_memory as stdlib
 import libshm
 
 IMPLS = {"stdlib": stdlib, "libshm": libshm}
+# Block names: PREFIX + 12 hex digits (argv[1], so that a test can find its own leftovers).
+PREFIX = sys.argv[1] if len(sys.argv) > 1 else "libshm_bad_"
 CATALOGUE = []
 
 
@@ -260,7 +262,7 @@ def outcome(M, f):
     names = []
 
     def new_name():
-        names.append("libshm_bad_" + secrets.token_hex(6))
+        names.append(PREFIX + secrets.token_hex(6))
         return names[-1]
 
     try:

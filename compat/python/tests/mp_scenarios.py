@@ -90,10 +90,16 @@ def pools(method):
         use_objects(pool, "before2")
     # Objects first, pool second.
     sl = ShareableList(["a", b"b", 3.5], name=PREFIX + "after_l")
+    shm = SharedMemory(PREFIX + "after_b", create=True, size=8)
+    shm.buf[:4] = b"\x05\x06\x07\x08"
     with ctx.Pool(2) as pool:
         print("after", pool.map(read_list, [sl] * 3))
+        print("after", pool.map(read_block, [shm] * 3))
+        print("after", sorted(pool.map(bump_block, [(shm, i) for i in range(4)])))
     sl.shm.close()
     sl.shm.unlink()
+    shm.close()
+    shm.unlink()
     # A child that attaches with track=False: the block outlives it.
     shm = SharedMemory(PREFIX + "untracked", create=True, size=8)
     p = ctx.Process(target=attach_untracked, args=(shm.name,))

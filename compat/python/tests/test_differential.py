@@ -3,6 +3,7 @@ same exception type with the same message from libshm as from the stdlib; nothin
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import unittest
@@ -14,7 +15,8 @@ class Differential(unittest.TestCase):
     maxDiff = None
 
     def test_bad_operations_raise_what_the_stdlib_raises(self):
-        proc = subprocess.run([sys.executable, os.path.join(HERE, "bad_operations.py")],
+        prefix = "libshm_bad_%s_" % secrets.token_hex(3)
+        proc = subprocess.run([sys.executable, os.path.join(HERE, "bad_operations.py"), prefix],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               universal_newlines=True, timeout=120)
         self.assertEqual(proc.returncode, 0, proc.stderr)
@@ -26,7 +28,7 @@ class Differential(unittest.TestCase):
             with self.subTest(operation=name):
                 self.assertIsNotNone(result["stdlib"], "the stdlib does not fail here")
                 self.assertEqual(result["libshm"], result["stdlib"])
-        self.assertEqual([n for n in os.listdir("/dev/shm") if n.startswith("libshm_bad_")], [])
+        self.assertEqual([n for n in os.listdir("/dev/shm") if n.startswith(prefix)], [])
 
 
 if __name__ == "__main__":
