@@ -99,6 +99,13 @@ def main():
 
     if not libshm_as_stdlib.installed():
         sys.exit("run_cpython_tests: libshm is not in the stdlib's place in %s" % sys.prefix)
+    # ... nor in the children of this start method (spawn and forkserver start new interpreters).
+    import multiprocessing
+
+    with multiprocessing.get_context(args.start_method).Pool(1) as pool:
+        if not pool.apply_async(libshm_as_stdlib.installed).get(60):
+            sys.exit("run_cpython_tests: libshm is not in the stdlib's place in %s children"
+                     % args.start_method)
 
     os.environ["LIBSHM_START_METHOD"] = args.start_method
     import libshm_cpython_suite as module
