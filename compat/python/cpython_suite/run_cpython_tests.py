@@ -1,20 +1,23 @@
 """Runs CPython's own shared-memory tests against libshm, under the interpreter running this.
 
 The tests are _TestSharedMemory from this interpreter's own test/_test_multiprocessing.py, as
-CPython runs them in test_multiprocessing_fork (the class WithProcessesTestSharedMemory, start
-method 'fork', the default on Linux for 3.8 - 3.13), with the stdlib's classes replaced by
-libshm's (libshm_as_stdlib.py says exactly what is replaced and why).
+CPython runs them in test_multiprocessing_fork, _spawn and _forkserver (the class
+WithProcessesTestSharedMemory, under the start method given by --start-method), with the
+stdlib's classes replaced by libshm's (libshm_as_stdlib.py says exactly what is replaced and
+why). The classes are installed by the importable module libshm_cpython_suite.py, so that
+spawn and forkserver children find them.
 
 So that subprocesses started with sys.executable (even with -E or -I) use libshm too, the run
 happens in a virtual environment (--venv, made here with `venv --without-pip` and reused)
 whose .pth file installs libshm at start-up: this script re-executes itself there.
 
-Tests listed in --divergent for this version must fail (they are run as expected failures);
+Tests listed in --divergent for this version and start method must fail (they are run as expected failures);
 every other test must pass. Both directions are enforced: a listed test that passes, or a
 listed test that does not exist, fails the run. Prints per-version counts and exits non-zero
 on any problem.
 
-usage: run_cpython_tests.py --module-dir DIR --venv DIR --divergent FILE [-v] [test ...]
+usage: run_cpython_tests.py --module-dir DIR --venv DIR --divergent FILE
+                            [--start-method fork|spawn|forkserver] [-v] [test ...]
 """
 
 import argparse
@@ -22,7 +25,6 @@ import json
 import os
 import subprocess
 import sys
-import types
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -35,6 +37,7 @@ def parse_args():
     parser.add_argument("--module-dir", required=True, help="directory holding the package libshm")
     parser.add_argument("--venv", required=True, help="virtual environment to create or reuse")
     parser.add_argument("--divergent", required=True, help="JSON list of divergent tests")
+    parser.add_argument("--start-method", default="fork", choices=("fork", "spawn", "forkserver"))
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("tests", nargs="*", help="run only these test methods")
     return parser.parse_args()
@@ -68,16 +71,20 @@ def enter_venv(args):
              "import libshm_as_stdlib; libshm_as_stdlib.install()"]
     with open(pth, "w") as f:
         f.write("\n".join(lines) + "\n")
+    os.environ["LIBSHM_START_METHOD"] = args.start_method
     os.execv(python, [python, os.path.abspath(__file__)] + sys.argv[1:])
 
 
-def divergent_tests(path):
-    """{test method: reason} for this interpreter's version."""
+def divergent_tests(path, start_method):
+    """{test method: reason} for this interpreter's version and the start method (entries
+    without "start_methods" apply to all)."""
     with open(path) as f:
         data = json.load(f)
     out = {}
     for entry in data["divergent"]:
         versions = entry["versions"]
+        if start_method not in entry.get("start_methods", (start_method,)):
+            continue
         if versions == "all" or VERSION in versions or VERSION.rsplit(".", 1)[0] in versions:
             out[entry["test"]] = entry["reason"]
     return out
@@ -92,16 +99,21 @@ def main():
 
     if not libshm_as_stdlib.installed():
         sys.exit("run_cpython_tests: libshm is not in the stdlib's place in %s" % sys.prefix)
+    # ... nor in the children of this start method (spawn and forkserver start new interpreters).
+    import multiprocessing
 
-    import test._test_multiprocessing as suite
+    with multiprocessing.get_context(args.start_method).Pool(1) as pool:
+        if not pool.apply_async(libshm_as_stdlib.installed).get(60):
+            sys.exit("run_cpython_tests: libshm is not in the stdlib's place in %s children"
+                     % args.start_method)
 
-    module = types.ModuleType("libshm_cpython_suite")
-    sys.modules[module.__name__] = module
-    suite.install_tests_in_module_dict(module.__dict__, "fork")
-    cls = module.__dict__[CLASS_NAME]
+    os.environ["LIBSHM_START_METHOD"] = args.start_method
+    import libshm_cpython_suite as module
+
+    cls = getattr(module, CLASS_NAME)
     names = sorted(n for n in dir(cls) if n.startswith("test_"))
 
-    listed = divergent_tests(args.divergent)
+    listed = divergent_tests(args.divergent, args.start_method)
     problems = ["listed as divergent but not in CPython %s's suite: %s" % (VERSION, name)
                 for name in sorted(set(listed) - set(names))]
     for name in listed.keys() & set(names):
@@ -124,9 +136,9 @@ def main():
         problems.append("listed as divergent but passed: %s" % test.id())
     for test, _ in result.failures + result.errors:
         problems.append("failed: %s" % test.id())
-    print("\nCPython %s _TestSharedMemory against libshm: %d tests, %d passed, "
-          "%d listed as divergent (failed as listed), %d skipped"
-          % (VERSION, result.testsRun, passed, expected, skipped))
+    print("\nCPython %s _TestSharedMemory against libshm, start method %s: %d tests, "
+          "%d passed, %d listed as divergent (failed as listed), %d skipped"
+          % (VERSION, args.start_method, result.testsRun, passed, expected, skipped))
     for test, _ in result.expectedFailures:
         name = test.id().rsplit(".", 1)[-1]
         print("  divergent: %s: %s" % (name, listed.get(name, "?")))

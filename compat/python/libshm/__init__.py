@@ -7,27 +7,40 @@ stdlib processes, libshm processes and C++ programs using libshm share them free
 use CPython 3.8's layout under 3.8 and the 3.9+ layout elsewhere, as the stdlib of the running
 version does; attaching reads either.
 
-Deliberate differences from the stdlib (docs/cpython-quirks.md in the repository):
+Exceptions are the stdlib's, with the running version's messages (e.g. sl[0] = 2**63 raises
+struct.error('argument out of range') on 3.8 - 3.11 and "'q' format requires ..." on 3.12+;
+sl[1.0], sl['1'], sl[1:3] and objects with only __index__ raise the TypeError that version's
+stdlib raises). The private attributes code touches are there: _list_len, _allocated_offsets
+(3.9+; _allocated_bytes on 3.8), _offset_data_start, _offset_packing_formats,
+_offset_back_transform_codes, _format_size_metainfo, _format_packing_metainfo,
+_format_back_transform_codes, _types_mapping, _alignment, _back_transforms_mapping,
+_extract_recreation_code, _get_packing_format and _get_back_transform (read-only uses; writes
+go through item assignment).
+
+Deliberate differences from the stdlib, each with its own exception text (docs/cpython-quirks.md
+in the repository; README.md, "Where libshm deliberately differs from CPython"):
 
 * Names containing NUL, '/', ':', a line break, a control character or a non-ASCII character,
   longer than 255 bytes, '', '.' and '..' raise ValueError before anything is created (stdlib:
   OSError, a silently truncated name before 3.12.10, a broken or hijackable resource tracker,
   or a block that leaks). One leading '/' is dropped: SharedMemory('/x').name is 'x' (stdlib:
   '/x', tracked as '//x').
-* `track` (keyword-only, default True) is accepted on every version, not only 3.13, and by
-  ShareableList too (the stdlib always tracks lists). As in the stdlib, a block created or
-  attached with track=True is unlinked when this process ends without unlink(), even by
-  SIGKILL; so an attach with the default track=True destroys the block when the attacher
-  exits (gh-82300): pass track=False to attach blocks that must outlive you. The tracker is
-  libshm's own process, not multiprocessing.resource_tracker; its warning reads "libshm
-  resource_tracker: There appear to be N leaked shared_memory objects to clean up at shutdown:
-  [...]". Children fork()ed after the tracker started share it; others start their own:
-  in particular children started by multiprocessing with "spawn" or "forkserver" (the stdlib
-  hands its tracker to those), whose track=True attaches therefore unlink the block when the
-  child exits. Attach with track=False there.
+* Tracking is the running interpreter's multiprocessing.resource_tracker, exactly where that
+  version's stdlib uses it: a block created or attached with track=True is registered after it
+  is mapped (3.8 - 3.12 register on every create and attach, as here by default), and
+  unlink() withdraws the registration; so Pool, SharedMemoryManager and children started with
+  fork, spawn or forkserver (which share the parent's tracker) behave, and warn, as with the
+  stdlib. The C++ core underneath never tracks in Python; libshm's own tracker is for C++
+  programs, and a C++ program started by a Python one keeps libshm's own tracker (it does not
+  join the parent's: README.md, "Python module"). Differences on top of the stdlib's tracking:
+  `track` (keyword-only, default True) is accepted on every version, not only 3.13, and by
+  ShareableList too (the stdlib always tracks lists). As in the stdlib, a track=True attach
+  destroys the block when the attacher's tracker ends (gh-82300): pass track=False to attach
+  blocks that must outlive a process with its own tracker.
 * unlink() withdraws this process's tracker registration of the block whichever handle made
   it, also with track=False (stdlib: only a track=True handle's own; a stale registration can
-  later unlink another block of the same name).
+  later unlink another block of the same name). "This process's": a fork()ed child starts with
+  no registrations of its own.
 * `size` must be an integer: a float raises TypeError before anything is created (stdlib 3.9+:
   TypeError after creating a 0-byte block, which leaks; 3.8: truncated). A size above
   sys.maxsize raises OverflowError, also before anything is created.
@@ -62,16 +75,14 @@ import functools
 import operator
 import os
 import secrets
+import struct
 import sys
 import types
+from multiprocessing import resource_tracker
 
 from ._core import Handle as _Handle
 from ._core import LayoutError
 from ._core import _ListBase
-from ._core import tracker_ensure_running as _tracker_ensure_running
-from ._core import tracker_pid as _tracker_pid
-from ._core import tracker_register as _tracker_register
-from ._core import tracker_unregister as _tracker_unregister
 from ._core import unlink_block as _unlink_block
 
 __all__ = ["SharedMemory", "ShareableList", "LayoutError"]
@@ -83,8 +94,30 @@ _O_CREX = os.O_CREAT | os.O_EXCL
 _SHM_SAFE_NAME_LENGTH = 14
 _SHM_NAME_PREFIX = "/psm_"
 
+_PY38 = sys.version_info < (3, 9)
+
 # The layout new lists get: the running CPython's own.
-_LAYOUT = "3.8" if sys.version_info < (3, 9) else "3.9+"
+_LAYOUT = "3.8" if _PY38 else "3.9+"
+
+_encoding = "utf8"
+
+# The names this process registered with multiprocessing's resource tracker (with the leading
+# slash), so that unlink() from any handle can withdraw them (see the module docstring). A
+# fork()ed child starts with none: what its parent registered stays the parent's.
+_registered = set()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_registered.clear)
+
+
+def _register(name):
+    # Looked up at call time, as the stdlib does, so that patches of the tracker apply.
+    resource_tracker.register(name, "shared_memory")
+    _registered.add(name)
+
+
+def _unregister(name):
+    _registered.discard(name)
+    resource_tracker.unregister(name, "shared_memory")
 
 
 def _make_filename():
@@ -125,11 +158,12 @@ class SharedMemory:
             if size > sys.maxsize:
                 raise OverflowError("'size' is too large: %d" % size)
 
+        # The C++ core creates and attaches untracked: tracking is multiprocessing's, below.
         if name is None:
             while True:
                 name = _make_filename()
                 try:
-                    core = _Handle.create(name, size, track)
+                    core = _Handle.create(name, size, False)
                 except FileExistsError:
                     continue
                 break
@@ -137,18 +171,20 @@ class SharedMemory:
             if not isinstance(name, str):  # the stdlib's "/" + name fails the same way
                 raise TypeError(f'can only concatenate str (not "{type(name).__name__}") to str')
             if self._flags & os.O_EXCL:
-                core = _Handle.create(name, size, track)
+                core = _Handle.create(name, size, False)
             elif self._flags & os.O_CREAT:
                 # Create-or-attach (a subclass's _flags without O_EXCL, as in CPython's tests).
                 try:
-                    core = _Handle.attach(name, track)
+                    core = _Handle.attach(name, False)
                 except FileNotFoundError:
                     if not size:
                         raise
-                    core = _Handle.create(name, size, track)
+                    core = _Handle.create(name, size, False)
             else:
-                core = _Handle.attach(name, track)
+                core = _Handle.attach(name, False)
         self._adopt(core)
+        if track:  # where the stdlib registers: after the mapping, on create and attach
+            _register(self._name)
 
     def _adopt(self, core):
         self._core = core
@@ -163,6 +199,8 @@ class SharedMemory:
         self = cls.__new__(cls)
         self._track = track
         self._adopt(core)
+        if track:
+            _register(self._name)
         return self
 
     def __del__(self):
@@ -208,9 +246,12 @@ class SharedMemory:
         """Requests that the underlying shared memory block be destroyed.
 
         Call it once across all handles of the block, in any process; mappings stay valid until
-        closed. Also withdraws this process's tracker registration of the block."""
+        closed. Also withdraws this process's registration of the block with multiprocessing's
+        resource tracker, whichever handle made it."""
         if self._name:
             _unlink_block(self._name)
+            if self._track or self._name in _registered:
+                _unregister(self._name)
 
 
 class ShareableList(_ListBase):
@@ -220,23 +261,125 @@ class ShareableList(_ListBase):
     As the stdlib's class (3.13), plus keyword-only `track`; see the module docstring for the
     deliberate differences. Values are read from the block on every access."""
 
-    # __getitem__, __setitem__ and __len__ are _ListBase's C slots (src/core.cpp): they act as
-    # self._core.get(position), self._core.set(position, value) and self._core.length would,
-    # without running Python code. self._core is stored by _ListBase.
+    # __getitem__, __setitem__ and __len__ are _ListBase's C slots (src/core.cpp): an exact int
+    # index into an open list and a value of an exact supported type are handled there; every
+    # other case, errors included, calls _getitem, _setitem or _len below, which follow the
+    # stdlib's code so that its exceptions and messages are the running version's.
+
+    # The stdlib's class attributes, which code using ShareableList's internals reads.
+    _types_mapping = {
+        int: "q",
+        float: "d",
+        bool: "xxxxxxx?",
+        str: "%ds",
+        bytes: "%ds",
+        None.__class__: "xxxxxx?x",
+    }
+    _alignment = 8
+    _back_transforms_mapping = {
+        0: lambda value: value,  # int, float, bool
+        1: lambda value: value.rstrip(b"\x00").decode(_encoding),  # str
+        2: lambda value: value.rstrip(b"\x00"),  # bytes
+        3: lambda _value: None,  # None
+    }
+
+    @staticmethod
+    def _extract_recreation_code(value):
+        """Used in concert with _back_transforms_mapping to convert values
+        into the appropriate Python objects when retrieving them from
+        the list as well as when storing them."""
+        if not isinstance(value, (str, bytes, None.__class__)):
+            return 0
+        elif isinstance(value, str):
+            return 1
+        elif isinstance(value, bytes):
+            return 2
+        else:
+            return 3  # NoneType
 
     def __init__(self, sequence=None, *, name=None, track=True):
         track = bool(track)
+        if name is not None and not isinstance(name, str):
+            # The stdlib's SharedMemory(name) fails on "/" + name.
+            raise TypeError(f'can only concatenate str (not "{type(name).__name__}") to str')
         if name is None or sequence is not None:
             sequence = sequence or ()
-            core = _Handle.create_list(sequence, name, track, _LAYOUT)
+            core = _Handle.create_list(iter(sequence), name, False, _LAYOUT)
         else:
-            core = _Handle.attach_list(name, track)
+            core = _Handle.attach_list(name, False)
         self._core = core
         self.shm = SharedMemory._of_list(core, track)
+        # Read once, as the stdlib reads them once: a list's length and slots never change.
+        self._list_len = n = core.length
+        if core.layout == "3.8":
+            sizes = struct.unpack_from("%dq" % n, self.shm.buf, 8)
+            offsets = [0]
+            for size in sizes:
+                offsets.append(offsets[-1] + size)
+        else:
+            offsets = list(struct.unpack_from("q" * (n + 1), self.shm.buf, 8))
+        if _PY38:
+            self._allocated_bytes = tuple(b - a for a, b in zip(offsets, offsets[1:]))
+        else:
+            self._allocated_offsets = offsets
+        self._item_offsets = offsets
+
+    # --- the stdlib's code for what the C slots leave to Python
+
+    def _position(self, position, message):
+        # The stdlib's index handling: its comparisons and list indexing raise its TypeErrors;
+        # anything outside [-N, N) is an IndexError with `message`.
+        if not _PY38:
+            position = position if position >= 0 else position + self._list_len
+        try:
+            if _PY38:  # 3.8 slices first, then counts from the end
+                self._offset_data_start + sum(self._allocated_bytes[:position])
+                position = position if position >= 0 else position + self._list_len
+            else:
+                self._offset_data_start + self._allocated_offsets[position]
+            if position >= self._list_len or position < 0:
+                raise IndexError("Requested position out of range.")
+        except IndexError:
+            raise IndexError(message)
+        if self._core.closed:
+            # The stdlib reads the format next, from shm.buf, None once closed.
+            struct.unpack_from("8s", self.shm.buf, self._offset_packing_formats)
+        return operator.index(position)
+
+    def _getitem(self, position):
+        return self._core.get(self._position(position, "index out of range"))
+
+    def _setitem(self, position, value):
+        position = self._position(position, "assignment index out of range")
+        if not isinstance(value, (str, bytes)):
+            new_format = self._types_mapping[type(value)]
+            struct.pack(new_format, value)  # the version's struct.error, before any write
+        else:
+            allocated_length = self._item_offsets[position + 1] - self._item_offsets[position]
+            encoded_value = value.encode(_encoding) if isinstance(value, str) else value
+            if len(encoded_value) > allocated_length:
+                raise ValueError("bytes/str item exceeds available storage")
+        self._core.set(position, value)
+
+    def _len(self):
+        return struct.unpack_from("q", self.shm.buf, 0)[0]
 
     def _get_packing_format(self, position):
         "Gets the packing format for a single value stored in the list."
-        return self._core.packing_format(position)
+        position = position if position >= 0 else position + self._list_len
+        if (position >= self._list_len) or (self._list_len < 0) or position < 0:
+            raise IndexError("Requested position out of range.")
+        if self._core.closed:
+            struct.unpack_from("8s", self.shm.buf, self._offset_packing_formats)
+        return self._core.packing_format(operator.index(position))
+
+    def _get_back_transform(self, position):
+        "Gets the back transformation function for a single value."
+        if (position >= self._list_len) or (self._list_len < 0):
+            raise IndexError("Requested position out of range.")
+        (transform_code,) = struct.unpack_from(
+            "b", self.shm.buf, self._offset_back_transform_codes + position)
+        return self._back_transforms_mapping[transform_code]
 
     def __reduce__(self):
         return functools.partial(self.__class__, name=self.shm.name), ()
@@ -247,7 +390,38 @@ class ShareableList(_ListBase):
     @property
     def format(self):
         "The struct packing format used by all currently stored items."
-        return self._core.format()
+        return "".join(self._get_packing_format(i) for i in range(self._list_len))
+
+    @property
+    def _format_size_metainfo(self):
+        "The struct packing format used for the items' storage offsets."
+        if _PY38:
+            return f"{self._list_len}q"
+        return "q" * (self._list_len + 1)
+
+    @property
+    def _format_packing_metainfo(self):
+        "The struct packing format used for the items' packing formats."
+        return "8s" * self._list_len
+
+    @property
+    def _format_back_transform_codes(self):
+        "The struct packing format used for the items' back transforms."
+        return "b" * self._list_len
+
+    @property
+    def _offset_data_start(self):
+        # The count, then N+1 offsets (3.9+ layout) or N sizes (3.8 layout), 8 bytes each.
+        extra = 1 if self._core.layout == "3.8" else 2
+        return (self._list_len + extra) * 8
+
+    @property
+    def _offset_packing_formats(self):
+        return self._offset_data_start + self._item_offsets[-1]
+
+    @property
+    def _offset_back_transform_codes(self):
+        return self._offset_packing_formats + self._list_len * 8
 
     def count(self, value):
         "L.count(value) -> integer -- return number of occurrences of value."

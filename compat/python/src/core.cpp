@@ -5,6 +5,8 @@
 // exports, so that close() refuses with BufferError while a memoryview still points into the
 // mapping, as the stdlib's mmap does: the mapping can never be unmapped under a live view.
 // C++ exceptions become the Python exceptions the stdlib raises in the same situation.
+// Nothing here tracks: the Python side creates and attaches with track=false and registers
+// with multiprocessing's resource tracker itself, so libshm's own tracker never starts in Python.
 #include <pybind11/pybind11.h>
 #include <unistd.h>
 
@@ -19,7 +21,6 @@
 #include "libshm/item.hpp"
 #include "libshm/shareable_list.hpp"
 #include "libshm/shared_memory.hpp"
-#include "libshm/tracker.hpp"
 
 namespace py = pybind11;
 
@@ -43,9 +44,13 @@ std::string os_name(std::string_view name) {
   throw py::error_already_set();
 }
 
-[[noreturn]] void raise_struct_error(const char* message) {
+// The running CPython's struct.error text for an int that does not fit 'q' (3.8 - 3.11:
+// "argument out of range"; 3.12+: "'q' format requires ..."), read from struct at import.
+std::string q_range_message;
+
+[[noreturn]] void raise_struct_error(const std::string& message) {
   const py::object error = py::module_::import("struct").attr("error");
-  PyErr_SetString(error.ptr(), message);
+  PyErr_SetString(error.ptr(), message.c_str());
   throw py::error_already_set();
 }
 
@@ -82,11 +87,7 @@ shm::Item to_item(py::handle value, bool assignment) {
   if (PyLong_CheckExact(v)) {
     int overflow = 0;
     const long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
-    if (overflow != 0) {
-      raise_struct_error(
-          "'q' format requires -9223372036854775808 <= number <= "
-          "9223372036854775807");
-    }
+    if (overflow != 0) raise_struct_error(q_range_message);
     if (x == -1 && PyErr_Occurred()) throw py::error_already_set();
     return static_cast<std::int64_t>(x);
   }
@@ -213,9 +214,9 @@ void Handle::release_buffer(PyObject* self, Py_buffer* /*view*/) noexcept {
 // The list's hot path: libshm.ShareableList derives from _ListBase, a plain CPython type whose
 // mapping and sequence slots read and write items without pybind11's dispatcher or a Python
 // frame. Each slot tries a fast path for the common case (an exact int index into an open list,
-// a value of an exact supported type) and otherwise, including on every error, makes the very
-// call the Python methods made before (self._core.get(position), .set(position, value),
-// .length), so that results and exceptions are exactly the slow path's. A fast path never
+// a value of an exact supported type) and otherwise, including on every error, calls the
+// Python method that follows the stdlib's code (self._getitem(position), ._setitem(position,
+// value), ._len()), so that results and exceptions are exactly the stdlib's. A fast path never
 // leaves a Python error set and writes nothing when it gives up (set() changes nothing when
 // it throws).
 
@@ -224,10 +225,10 @@ struct ListObject {
   shm::ShareableList* list;      // core's list when core is a list Handle, else nullptr
 };
 
-PyObject* str_core = nullptr;    // interned "_core"
-PyObject* str_get = nullptr;     // interned "get"
-PyObject* str_set = nullptr;     // interned "set"
-PyObject* str_length = nullptr;  // interned "length"
+PyObject* str_core = nullptr;  // interned "_core"
+PyObject* str_get = nullptr;   // interned "_getitem"
+PyObject* str_set = nullptr;   // interned "_setitem"
+PyObject* str_len = nullptr;   // interned "_len"
 
 ListObject* as_list(PyObject* self) noexcept {
   return reinterpret_cast<ListObject*>(self);
@@ -312,24 +313,12 @@ bool fast_index(PyObject* key, Py_ssize_t& i) noexcept {
   return true;
 }
 
-// self._core, as an attribute lookup (AttributeError before __init__ set it).
-PyObject* core_of(PyObject* self) noexcept {
-  return PyObject_GetAttr(self, str_core);
-}
-
 PyObject* slow_get(PyObject* self, PyObject* key) noexcept {
-  PyObject* core = core_of(self);
-  if (core == nullptr) return nullptr;
-  PyObject* out = PyObject_CallMethodObjArgs(core, str_get, key, nullptr);
-  Py_DECREF(core);
-  return out;
+  return PyObject_CallMethodObjArgs(self, str_get, key, nullptr);
 }
 
 int slow_set(PyObject* self, PyObject* key, PyObject* value) noexcept {
-  PyObject* core = core_of(self);
-  if (core == nullptr) return -1;
-  PyObject* out = PyObject_CallMethodObjArgs(core, str_set, key, value, nullptr);
-  Py_DECREF(core);
+  PyObject* out = PyObject_CallMethodObjArgs(self, str_set, key, value, nullptr);
   if (out == nullptr) return -1;
   Py_DECREF(out);
   return 0;
@@ -356,7 +345,7 @@ PyObject* list_item(PyObject* self, Py_ssize_t i) noexcept {
 }
 
 int list_ass_subscript(PyObject* self, PyObject* key, PyObject* value) noexcept {
-  if (value == nullptr) {  // del sl[i]: the Python class had no __delitem__
+  if (value == nullptr) {  // del sl[i]: the stdlib's class has __setitem__, no __delitem__
     PyErr_SetString(PyExc_AttributeError, "__delitem__");
     return -1;
   }
@@ -384,10 +373,7 @@ int list_ass_item(PyObject* self, Py_ssize_t i, PyObject* value) noexcept {
 Py_ssize_t list_length(PyObject* self) noexcept {
   shm::ShareableList* list = as_list(self)->list;
   if (list != nullptr && !list->shm().closed()) return static_cast<Py_ssize_t>(list->size());
-  PyObject* core = core_of(self);
-  if (core == nullptr) return -1;
-  PyObject* n = PyObject_GetAttr(core, str_length);
-  Py_DECREF(core);
+  PyObject* n = PyObject_CallMethodObjArgs(self, str_len, nullptr);
   if (n == nullptr) return -1;
   const Py_ssize_t out = PyNumber_AsSsize_t(n, PyExc_OverflowError);
   Py_DECREF(n);
@@ -465,11 +451,11 @@ PyType_Spec list_spec = {
     list_slots,
 };
 
-// Creates _ListBase. `del sl[i]` raises AttributeError('__delitem__') as before, and the type
-// has no __delitem__ attribute, as the Python class had none.
+// Creates _ListBase. `del sl[i]` raises AttributeError('__delitem__') as the stdlib's class
+// does (a __setitem__ without __delitem__), and the type has no __delitem__ attribute.
 py::object make_list_type() {
-  for (auto [name, text] : {std::pair{&str_core, "_core"}, std::pair{&str_get, "get"},
-                            std::pair{&str_set, "set"}, std::pair{&str_length, "length"}}) {
+  for (auto [name, text] : {std::pair{&str_core, "_core"}, std::pair{&str_get, "_getitem"},
+                            std::pair{&str_set, "_setitem"}, std::pair{&str_len, "_len"}}) {
     *name = PyUnicode_InternFromString(text);
     if (*name == nullptr) throw py::error_already_set();
   }
@@ -479,14 +465,6 @@ py::object make_list_type() {
   if (PyDict_DelItemString(t->tp_dict, "__delitem__") != 0) throw py::error_already_set();
   PyType_Modified(t);
   return type;
-}
-
-// A name as the stdlib's resource tracker takes it ("/" + name), validated: the tracker's line
-// protocol cannot carry every name (docs/cpython-quirks.md, Names).
-std::string checked_name(std::string_view name) {
-  if (!name.empty() && name.front() == '/') name.remove_prefix(1);
-  shm::SharedMemory::validate_name(name);
-  return std::string(name);
 }
 
 }  // namespace
@@ -503,6 +481,14 @@ PYBIND11_MODULE(_core, m) {
       bases.ptr(), nullptr);
   if (layout_error_type == nullptr) throw py::error_already_set();
   m.add_object("LayoutError", py::handle(layout_error_type));
+
+  const py::module_ struct_module = py::module_::import("struct");
+  try {
+    struct_module.attr("pack")("q", py::int_(1).attr("__lshift__")(63));
+    q_range_message = "argument out of range";  // not reached: every CPython refuses 2**63
+  } catch (py::error_already_set& e) {
+    q_range_message = py::str(e.value()).cast<std::string>();
+  }
 
   py::class_<Handle>(m, "Handle", py::custom_type_setup([](PyHeapTypeObject* heap_type) {
                        heap_type->as_buffer.bf_getbuffer = &Handle::get_buffer;
@@ -564,7 +550,7 @@ PYBIND11_MODULE(_core, m) {
             shm::SharedMemory& block = h.block();
             translated(block.name(), "", [&] { block.unlink(); });
           },
-          "shm_unlink, then withdraw this process's tracker registration of the block.")
+          "shm_unlink the block.")
       // --- lists
       .def_property_readonly("length",
                              [](Handle& h) {
@@ -627,21 +613,7 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "unlink_block",
       [](const std::string& name) { translated(name, "", [&] { shm::unlink_block(name); }); },
-      py::arg("name"), "shm_unlink(name) and withdraw this process's tracker registration.");
-  m.def(
-      "tracker_register",
-      [](const std::string& name) {
-        translated(name, "", [&] { shm::tracker::register_block(checked_name(name)); });
-      },
-      py::arg("name"), "Registers block `name` (one leading '/' allowed) with the tracker.");
-  m.def(
-      "tracker_unregister",
-      [](const std::string& name) {
-        translated(name, "", [&] { shm::tracker::unregister_block(checked_name(name)); });
-      },
-      py::arg("name"), "Withdraws this process's registration of block `name`.");
-  m.def("tracker_pid", [] { return static_cast<long>(shm::tracker::pid()); });
-  m.def(
-      "tracker_ensure_running", [] { translated("", "", [] { shm::tracker::ensure_running(); }); },
-      "Starts the tracker process now, so that processes forked later share it.");
+      py::arg("name"),
+      "shm_unlink(name). (libshm's own tracker, which it would also notify, never runs in Python: "
+      "the module tracks with multiprocessing's.)");
 }

@@ -26,17 +26,23 @@ def exists(name):
 
 
 def stdlib_attach(name):
-    """Attaches with the stdlib without leaving a registration with its tracker (gh-82300)."""
+    """Attaches with the stdlib without leaving a registration with its tracker (gh-82300).
+
+    libshm and the stdlib share this process's multiprocessing tracker, which holds one
+    registration per name: a block libshm registered is left registered (libshm's unlink()
+    withdraws it)."""
     if sys.version_info >= (3, 13):
         return stdlib.SharedMemory(name, track=False)
     block = stdlib.SharedMemory(name)
-    resource_tracker.unregister(block._name, "shared_memory")
+    if block._name not in libshm._registered:
+        resource_tracker.unregister(block._name, "shared_memory")
     return block
 
 
 def stdlib_attach_list(name):
     sl = stdlib.ShareableList(name=name)
-    resource_tracker.unregister(sl.shm._name, "shared_memory")
+    if sl.shm._name not in libshm._registered:
+        resource_tracker.unregister(sl.shm._name, "shared_memory")
     return sl
 
 
@@ -66,3 +72,5 @@ class BlockTest(unittest.TestCase):
         for name in self._names:
             if exists(name):
                 libshm._unlink_block(name)
+            if "/" + name in libshm._registered:  # withdraw what the test left registered
+                libshm._unregister("/" + name)

@@ -81,6 +81,38 @@ class ByteIdentical(BlockTest):
             sl.shm.unlink()
 
 
+class PrivateAttributes(BlockTest):
+    """The stdlib's private attributes that code using ShareableList's internals reads."""
+
+    NAMES = ["_list_len", "_offset_data_start", "_offset_packing_formats",
+             "_offset_back_transform_codes", "_format_size_metainfo",
+             "_format_packing_metainfo", "_format_back_transform_codes", "_alignment",
+             "_allocated_bytes" if PY38 else "_allocated_offsets"]
+
+    def test_private_attributes_are_the_stdlibs(self):
+        for items in ([], [1, 2.5, "abc", b"xy", None, True], ["x" * 20, b""]):
+            theirs = stdlib.ShareableList(items, name=self.name())
+            ours = libshm.ShareableList(items, name=self.name())
+            attached = libshm.ShareableList(name=theirs.shm.name, track=False)
+            for sl in (ours, attached):
+                for attr in self.NAMES:
+                    self.assertEqual(getattr(sl, attr), getattr(theirs, attr), attr)
+                self.assertEqual(sl._types_mapping, theirs._types_mapping)
+                for i in range(len(items)):
+                    self.assertEqual(sl._get_packing_format(i), theirs._get_packing_format(i))
+                    self.assertEqual(sl._extract_recreation_code(items[i]),
+                                     theirs._extract_recreation_code(items[i]))
+                    raw = struct.unpack_from(sl._get_packing_format(i), sl.shm.buf,
+                                             sl._offset_data_start + sum(
+                                                 sl._allocated_bytes[:i]) if PY38 else
+                                             sl._offset_data_start + sl._allocated_offsets[i])[0]
+                    self.assertEqual(sl._get_back_transform(i)(raw), theirs[i])
+            for sl in (attached, ours, theirs):
+                sl.shm.close()
+            ours.shm.unlink()
+            theirs.shm.unlink()
+
+
 class Api(BlockTest):
     def setUp(self):
         super().setUp()
@@ -294,11 +326,14 @@ class Differences(BlockTest):
             block.close()
 
     def test_track_false(self):
+        # Tracking is multiprocessing's resource tracker's; libshm's own never starts here.
         sl = libshm.ShareableList([1], name=self.name(), track=False)
+        self.assertNotIn(sl.shm._name, libshm._registered)
         self.assertFalse(sl._core.tracked)
         sl.shm.close()
         attached = libshm.ShareableList(name=sl.shm.name)  # default track=True, as the stdlib
-        self.assertTrue(attached._core.tracked)
+        self.assertIn(attached.shm._name, libshm._registered)
+        self.assertFalse(attached._core.tracked)
         attached.shm.close()
         attached.shm.unlink()
 
