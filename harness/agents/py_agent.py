@@ -214,9 +214,8 @@ class Agent:
         if LIBSHM is not None:
             # Its pickles name libshm's classes (only a process with libshm loads them): not
             # the stdlib's pickles that "pickle" promises.
-            caps = ["block", "list", "pickle-libshm", "layout-" + NATIVE_LAYOUT, "track-option"]
-            if hasattr(ShareableList, "_list_len") and hasattr(ShareableList, "_offset_data_start"):
-                caps.append("list.raw")
+            caps = ["block", "list", "list.raw", "pickle-libshm", "layout-" + NATIVE_LAYOUT,
+                    "track-option"]
             if numpy is not None:
                 caps.append("numpy")
             return {

@@ -40,7 +40,10 @@ in the repository; README.md, "Where libshm deliberately differs from CPython"):
 * unlink() withdraws this process's tracker registration of the block whichever handle made
   it, also with track=False (stdlib: only a track=True handle's own; a stale registration can
   later unlink another block of the same name). "This process's": a fork()ed child starts with
-  no registrations of its own.
+  no registrations of its own. At exit, registrations whose name now belongs to another block
+  (another process unlinked the block and created a new one under the name) are withdrawn, so
+  the tracker leaves the new block alone (stdlib: it unlinks it; a SIGKILLed process still
+  does, as its exit handlers do not run).
 * `size` must be an integer: a float raises TypeError before anything is created (stdlib 3.9+:
   TypeError after creating a 0-byte block, which leaks; 3.8: truncated). A size above
   sys.maxsize raises OverflowError, also before anything is created.
@@ -71,6 +74,7 @@ reading (gh-106939); types are looked up by exact type() (KeyError for subclasse
 raises TypeError.
 """
 
+import atexit
 import functools
 import operator
 import os
@@ -102,22 +106,43 @@ _LAYOUT = "3.8" if _PY38 else "3.9+"
 _encoding = "utf8"
 
 # The names this process registered with multiprocessing's resource tracker (with the leading
-# slash), so that unlink() from any handle can withdraw them (see the module docstring). A
-# fork()ed child starts with none: what its parent registered stays the parent's.
-_registered = set()
+# slash), so that unlink() from any handle can withdraw them (see the module docstring), each
+# with the identity (device, inode) of the block it named then. A fork()ed child starts with
+# none: what its parent registered stays the parent's.
+_registered = {}
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_registered.clear)
+
+
+def _identity(name):
+    try:
+        st = os.stat("/dev/shm/" + name.lstrip("/"))
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 def _register(name):
     # Looked up at call time, as the stdlib does, so that patches of the tracker apply.
     resource_tracker.register(name, "shared_memory")
-    _registered.add(name)
+    _registered[name] = _identity(name)
 
 
 def _unregister(name):
-    _registered.discard(name)
+    _registered.pop(name, None)
     resource_tracker.unregister(name, "shared_memory")
+
+
+@atexit.register
+def _leave_replaced_blocks_alone():
+    """CPython's tracker knows only names: at exit it would unlink a block that another process
+    created under a name this process registered, after the original was unlinked (the
+    stale-registration quirk, docs/cpython-quirks.md). Withdraw such registrations first. A
+    process killed before atexit runs (SIGKILL, os._exit) still leaves them, as the stdlib."""
+    for name, identity in list(_registered.items()):
+        now = _identity(name)
+        if identity is not None and now is not None and now != identity:
+            _unregister(name)
 
 
 def _make_filename():
