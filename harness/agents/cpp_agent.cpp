@@ -10,6 +10,7 @@
 #include <iostream>
 #include <libshm/hex.hpp>
 #include <libshm/item.hpp>
+#include <libshm/pickle.hpp>
 #include <libshm/shareable_list.hpp>
 #include <libshm/shared_memory.hpp>
 #include <libshm/tracker.hpp>
@@ -23,9 +24,6 @@
 #include <system_error>
 #include <typeinfo>
 #include <vector>
-#ifdef SHM_AGENT_PICKLE
-#include <libshm/pickle.hpp>
-#endif
 
 namespace {
 
@@ -98,37 +96,6 @@ shm::Layout parse_layout(const std::string& text) {
   throw AgentError("InvalidArgument", "unknown layout " + text);
 }
 
-// The error kind for an exception, which depends on the operation for invalid_argument (the
-// library's one exception type for "bad value" covers several Python exception types).
-std::string kind_of(const std::exception& e, const std::string& op) {
-  if (auto* a = dynamic_cast<const AgentError*>(&e)) return a->kind();
-  if (dynamic_cast<const shm::LayoutError*>(&e) != nullptr) return "Corrupt";
-  if (dynamic_cast<const std::out_of_range*>(&e) != nullptr) return "Index";
-  if (auto* s = dynamic_cast<const std::system_error*>(&e)) {
-    switch (s->code().value()) {
-      case ENOENT:
-        return "NotFound";
-      case EEXIST:
-        return "Exists";
-      case EACCES:
-      case EPERM:
-        return "Permission";
-      case EINVAL:
-      case ENAMETOOLONG:
-        return "InvalidArgument";
-      default:
-        return "Other";
-    }
-  }
-  if (dynamic_cast<const std::invalid_argument*>(&e) != nullptr) {
-    if (op == "list.get" || op == "list.items" || op == "list.slice") return "Decode";
-    if (op == "list.set" || op == "list.index") return "Value";
-    if (op == "pickle.loads" || op == "pickle.parse") return "Corrupt";
-    return "InvalidArgument";
-  }
-  return "Other";
-}
-
 std::string type_of(const std::exception& e) {
   if (dynamic_cast<const AgentError*>(&e) != nullptr) return "AgentError";
   if (dynamic_cast<const shm::LayoutError*>(&e) != nullptr) return "shm::LayoutError";
@@ -137,6 +104,16 @@ std::string type_of(const std::exception& e) {
   if (dynamic_cast<const std::invalid_argument*>(&e) != nullptr) return "std::invalid_argument";
   if (dynamic_cast<const std::logic_error*>(&e) != nullptr) return "std::logic_error";
   return typeid(e).name();
+}
+
+// What was raised, for the runner to judge (harness/runner/error_kinds.cpp maps it to an error
+// kind): the type, errno for system errors, the message. Only the agent's own request errors
+// (AgentError) carry a kind.
+json error_report(const std::exception& e) {
+  json report = {{"type", type_of(e)}, {"message", e.what()}};
+  if (auto* a = dynamic_cast<const AgentError*>(&e)) report["kind"] = a->kind();
+  if (auto* s = dynamic_cast<const std::system_error*>(&e)) report["errno"] = s->code().value();
+  return report;
 }
 
 class Agent {
@@ -179,12 +156,10 @@ class Agent {
       list(req).shm().close();
       return nullptr;
     }
-#ifdef SHM_AGENT_PICKLE
     if (op == "pickle.dumps") return pickle_dumps(req);
     if (op == "pickle.loads") return pickle_loads(req);
     if (op == "pickle.parse")
       return handle_json(shm::pickle::loads(shm::from_hex(req.at("hex").get<std::string>())));
-#endif
     if (op == "reset") return reset();
     if (op == "exit" || op == "kill") return nullptr;  // the loop acts after answering
     throw AgentError("InvalidArgument", "unknown op " + op);
@@ -194,10 +169,8 @@ class Agent {
   static json hello() {
     json caps = {"block", "layout-3.8", "layout-3.9", "libshm",
                  "list",  "list.raw",   "strict",     "track-option"};
-#ifdef SHM_AGENT_PICKLE
     caps.push_back("pickle");
     caps.push_back("pickle.picklers");
-#endif
     return {{"protocol", kProtocolVersion}, {"implementation", "libshm"},
             {"version", SHM_AGENT_VERSION}, {"id", "cpp"},
             {"policy", "libshm"},           {"executable", "cpp_agent"},
@@ -351,7 +324,6 @@ class Agent {
     return nullptr;
   }
 
-#ifdef SHM_AGENT_PICKLE
   static json handle_json(const shm::pickle::Handle& h) {
     json out = {{"kind", std::string(shm::pickle::to_string(h.kind))},
                 {"name", h.name},
@@ -403,7 +375,6 @@ class Agent {
     blocks_.emplace(h, std::move(b));
     return out;
   }
-#endif
 
   json reset() {
     lists_.clear();  // the destructors close the blocks
@@ -454,10 +425,7 @@ int main() {
         ::raise(SIGKILL);
       }
     } catch (const std::exception& e) {
-      response = {
-          {"id", id},
-          {"ok", false},
-          {"error", {{"kind", kind_of(e, op)}, {"type", type_of(e)}, {"message", e.what()}}}};
+      response = {{"id", id}, {"ok", false}, {"error", error_report(e)}};
     }
     std::cout << response.dump(-1, ' ', true, json::error_handler_t::replace) << '\n' << std::flush;
     if (leave) return exit_code;

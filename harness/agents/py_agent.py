@@ -13,7 +13,6 @@ DIR, a directory holding the package, else from wherever `import libshm` finds i
 is then the implementation "pylibshm<version>", under test and judged by libshm's policy.
 """
 
-import errno
 import json
 import math
 import os
@@ -100,44 +99,21 @@ def item_from_json(value):
 # --------------------------------------------------------------------------- errors
 
 
-def error_kind(exc, op):
-    """Maps a CPython exception to a PROTOCOL.md error kind. The same exception type means
-    different things in different operations (struct.error is damage when reading a list and
-    a bad value when storing one), so the operation takes part."""
-    reading = op in ("list.attach", "list.get", "list.items", "list.format", "list.len",
-                     "list.count", "list.index", "list.slice", "pickle.loads")
+def error_report(exc):
+    """What was raised, for the runner to judge (harness/runner/error_kinds.cpp maps it to an
+    error kind): the type (module-qualified outside builtins, e.g. struct.error), the names of
+    its base classes, errno for OSError, the message. Only the agent's own request errors
+    (HarnessError) carry a kind."""
+    cls = type(exc)
+    name = cls.__name__ if cls.__module__ == "builtins" else cls.__module__ + "." + cls.__name__
+    report = {"type": name, "message": str(exc),
+              "bases": [c.__name__ if c.__module__ == "builtins" else c.__module__ + "." + c.__name__
+                        for c in cls.__mro__[1:] if c is not object]}
     if isinstance(exc, HarnessError):
-        return exc.kind
-    if isinstance(exc, FileNotFoundError):
-        return "NotFound"
-    if isinstance(exc, FileExistsError):
-        return "Exists"
-    if isinstance(exc, PermissionError):
-        return "Permission"
-    if isinstance(exc, IndexError):
-        return "Index"
-    if isinstance(exc, UnicodeDecodeError):
-        return "Decode"
-    if isinstance(exc, UnicodeEncodeError):
-        return "InvalidArgument"
-    if isinstance(exc, struct.error):
-        return "Corrupt" if reading and op != "list.index" else "Value"
-    if isinstance(exc, KeyError):
-        return "Corrupt" if reading else "InvalidArgument"
-    if isinstance(exc, (AssertionError, TypeError, OverflowError)):
-        return "InvalidArgument"
-    if isinstance(exc, ValueError):
-        if op in ("block.create", "block.attach", "list.create") and "exceeds" not in str(exc):
-            return "InvalidArgument"
-        if op == "list.attach":
-            return "Corrupt"
-        return "Value"
-    if isinstance(exc, OSError):
-        if exc.errno in (errno.EINVAL, errno.ENAMETOOLONG):
-            return "InvalidArgument"
-        if exc.errno == errno.EACCES:
-            return "Permission"
-    return "Other"
+        report["kind"] = exc.kind
+    if isinstance(exc, OSError) and exc.errno is not None:
+        report["errno"] = exc.errno
+    return report
 
 
 # --------------------------------------------------------------------------- the agent
@@ -510,9 +486,7 @@ def main():
             if op == "exit":
                 exit_code = int(req.get("code", 0))
         except Exception as exc:  # everything becomes an error response; the runner judges
-            response = {"id": req_id, "ok": False, "error": {
-                "kind": error_kind(exc, op),
-                "type": type(exc).__name__, "message": str(exc)}}
+            response = {"id": req_id, "ok": False, "error": error_report(exc)}
         out.write(json.dumps(response, ensure_ascii=True, allow_nan=False) + "\n")
         out.flush()
         if exit_code is not None:

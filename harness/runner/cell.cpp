@@ -9,6 +9,8 @@
 #include <optional>
 #include <thread>
 
+#include "error_kinds.hpp"
+
 namespace harness {
 
 namespace {
@@ -25,7 +27,8 @@ bool shm_remove(const std::string& name) {
   return ::shm_unlink(("/" + name).c_str()) == 0;
 }
 
-Outcome outcome_of(const Reply& reply, const Agent& agent, std::size_t mark) {
+Outcome outcome_of(const Reply& reply, const Agent& agent, std::size_t mark,
+                   const std::string& op) {
   Outcome o;
   switch (reply.status) {
     case Reply::Status::kOk: {
@@ -36,7 +39,7 @@ Outcome outcome_of(const Reply& reply, const Agent& agent, std::size_t mark) {
       } else {
         const nlohmann::json e = r.value("error", nlohmann::json::object());
         o.kind = Outcome::Kind::kError;
-        o.error_kind = e.value("kind", "Other");
+        o.error_kind = error_kind(e, op);
         o.error_type = e.value("type", "");
         o.message = e.value("message", "");
       }
@@ -117,11 +120,11 @@ class CellRun {
     }
     clean_up();
     if (hard_failure_ || !result_.problems.empty()) {
-      result_.status = CellResult::Status::kFail;
+      result_.status = Status::kFail;
     } else if (news_) {
-      result_.status = CellResult::Status::kNew;
+      result_.status = Status::kNew;
     } else if (!result_.quirks.empty()) {
-      result_.status = CellResult::Status::kQuirk;
+      result_.status = Status::kQuirk;
     }
     result_.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -230,15 +233,15 @@ class CellRun {
     }
     rec.verdict = judge(registry_, key, subject, under_test_ ? &*under_test_ : nullptr, base,
                         rec.outcome, vars_, names_, settings_.strict_versions);
-    if (rec.verdict.status == Verdict::Status::kQuirk) {
+    if (rec.verdict.status == Status::kQuirk) {
       result_.quirks.insert(rec.verdict.quirk);
     }
     if (rec.verdict.predicted) result_.predicted = true;
     if (!rec.verdict.quirk_of.empty())
       result_.used.insert({rec.verdict.quirk, rec.verdict.quirk_of});
     // New behaviour stops the cell as a failure does (later steps build on this one).
-    if (rec.verdict.status == Verdict::Status::kFail) hard_failure_ = failed_ = true;
-    if (rec.verdict.status == Verdict::Status::kNew) news_ = failed_ = true;
+    if (rec.verdict.status == Status::kFail) hard_failure_ = failed_ = true;
+    if (rec.verdict.status == Status::kNew) news_ = failed_ = true;
     if (rec.outcome.kind == Outcome::Kind::kValue) {
       ok_labels_.insert(step.label);
       if (!step.save.empty()) vars_[step.save] = rec.outcome.value;
@@ -269,7 +272,7 @@ class CellRun {
         } else {
           Reply reply = ra.agent->request(request, timeout(step));
           if (step.op == "exit" || step.op == "kill") ra.agent->retire();
-          rec.outcome = outcome_of(reply, *ra.agent, ra.mark);
+          rec.outcome = outcome_of(reply, *ra.agent, ra.mark, step.op);
         }
       }
     }
@@ -296,7 +299,7 @@ class CellRun {
       const Step& step = group.parallel[i];
       if (sent[i]) {
         RoleAgent& ra = roles_.at(step.as);
-        recs[i].outcome = outcome_of(ra.agent->receive(timeout(step)), *ra.agent, ra.mark);
+        recs[i].outcome = outcome_of(ra.agent->receive(timeout(step)), *ra.agent, ra.mark, step.op);
       }
       finish(step, recs[i]);
     }
@@ -343,7 +346,7 @@ class CellRun {
         Reply reply = ra.agent->request({{"op", "reset"}}, kResetTimeout);
         if (reply.status != Reply::Status::kOk || !reply.response.value("ok", false)) {
           result_.problems.push_back("reset of role " + name + " (" + ra.impl->id + ") failed: " +
-                                     describe(outcome_of(reply, *ra.agent, ra.mark)));
+                                     describe(outcome_of(reply, *ra.agent, ra.mark, "reset")));
           ra.agent->kill();
         }
       }

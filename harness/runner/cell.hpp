@@ -31,10 +31,8 @@ struct StepRecord {
 
 /// The result of a cell.
 struct CellResult {
-  /// Overall status: fail beats new CPython behaviour beats quirk beats pass.
-  enum class Status { kPass, kQuirk, kNew, kFail };
   const Cell* cell = nullptr;                          // which cell
-  Status status = Status::kPass;                       // overall
+  Status status = Status::kPass;                       // overall: the worst
   std::vector<StepRecord> steps;                       // every step, in order
   std::vector<std::string> problems;                   // failures outside steps (leaks, ...)
   std::set<std::string> quirks;                        // quirks that showed

@@ -262,13 +262,13 @@ int main(int argc, char** argv) {
       for (std::size_t i = next++; i < cells.size(); i = next++) {
         results[i] = run_cell(cells[i], pool, registry, settings);
         std::size_t n = ++done;
-        if (results[i].status == CellResult::Status::kFail) ++failures;
+        if (results[i].status == Status::kFail) ++failures;
         std::lock_guard lock(print_mutex);
-        if (verbose || results[i].status == CellResult::Status::kFail) {
-          const char* word = results[i].status == CellResult::Status::kPass    ? "pass "
-                             : results[i].status == CellResult::Status::kQuirk ? "quirk"
-                             : results[i].status == CellResult::Status::kNew   ? "NEW  "
-                                                                               : "FAIL ";
+        if (verbose || results[i].status == Status::kFail) {
+          const char* word = results[i].status == Status::kPass    ? "pass "
+                             : results[i].status == Status::kQuirk ? "quirk"
+                             : results[i].status == Status::kNew   ? "NEW  "
+                                                                   : "FAIL ";
           std::cout << (tty ? "\r\033[K" : "") << word << " " << cells[i].id << "\n";
         }
         if (tty) {
@@ -328,8 +328,7 @@ int main(int argc, char** argv) {
                                [&](const Implementation* i) { return i->id == impl.id; });
       if (!plays) continue;
       any = true;
-      all_ok = all_ok &&
-               (r.status == CellResult::Status::kPass || r.status == CellResult::Status::kQuirk);
+      all_ok = all_ok && (r.status == Status::kPass || r.status == Status::kQuirk);
     }
     if (any && all_ok && !filtered) {
       failures << "\nnote: every cell of " << impl.id

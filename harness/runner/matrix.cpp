@@ -103,9 +103,9 @@ std::vector<Table> build_tables(const RunReport& report, std::vector<std::string
         for (const auto& col : t.columns) {
           auto it = t.cell.find({s, col});
           if (it == t.cell.end()) continue;
-          if (it->second->status == CellResult::Status::kFail) failed_cols.insert(col);
-          if (it->second->status == CellResult::Status::kNew) new_cols.insert(col);
-          if (it->second->status == CellResult::Status::kQuirk) {
+          if (it->second->status == Status::kFail) failed_cols.insert(col);
+          if (it->second->status == Status::kNew) new_cols.insert(col);
+          if (it->second->status == Status::kQuirk) {
             quirk_cols.insert(col);
             quirks.insert(it->second->quirks.begin(), it->second->quirks.end());
           }
@@ -151,7 +151,7 @@ void write_md(const std::string& path, const RunReport& report) {
       << static_cast<int>(report.seconds + 0.5) << " s\n";
   bool any_news = false;
   for (const auto& r : report.results) {
-    if (r.status != CellResult::Status::kNew) continue;
+    if (r.status != Status::kNew) continue;
     if (!any_news) {
       out << "\n## New CPython behaviour\n\nA CPython newer than anything the registry knows "
              "did something it does not predict. This does not fail the run (it does with "
@@ -160,7 +160,7 @@ void write_md(const std::string& path, const RunReport& report) {
     }
     any_news = true;
     for (const auto& st : r.steps) {
-      if (st.skipped || st.verdict.status != Verdict::Status::kNew) continue;
+      if (st.skipped || st.verdict.status != Status::kNew) continue;
       out << "- `" << r.cell->id << "` step `" << st.label << "`: " << st.verdict.why
           << "  \n  predicted: " << describe_expect(st.verdict.expected)
           << "  \n  actual: " << describe(st.outcome) << "  \n  to record it: `" << st.verdict.edit
@@ -196,7 +196,7 @@ void write_md(const std::string& path, const RunReport& report) {
   for (const auto& g : groups) out << "- " << g << "\n";
   bool any_fail = false;
   for (const auto& r : report.results) {
-    if (r.status != CellResult::Status::kFail) continue;
+    if (r.status != Status::kFail) continue;
     if (!any_fail) out << "\n## Failures\n\n";
     any_fail = true;
     out << "- `" << r.cell->id << "`: " << failure_summary(r) << "  \n  rerun: `"
@@ -223,10 +223,10 @@ nlohmann::json cell_json(const CellResult& r, const RunReport& report) {
           abbreviate(s.request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), 800);
       j["expected"] = describe_expect(s.verdict.expected);
       j["actual"] = describe(s.outcome);
-      j["verdict"] = s.verdict.status == Verdict::Status::kPass    ? "pass"
-                     : s.verdict.status == Verdict::Status::kQuirk ? "quirk " + s.verdict.quirk
-                     : s.verdict.status == Verdict::Status::kNew   ? "NEW CPython behaviour"
-                                                                   : "FAIL";
+      j["verdict"] = s.verdict.status == Status::kPass    ? "pass"
+                     : s.verdict.status == Status::kQuirk ? "quirk " + s.verdict.quirk
+                     : s.verdict.status == Status::kNew   ? "NEW CPython behaviour"
+                                                          : "FAIL";
       if (s.verdict.predicted) j["verdict"] = j["verdict"].get<std::string>() + " (predicted)";
       if (!s.verdict.why.empty()) j["why"] = s.verdict.why;
       if (!s.verdict.edit.empty()) j["edit"] = s.verdict.edit;
@@ -283,9 +283,9 @@ tr.gs td{border-top:2px solid #555}
   out << "<p><b>" << xml_escape(summary_line(report)) << "</b> in "
       << static_cast<int>(report.seconds + 0.5) << " s. Click a cell for its steps.</p>\n<p>";
   for (const auto& r : report.results) {
-    if (r.status != CellResult::Status::kNew) continue;
+    if (r.status != Status::kNew) continue;
     for (const auto& st : r.steps) {
-      if (st.skipped || st.verdict.status != Verdict::Status::kNew) continue;
+      if (st.skipped || st.verdict.status != Status::kNew) continue;
       out << "<p style='background:#a8d0ff'><b>New CPython behaviour</b> (not a failure; "
              "record it with the edit): <code>"
           << xml_escape(r.cell->id) << "</code> step " << xml_escape(st.label) << ": "
@@ -322,16 +322,16 @@ tr.gs td{border-top:2px solid #555}
           continue;
         }
         const CellResult* r = it->second;
-        std::string cls = r->status == CellResult::Status::kPass    ? "p"
-                          : r->status == CellResult::Status::kQuirk ? "q"
-                          : r->status == CellResult::Status::kNew   ? "n"
-                                                                    : "f";
+        std::string cls = r->status == Status::kPass    ? "p"
+                          : r->status == Status::kQuirk ? "q"
+                          : r->status == Status::kNew   ? "n"
+                                                        : "f";
         std::string title = r->cell->id;
-        if (r->status == CellResult::Status::kQuirk) {
+        if (r->status == Status::kQuirk) {
           title += "\nquirks:";
           for (const auto& q : r->quirks) title += " " + q;
         }
-        if (r->status == CellResult::Status::kFail || r->status == CellResult::Status::kNew) {
+        if (r->status == Status::kFail || r->status == Status::kNew) {
           title += "\n" + failure_summary(*r);
         }
         out << "<td class=" << cls << " data-i=" << index[r] << " title=\"" << xml_escape(title)

@@ -245,7 +245,7 @@ Verdict judge(const Registry& registry, const std::string& key, const Subject& s
   auto fail = [&](Verdict& verdict) {
     bool news = subject.cpython && subject.standing == Standing::kNewer && !strict_versions &&
                 outcome.kind != Outcome::Kind::kBroken;
-    verdict.status = news ? Verdict::Status::kNew : Verdict::Status::kFail;
+    verdict.status = news ? Status::kNew : Status::kFail;
     if (news) verdict.why = "new CPython behaviour in " + subject.label + ": " + verdict.why;
     return verdict;
   };
@@ -261,7 +261,7 @@ Verdict judge(const Registry& registry, const std::string& key, const Subject& s
       std::string why;
       nlohmann::json e = quirk_expect(q);
       if (matches(e, outcome, &why)) {
-        v.status = Verdict::Status::kQuirk;
+        v.status = Status::kQuirk;
         v.quirk = q->name;
         v.quirk_of = owner(q).label;
         v.expected = e;

@@ -111,15 +111,17 @@ class Registry {
   std::vector<Version> verified_runs_;   // sorted
 };
 
+/// How a step, and a cell (its worst step, or kFail for a problem outside steps), went.
+/// Ordered: a cell's status is the greatest of its steps'.
+enum class Status {
+  kPass,   ///< the scenario's expectation held
+  kQuirk,  ///< a registered quirk's outcome held
+  kNew,    ///< a newer CPython than the registry knows did something else (not a failure)
+  kFail,   ///< anything else
+};
+
 /// The judgement on one step.
 struct Verdict {
-  /// How the step went.
-  enum class Status {
-    kPass,   ///< the scenario's expectation held
-    kQuirk,  ///< a registered quirk's outcome held
-    kNew,    ///< a newer CPython than the registry knows did something else (not a failure)
-    kFail,   ///< anything else
-  };
   Status status = Status::kPass;  // result
   bool predicted = false;         // judged by a prediction, not a verified version
   std::string quirk;              // kQuirk (or a quirk that should have shown): its name

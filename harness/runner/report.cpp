@@ -11,20 +11,20 @@ Counts count(const RunReport& report) {
   for (const auto& r : report.results) {
     ++c.cells;
     switch (r.status) {
-      case CellResult::Status::kPass:
+      case Status::kPass:
         ++c.passed;
         break;
-      case CellResult::Status::kQuirk:
+      case Status::kQuirk:
         ++c.quirk;
         break;
-      case CellResult::Status::kNew:
+      case Status::kNew:
         ++c.news;
         break;
-      case CellResult::Status::kFail:
+      case Status::kFail:
         ++c.unexpected;
         break;
     }
-    if (r.predicted && r.status != CellResult::Status::kFail) ++c.predicted;
+    if (r.predicted && r.status != Status::kFail) ++c.predicted;
   }
   c.unexpected += static_cast<int>(report.problems.size());
   c.skipped = static_cast<int>(report.skipped.size());
@@ -48,13 +48,13 @@ std::string rerun_command(const RunReport& report, const std::string& cell_id) {
 std::string cell_mark(const CellResult& r) {
   const char* p = r.predicted ? "ᵖ" : "";
   switch (r.status) {
-    case CellResult::Status::kPass:
+    case Status::kPass:
       return std::string("✓") + p;
-    case CellResult::Status::kQuirk:
+    case Status::kQuirk:
       return std::string("Q") + p;
-    case CellResult::Status::kNew:
+    case Status::kNew:
       return "N";
-    case CellResult::Status::kFail:
+    case Status::kFail:
       return "✗";
   }
   return "?";
@@ -62,8 +62,7 @@ std::string cell_mark(const CellResult& r) {
 
 std::string failure_summary(const CellResult& r) {
   for (const auto& s : r.steps) {
-    if (!s.skipped &&
-        (s.verdict.status == Verdict::Status::kFail || s.verdict.status == Verdict::Status::kNew)) {
+    if (!s.skipped && (s.verdict.status == Status::kFail || s.verdict.status == Status::kNew)) {
       return "step " + s.label + " (" + s.as + "=" + s.impl + " " + s.op + "): " + s.verdict.why;
     }
   }
@@ -73,10 +72,10 @@ std::string failure_summary(const CellResult& r) {
 
 void print_news(std::ostream& out, const RunReport& report) {
   for (const auto& r : report.results) {
-    if (r.status != CellResult::Status::kNew) continue;
+    if (r.status != Status::kNew) continue;
     out << "\nNEW CPYTHON BEHAVIOUR " << r.cell->id << "\n";
     for (const auto& s : r.steps) {
-      if (s.skipped || s.verdict.status != Verdict::Status::kNew) continue;
+      if (s.skipped || s.verdict.status != Status::kNew) continue;
       out << "  step " << s.label << " (" << s.as << "=" << s.impl << " " << s.op << ")\n"
           << "    predicted: " << describe_expect(s.verdict.expected) << "\n"
           << "    actual:    " << describe(s.outcome) << "\n"
@@ -89,10 +88,10 @@ void print_news(std::ostream& out, const RunReport& report) {
 
 void print_failures(std::ostream& out, const RunReport& report) {
   for (const auto& r : report.results) {
-    if (r.status != CellResult::Status::kFail) continue;
+    if (r.status != Status::kFail) continue;
     out << "\nFAIL " << r.cell->id << "\n";
     for (const auto& s : r.steps) {
-      if (s.skipped || s.verdict.status != Verdict::Status::kFail) continue;
+      if (s.skipped || s.verdict.status != Status::kFail) continue;
       out << "  step " << s.label << " (" << s.as << "=" << s.impl << " " << s.op << ")\n"
           << "    expected: " << describe_expect(s.verdict.expected) << "\n"
           << "    actual:   " << describe(s.outcome) << "\n"
@@ -159,8 +158,8 @@ void write_junit(const std::string& path, const RunReport& report) {
     int failures = 0, news = 0;
     double time = 0;
     for (const auto* r : cells) {
-      failures += r->status == CellResult::Status::kFail;
-      news += r->status == CellResult::Status::kNew;
+      failures += r->status == Status::kFail;
+      news += r->status == Status::kNew;
       time += r->seconds;
     }
     out << "  <testsuite name=\"" << xml_escape(scenario) << "\" tests=\"" << cells.size()
@@ -170,7 +169,7 @@ void write_junit(const std::string& path, const RunReport& report) {
       std::string name = r->cell->id.substr(scenario.size());
       out << "    <testcase classname=\"" << xml_escape(scenario) << "\" name=\""
           << xml_escape(name) << "\" time=\"" << r->seconds << "\">\n";
-      if (r->status == CellResult::Status::kFail) {
+      if (r->status == Status::kFail) {
         std::ostringstream detail;
         RunReport one;
         one.rerun_prefix = report.rerun_prefix;
@@ -178,7 +177,7 @@ void write_junit(const std::string& path, const RunReport& report) {
         print_failures(detail, one);
         out << "      <failure message=\"" << xml_escape(failure_summary(*r)) << "\">"
             << xml_escape(detail.str()) << "</failure>\n";
-      } else if (r->status == CellResult::Status::kNew) {
+      } else if (r->status == Status::kNew) {
         std::ostringstream detail;
         RunReport one;
         one.rerun_prefix = report.rerun_prefix;
@@ -186,7 +185,7 @@ void write_junit(const std::string& path, const RunReport& report) {
         print_news(detail, one);
         out << "      <skipped message=\"new CPython behaviour: " << xml_escape(failure_summary(*r))
             << "\"/>\n      <system-out>" << xml_escape(detail.str()) << "</system-out>\n";
-      } else if (r->status == CellResult::Status::kQuirk || r->predicted) {
+      } else if (r->status == Status::kQuirk || r->predicted) {
         std::string text;
         for (const auto& name_q : r->quirks) {
           text += (text.empty() ? "expected quirks: " : ", ") + name_q;

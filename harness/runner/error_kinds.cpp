@@ -1,0 +1,101 @@
+#include "error_kinds.hpp"
+
+#include <cerrno>
+#include <set>
+
+namespace harness {
+
+namespace {
+
+// Operations that read a list: a malformed block shows up as struct.error/KeyError there.
+bool reads_list(const std::string& op) {
+  static const std::set<std::string> kReading = {"list.attach", "list.get",   "list.items",
+                                                 "list.format", "list.len",   "list.count",
+                                                 "list.index",  "list.slice", "pickle.loads"};
+  return kReading.count(op) != 0;
+}
+
+std::string errno_kind(int err) {
+  switch (err) {
+    case ENOENT:
+      return "NotFound";
+    case EEXIST:
+      return "Exists";
+    case EACCES:
+    case EPERM:
+      return "Permission";
+    case EINVAL:
+    case ENAMETOOLONG:
+      return "InvalidArgument";
+    default:
+      return "Other";
+  }
+}
+
+// libshm's exceptions (the C++ agent; "std::…" and "shm::…" types).
+std::string libshm_kind(const std::string& type, int err, const std::string& op) {
+  if (type == "shm::LayoutError") return "Corrupt";
+  if (type == "std::out_of_range") return "Index";
+  if (type == "std::system_error") return errno_kind(err);
+  if (type == "std::invalid_argument") {
+    if (op == "list.get" || op == "list.items" || op == "list.slice") return "Decode";
+    if (op == "list.set" || op == "list.index") return "Value";
+    if (op == "pickle.loads" || op == "pickle.parse") return "Corrupt";
+    return "InvalidArgument";
+  }
+  return "Other";
+}
+
+// CPython's exceptions, by the most specific class in the raised type's MRO that the table
+// knows (the stdlib and the libshm Python module raise the same types).
+std::string cpython_kind(const nlohmann::json& error, const std::string& op) {
+  std::set<std::string> is;
+  is.insert(error.value("type", ""));
+  for (const auto& b : error.value("bases", nlohmann::json::array())) {
+    if (b.is_string()) is.insert(b.get<std::string>());
+  }
+  const std::string message = error.value("message", "");
+  const bool reading = reads_list(op);
+  if (is.count("FileNotFoundError")) return "NotFound";
+  if (is.count("FileExistsError")) return "Exists";
+  if (is.count("PermissionError")) return "Permission";
+  if (is.count("IndexError")) return "Index";
+  if (is.count("UnicodeDecodeError")) return "Decode";
+  if (is.count("UnicodeEncodeError")) return "InvalidArgument";
+  if (is.count("struct.error")) return reading && op != "list.index" ? "Corrupt" : "Value";
+  if (is.count("KeyError")) return reading ? "Corrupt" : "InvalidArgument";
+  if (is.count("AssertionError") || is.count("TypeError") || is.count("OverflowError")) {
+    return "InvalidArgument";
+  }
+  if (is.count("ValueError")) {
+    // The module's "item of N bytes exceeds the limit" is a bad value, not a bad argument of
+    // the constructor (CPython raises AssertionError there).
+    if ((op == "block.create" || op == "block.attach" || op == "list.create") &&
+        message.find("exceeds") == std::string::npos) {
+      return "InvalidArgument";
+    }
+    return op == "list.attach" ? "Corrupt" : "Value";
+  }
+  if (is.count("OSError") && error.contains("errno") && error["errno"].is_number_integer()) {
+    const std::string k = errno_kind(error["errno"].get<int>());
+    if (k == "InvalidArgument" || k == "Permission") return k;
+  }
+  return "Other";
+}
+
+}  // namespace
+
+std::string error_kind(const nlohmann::json& error, const std::string& op) {
+  if (!error.is_object()) return "Other";
+  if (error.contains("kind") && error["kind"].is_string()) return error["kind"].get<std::string>();
+  const std::string type = error.value("type", "");
+  if (type.rfind("std::", 0) == 0 || type.rfind("shm::", 0) == 0) {
+    int err = error.contains("errno") && error["errno"].is_number_integer()
+                  ? error["errno"].get<int>()
+                  : 0;
+    return libshm_kind(type, err, op);
+  }
+  return cpython_kind(error, op);
+}
+
+}  // namespace harness
