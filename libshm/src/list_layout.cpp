@@ -68,13 +68,36 @@ void check_tail_fits(std::span<const std::byte> block, std::size_t n, std::size_
   }
 }
 
+// Checks, before anything is read past N, that the block can hold N items at all: each needs
+// a header word, an 8-byte format string and a 1-byte type code. A header may claim any count;
+// this bounds it by the block's real size before any loop or allocation depends on it.
+void check_count_fits(std::span<const std::byte> block, std::size_t n, std::size_t header,
+                      Layout layout) {
+  const std::size_t room = block.size() - header;  // header <= size was checked
+  if (n > room / (kWord + 1)) {
+    throw LayoutError(0, "the item count " + std::to_string(n) + " needs at least " +
+                             bytes_text(header) + " of header and " +
+                             (n <= std::numeric_limits<std::size_t>::max() / (kWord + 1)
+                                  ? bytes_text((kWord + 1) * n)
+                                  : std::string("more bytes than memory")) +
+                             " of format strings and type codes (" +
+                             std::string(to_string(layout)) + " layout) but the block is " +
+                             bytes_text(block.size()));
+  }
+}
+
+// 3.9+: N+1 offsets from the start of the data area, 0 first, strictly increasing (every item
+// CPython or libshm writes has a slot of at least 8 bytes). A header in a hole of a sparse
+// block reads as zeros and fails at its second entry, so the loop below never runs long on
+// memory nobody wrote, and the slot table is allocated only once the whole header has been
+// read and checked: its size is then backed by a header of the same size that really exists.
 ListGeometry read_v39(std::span<const std::byte> block, std::size_t n) {
   ListGeometry g;
   g.layout = Layout::v39;
   g.count = n;
   const std::size_t data = check_header_fits(block, n, 2, Layout::v39);
+  check_count_fits(block, n, data, Layout::v39);
   const std::size_t room = block.size() - data;
-  g.slots.reserve(n + 1);
   std::uint64_t previous = 0;
   for (std::size_t i = 0; i <= n; ++i) {
     const std::size_t at = ListGeometry::header_entry(i);
@@ -87,46 +110,63 @@ ListGeometry read_v39(std::span<const std::byte> block, std::size_t n) {
     if (i == 0 && offset != 0) {
       throw LayoutError(at, "item 0's offset is " + std::to_string(offset) + ", not 0");
     }
-    if (offset < previous) {
-      throw LayoutError(at, what() + " " + std::to_string(offset) + " is below item " +
-                                std::to_string(i - 1) + "'s offset " + std::to_string(previous));
+    if (i != 0 && offset <= previous) {
+      throw LayoutError(at,
+                        what() + " " + std::to_string(offset) +
+                            (offset == previous ? " equals" : " is below") + " item " +
+                            std::to_string(i - 1) + "'s offset " + std::to_string(previous) +
+                            (offset == previous ? " (an empty slot, which no writer makes)" : ""));
     }
     if (offset > room) {
       throw LayoutError(at, what() + " " + std::to_string(offset) + " is past the block's end" +
                                 " (the data area starts at byte " + std::to_string(data) + " of " +
                                 std::to_string(block.size()) + ")");
     }
-    g.slots.push_back(data + static_cast<std::size_t>(offset));
     previous = offset;
   }
-  g.formats = g.slots.back();
+  g.formats = data + static_cast<std::size_t>(previous);
   check_tail_fits(block, n, g.formats, ListGeometry::header_entry(n));
   g.codes = g.formats + kWord * n;
+  g.slots.reserve(n + 1);
+  for (std::size_t i = 0; i <= n; ++i) {
+    g.slots.push_back(data +
+                      static_cast<std::size_t>(load_word(block, ListGeometry::header_entry(i))));
+  }
   return g;
 }
 
+// 3.8: N item sizes, each at least 1 (CPython's are at least 8), adding up inside the block.
+// Checked in full before the slot table is allocated, as for 3.9+.
 ListGeometry read_v38(std::span<const std::byte> block, std::size_t n) {
   ListGeometry g;
   g.layout = Layout::v38;
   g.count = n;
   const std::size_t data = check_header_fits(block, n, 1, Layout::v38);
-  g.slots.reserve(n + 1);
+  check_count_fits(block, n, data, Layout::v38);
   std::size_t end = data;
-  g.slots.push_back(end);
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t at = ListGeometry::header_entry(i);
     const std::uint64_t size = load_word(block, at);
+    if (size == 0) {
+      throw LayoutError(
+          at, "item " + std::to_string(i) + "'s size is 0 (an empty slot, which no writer makes)");
+    }
     if (size > block.size() - end) {
       throw LayoutError(at, "item " + std::to_string(i) + "'s size " + std::to_string(size) +
                                 " runs past the block's end (it would start at byte " +
                                 std::to_string(end) + " of " + std::to_string(block.size()) + ")");
     }
     end += static_cast<std::size_t>(size);
-    g.slots.push_back(end);
   }
   g.formats = end;
   check_tail_fits(block, n, g.formats, n == 0 ? 0 : ListGeometry::header_entry(n - 1));
   g.codes = g.formats + kWord * n;
+  g.slots.reserve(n + 1);
+  g.slots.push_back(data);
+  for (std::size_t i = 0; i < n; ++i) {
+    g.slots.push_back(g.slots.back() +
+                      static_cast<std::size_t>(load_word(block, ListGeometry::header_entry(i))));
+  }
   return g;
 }
 

@@ -34,7 +34,9 @@ ShareableList ShareableList::create(std::span<const Item> items, const ListCreat
   }
   detail::ListGeometry geometry = detail::plan_geometry(options.layout, allocations);
 
-  const CreateOptions block_options{.track = options.track};
+  // Reserved: a /dev/shm without room for the list fails here with ENOSPC, leaving nothing,
+  // instead of killing this process with SIGBUS halfway through the writes below.
+  const CreateOptions block_options{.track = options.track, .reserve = true};
   SharedMemory block = options.name.empty()
                            ? SharedMemory::create(geometry.end(), block_options)
                            : SharedMemory::create(geometry.end(), options.name, block_options);

@@ -112,7 +112,9 @@ class ShareableList {
   /// its UTF-8 length instead (CPython would truncate it). Throws std::invalid_argument for an
   /// item CPython cannot store (str/bytes longer than 9,999,991 bytes, a str that is not
   /// UTF-8, trailing NULs under strict) or a bad name; std::system_error on OS failures.
-  /// On failure no block is left behind.
+  /// The block's memory is reserved (posix_fallocate) before anything is written, so a
+  /// /dev/shm without room for the list gives std::system_error ENOSPC, never SIGBUS.
+  /// On failure no block is left behind, tracked or not.
   static ShareableList create(std::span<const Item> items, const ListCreateOptions& options = {});
   /// As above, for a braced list: ShareableList::create({1, 2.5, "x"}).
   static ShareableList create(std::initializer_list<Item> items,
@@ -120,6 +122,13 @@ class ShareableList {
 
   /// Attaches to an existing list, detecting its layout. Validates the header (count,
   /// offsets/sizes, block size) and throws LayoutError if the block is not a list.
+  /// A header may claim any count: the claim is checked against the block's size before
+  /// anything depends on it, every item must have a non-empty slot (a header lying in a hole of
+  /// a sparse block reads as zeros and fails at its second word), and the slot table (8 bytes
+  /// per item) is allocated only once the whole header has been read and checked. So a hostile
+  /// header gives LayoutError with its offset, never std::bad_alloc or a long loop over memory
+  /// nobody wrote. The header is read through the mapping: see SharedMemory for where SIGBUS
+  /// can still reach a program that maps a block someone else truncates.
   static ShareableList attach(std::string_view name, const ListAttachOptions& options = {});
 
   /// Wraps an already attached block (validated as attach() does).
