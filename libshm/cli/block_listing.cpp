@@ -41,22 +41,16 @@ shm::ListRegions validate_exact(std::span<const std::byte> block) {
 
 namespace {
 
-// Judges the block open on `fd` (read-only, a regular file of info.size bytes).
+// Judges the block open on `fd` (read-only, a regular file of info.size bytes) by reading
+// it with pread: no mapping, so no hole takes a page and a truncation is no SIGBUS.
 void classify_open(BlockInfo& info, int fd) {
   if (info.size == 0) {
     info.kind = "raw";
     info.problem = "empty block (0 bytes)";
     return;
   }
-  void* p = ::mmap(nullptr, info.size, PROT_READ, MAP_SHARED, fd, 0);
-  if (p == MAP_FAILED) {
-    info.kind = "unreadable";
-    info.problem = std::system_category().message(errno);
-    return;
-  }
   try {
-    const shm::ListRegions list =
-        validate_exact({static_cast<const std::byte*>(p), static_cast<std::size_t>(info.size)});
+    const shm::ListRegions list = validate_exact(fd);
     info.kind = "shareable-list " + std::string(shm::to_string(list.layout));
   } catch (const shm::LayoutError& e) {
     info.kind = "raw";
@@ -65,10 +59,39 @@ void classify_open(BlockInfo& info, int fd) {
     info.kind = "unreadable";
     info.problem = e.what();
   }
-  ::munmap(p, info.size);
 }
 
 }  // namespace
+
+shm::ListRegions validate_exact(int fd) {
+  const shm::ListRegions list = shm::ShareableList::validate_by_read(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw std::system_error(errno, std::generic_category(), "fstat");
+  const auto size = static_cast<std::size_t>(st.st_size);
+  if (list.end != size) {
+    throw shm::LayoutError(
+        list.end, "the list ends at byte " + std::to_string(list.end) + " but the block has " +
+                      std::to_string(size) +
+                      " bytes (CPython makes blocks of exactly the list's size)");
+  }
+  return list;
+}
+
+BlockFd::BlockFd(const std::string& requested) {
+  const std::string name = requested.rfind('/', 0) == 0 ? requested.substr(1) : requested;
+  shm::SharedMemory::validate_name(name);
+  // As the library's attach opens: a FIFO never blocks, a symlink is not followed; what was
+  // opened is judged by validate_by_read's fstat.
+  fd_ = ::shm_open(("/" + name).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+  if (fd_ < 0) {
+    throw std::system_error(errno, std::generic_category(),
+                            "cannot open shared memory '/" + name + "'");
+  }
+}
+
+BlockFd::~BlockFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 void classify(BlockInfo& info) {
   // glibc keeps named semaphores here too, as "sem.NAME".

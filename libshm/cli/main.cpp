@@ -1,7 +1,10 @@
 // pyshm: inspect, create and repair Python-compatible shared memory from the command line.
 // Exit codes: 0 success, 1 error (message on stderr, starting "pyshm: "), 2 usage.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cctype>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -76,17 +79,31 @@ int cmd_ls(bool json) {
 }
 
 int cmd_dump(const std::string& name, bool json, bool hex, bool raw) {
-  if (hex || raw) {
-    const auto block = shm::SharedMemory::attach(name, {.read_only = true});
-    if (raw) {
-      std::fwrite(block.buf().data(), 1, block.size(), stdout);
-    } else {
-      pyshm::print_hex(std::cout, block.buf());
+  if (raw) {
+    // pread, in chunks: holes come out as zeros, a block shrunk meanwhile just ends sooner.
+    const pyshm::BlockFd fd(name);
+    std::vector<char> chunk(1 << 16);
+    for (off_t at = 0;;) {
+      const ssize_t n = ::pread(fd.get(), chunk.data(), chunk.size(), at);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw std::system_error(errno, std::generic_category(), "cannot read " + name);
+      if (n == 0) break;
+      if (std::fwrite(chunk.data(), 1, static_cast<std::size_t>(n), stdout) !=
+          static_cast<std::size_t>(n)) {
+        break;  // reported by the final check of stdout
+      }
+      at += n;
     }
     return 0;
   }
-  const auto block = shm::SharedMemory::attach(name, {.read_only = true});
-  pyshm::validate_exact(block.buf());  // a list with an unreadable part is reported as invalid
+  if (hex) {
+    const auto block = shm::SharedMemory::attach(name, {.read_only = true});
+    pyshm::print_hex(std::cout, block.buf());
+    return 0;
+  }
+  // Validated by reading first: a list with an unreadable part is reported as invalid, and a
+  // hostile one never reaches a mapping.
+  pyshm::validate_exact(pyshm::BlockFd(name).get());
   const auto list = shm::ShareableList::attach(name, {.read_only = true});
   if (json) {
     std::cout << pyshm::list_json(list) << "\n";
@@ -97,17 +114,17 @@ int cmd_dump(const std::string& name, bool json, bool hex, bool raw) {
 }
 
 int cmd_check(const std::string& name) {
-  const auto block = shm::SharedMemory::attach(name, {.read_only = true});
-  const shm::ListRegions list = pyshm::validate_exact(block.buf());
+  // Read with pread only: no mapping, so holes take no page and truncation is no SIGBUS.
+  const shm::ListRegions list = pyshm::validate_exact(pyshm::BlockFd(name).get());
   std::printf("%s: valid ShareableList, layout %s, %zu items, %zu bytes\n", name.c_str(),
-              std::string(shm::to_string(list.layout)).c_str(), list.count, block.size());
+              std::string(shm::to_string(list.layout)).c_str(), list.count, list.end);
   return 0;
 }
 
 int cmd_pickle(const std::string& name, int protocol, bool as_list) {
+  if (as_list) pyshm::validate_exact(pyshm::BlockFd(name).get());  // only a real list pickles
   const auto block = shm::SharedMemory::attach(name, {.read_only = true});
   if (as_list) {
-    pyshm::validate_exact(block.buf());  // only a real list pickles as one
     std::cout << shm::to_hex(shm::pickle::dumps_shareable_list(block.name(), protocol)) << "\n";
   } else {
     std::cout << shm::to_hex(shm::pickle::dumps(block, protocol)) << "\n";
@@ -311,7 +328,9 @@ int main(int argc, char** argv) {
       } catch (const std::exception&) {
         throw std::invalid_argument("INDEX must be an integer, not '" + index_text + "'");
       }
-      // get only reads: read-only, so a block readable but not writable works as for dump.
+      // get validates by reading first (no fault on a hostile block), then attaches read-only,
+      // so a block readable but not writable works as for dump.
+      if (*get) (void)shm::ShareableList::validate_by_read(pyshm::BlockFd(name).get());
       auto list = shm::ShareableList::attach(
           name, {.strict = strict, .read_only = static_cast<bool>(*get)});
       if (*get) {

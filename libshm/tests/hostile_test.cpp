@@ -14,6 +14,7 @@
 #include <string>
 #include <system_error>
 
+#include "libshm/item.hpp"
 #include "libshm/shareable_list.hpp"
 #include "libshm/shared_memory.hpp"
 #include "test_support.hpp"
@@ -209,6 +210,56 @@ TEST(Hostile, ForkWhileThreadsUseTheTracker) {
   EXPECT_EQ(blocks_with_prefix(prefix), std::vector<std::string>{});
   for (const auto& left : blocks_with_prefix(prefix)) ::shm_unlink(("/" + left).c_str());
   std::printf("[ fork-storm ] %s (%lld ms)\n", r.out.c_str(), static_cast<long long>(took.count()));
+}
+
+// The library's read-only inspection: pread, no mapping. Same verdicts as validate() on real
+// lists; a valid header whose items lie in holes is a LayoutError, and no tmpfs page is taken.
+TEST(Hostile, ValidateByReadNeverMaps) {
+  test::BlockCleanup cleanup;
+  auto list = ShareableList::create({std::int64_t{1}, 2.5, std::string("three"), None{}},
+                                    {.name = cleanup.fresh(), .track = false});
+  const auto open_ro = [](const std::string& name) {
+    return ::shm_open(("/" + name).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+  };
+  int fd = open_ro(list.name());
+  ASSERT_GE(fd, 0);
+  const ListRegions by_read = ShareableList::validate_by_read(fd);
+  const ListRegions mapped = ShareableList::validate(list.shm().buf());
+  EXPECT_EQ(by_read.count, 4u);
+  EXPECT_EQ(by_read.end, mapped.end);
+  EXPECT_EQ(by_read.formats, mapped.formats);
+  ::close(fd);
+
+  // A sound 3-item header in a 1 GB sparse block: the formats are holes.
+  const std::string sparse = cleanup.fresh();
+  {
+    auto block = SharedMemory::create(std::size_t{1} << 30, sparse, {.track = false});
+    const std::int64_t header[5] = {3, 0, 8, 16, 24};
+    std::memcpy(block.buf().data(), header, sizeof header);
+  }
+  fd = open_ro(sparse);
+  ASSERT_GE(fd, 0);
+  struct stat before {};
+  ASSERT_EQ(::fstat(fd, &before), 0);
+  try {
+    (void)ShareableList::validate_by_read(fd);
+    ADD_FAILURE() << "validated";
+  } catch (const LayoutError& e) {
+    EXPECT_EQ(e.offset(), 64u) << e.what();  // item 0's format, past 40 header + 24 data
+  }
+  struct stat after {};
+  ASSERT_EQ(::fstat(fd, &after), 0);
+  EXPECT_EQ(after.st_blocks, before.st_blocks) << "reading took tmpfs pages";
+  ::close(fd);
+
+  // Not a regular file.
+  const std::string fifo = cleanup.fresh();
+  ASSERT_EQ(::mkfifo(("/dev/shm/" + fifo).c_str(), 0600), 0);
+  fd = open_ro(fifo);
+  ASSERT_GE(fd, 0);
+  EXPECT_THROW((void)ShareableList::validate_by_read(fd), std::invalid_argument);
+  ::close(fd);
+  list.shm().unlink();
 }
 
 }  // namespace

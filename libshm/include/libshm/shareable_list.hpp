@@ -145,6 +145,16 @@ class ShareableList {
   /// makes blocks of exactly `end` bytes on Linux.
   static ListRegions validate(std::span<const std::byte> block, std::optional<Layout> layout = {});
 
+  /// validate() for a block read with pread from `fd` (open for reading), never through a
+  /// mapping: holes of a sparse block read as zeros without taking pages of /dev/shm, and a
+  /// block truncated while it is read gives LayoutError, never SIGBUS. For inspectors that
+  /// must not fault (pyshm's ls, check, dump, get and pickle use it). The block's size is the
+  /// descriptor's st_size now. Memory: the slot table (8 bytes per item, allocated only after
+  /// the header has been read and checked) and one item's bytes at a time.
+  /// Throws LayoutError as validate() does, std::invalid_argument if `fd` is not a regular
+  /// file, std::system_error if it cannot be stat'ed or read.
+  static ListRegions validate_by_read(int fd, std::optional<Layout> layout = {});
+
   ShareableList(ShareableList&&) noexcept = default;
   ShareableList& operator=(ShareableList&&) noexcept = default;
   ShareableList(const ShareableList&) = delete;

@@ -69,7 +69,7 @@ class SharedMemory {
   /// permission shrank it with ftruncate), or the first touch of a page in a hole of a sparse
   /// block when /dev/shm has no room left to fill it (reading a hole through a MAP_SHARED
   /// tmpfs mapping allocates the page). A reader that must never fault inspects the block with
-  /// read_block_list() (shareable_list.hpp) or pread() instead of a mapping.
+  /// ShareableList::validate_by_read() (shareable_list.hpp) or pread() instead of a mapping.
   static SharedMemory attach(std::string_view name, const AttachOptions& options = {});
 
   /// Checks that `name` is a block name every CPython can create, attach, track and unlink
