@@ -25,6 +25,12 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 bool can_be_nobody() {
   return ::geteuid() == 0 && ::access("/usr/bin/setpriv", X_OK) == 0;
 }
@@ -185,6 +191,9 @@ TEST(Hostile, LowFileLimitStillTracksOrFailsCleanly) {
     EXPECT_FALSE(test::wait_for_block(name, false)) << "the block outlived its creator: " << r.err;
   }
   // Too few descriptors for the tracker's socket: create fails, names its block, leaves nothing.
+  // Not under the sanitizers: their runtime needs two descriptors of its own (a pipe) for the
+  // first dynamic type check of the exception, so at this limit it aborts the child itself.
+  if (kSanitized) return;
   test::BlockCleanup cleanup;
   const std::string name = cleanup.fresh();
   const auto r = test::run_child({test::child_helper(), "rlimit-create-and-kill", name, "4"});
