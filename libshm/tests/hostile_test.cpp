@@ -206,6 +206,13 @@ TEST(Hostile, LowFileLimitStillTracksOrFailsCleanly) {
 
 // Before: 2-5 of 200 children deadlocked on the tracker client's mutex and leaked their block.
 TEST(Hostile, ForkWhileThreadsUseTheTracker) {
+  if (kSanitized) {
+    // GCC 12's AddressSanitizer allocator is not fork-safe: about 1 child in 1000 deadlocks in
+    // operator new on a region mutex another thread held at fork() (seen with gdb in
+    // __sanitizer::SizeClassAllocator64::GetFromAllocator, before any libshm lock), which would
+    // hide the hang this test exists to catch. glibc's malloc, which the normal build uses, is.
+    GTEST_SKIP() << "the sanitizer allocator deadlocks in forked children of threaded programs";
+  }
   const std::string prefix = test::unique_name();
   const int forks = 1000;
   const auto start = std::chrono::steady_clock::now();
