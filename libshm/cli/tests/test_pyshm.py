@@ -323,6 +323,34 @@ class PyshmTest(unittest.TestCase):
                         ["pickle", fifo], ["get", fifo, "0"]):
             self.assertIn("a FIFO, not a regular file", self.fails(*command), command)
 
+    def test_ls_never_blocks_on_a_fifo_renamed_over_a_block(self):
+        # Another user swaps a regular file and a FIFO under the same name as fast as possible
+        # while ls runs: ls must judge what it opened, and never block in open().
+        import threading
+        target, spare_file, spare_fifo = self.name(), self.name(), self.name()
+        write_block(target, b"\0" * 16)
+        stop = threading.Event()
+
+        def swap():
+            while not stop.is_set():
+                try:
+                    os.mkfifo(os.path.join(SHM_DIR, spare_fifo))
+                    os.rename(os.path.join(SHM_DIR, spare_fifo), os.path.join(SHM_DIR, target))
+                    write_block(spare_file, b"\0" * 16)
+                    os.rename(os.path.join(SHM_DIR, spare_file), os.path.join(SHM_DIR, target))
+                except OSError:
+                    pass
+        swapper = threading.Thread(target=swap)
+        swapper.start()
+        try:
+            for _ in range(30):
+                r = subprocess.run([PYSHM, "ls", "--json"], capture_output=True, text=True,
+                                   timeout=20)
+                self.assertEqual(r.returncode, 0, r.stderr)
+        finally:
+            stop.set()
+            swapper.join()
+
     def test_undeliverable_output_is_an_error_and_leaves_no_block(self):
         def run_to_full(*args):
             with open("/dev/full", "w") as full:
