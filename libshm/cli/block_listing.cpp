@@ -3,9 +3,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <system_error>
 
 namespace pyshm {
@@ -36,15 +39,64 @@ shm::ListRegions validate_exact(std::span<const std::byte> block) {
   return list;
 }
 
+namespace {
+
+// Judges the block open on `fd` (read-only, a regular file of info.size bytes) by reading
+// it with pread: no mapping, so no hole takes a page and a truncation is no SIGBUS.
+void classify_open(BlockInfo& info, int fd) {
+  if (info.size == 0) {
+    info.kind = "raw";
+    info.problem = "empty block (0 bytes)";
+    return;
+  }
+  try {
+    const shm::ListRegions list = validate_exact(fd);
+    info.kind = "shareable-list " + std::string(shm::to_string(list.layout));
+  } catch (const shm::LayoutError& e) {
+    info.kind = "raw";
+    info.problem = e.what();
+  } catch (const std::exception& e) {  // never let one block stop the listing of the others
+    info.kind = "unreadable";
+    info.problem = e.what();
+  }
+}
+
+}  // namespace
+
+shm::ListRegions validate_exact(int fd) {
+  const shm::ListRegions list = shm::ShareableList::validate_by_read(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw std::system_error(errno, std::generic_category(), "fstat");
+  const auto size = static_cast<std::size_t>(st.st_size);
+  if (list.end != size) {
+    throw shm::LayoutError(
+        list.end, "the list ends at byte " + std::to_string(list.end) + " but the block has " +
+                      std::to_string(size) +
+                      " bytes (CPython makes blocks of exactly the list's size)");
+  }
+  return list;
+}
+
+BlockFd::BlockFd(const std::string& requested) {
+  const std::string name = requested.rfind('/', 0) == 0 ? requested.substr(1) : requested;
+  shm::SharedMemory::validate_name(name);
+  // As the library's attach opens: a FIFO never blocks, a symlink is not followed; what was
+  // opened is judged by validate_by_read's fstat.
+  fd_ = ::shm_open(("/" + name).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+  if (fd_ < 0) {
+    throw std::system_error(errno, std::generic_category(),
+                            "cannot open shared memory '/" + name + "'");
+  }
+}
+
+BlockFd::~BlockFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
 void classify(BlockInfo& info) {
   // glibc keeps named semaphores here too, as "sem.NAME".
   if (info.name.rfind("sem.", 0) == 0) {
     info.kind = "semaphore";
-    return;
-  }
-  if (info.size == 0) {
-    info.kind = "raw";
-    info.problem = "empty block (0 bytes)";
     return;
   }
   try {
@@ -60,6 +112,9 @@ void classify(BlockInfo& info) {
   } catch (const std::invalid_argument& e) {  // a name libshm refuses (docs/cpython-quirks.md)
     info.kind = "unknown";
     info.problem = e.what();
+  } catch (const std::exception& e) {
+    info.kind = "unreadable";
+    info.problem = e.what();
   }
 }
 
@@ -70,9 +125,22 @@ std::vector<BlockInfo> list_blocks(const std::string& dir) {
   while (const dirent* entry = ::readdir(d)) {
     const std::string name = entry->d_name;
     if (name == "." || name == "..") continue;
+    // Judged by the descriptor opened, never by a path stat'ed earlier: O_NONBLOCK so that a
+    // FIFO (even one renamed over a block meanwhile) never blocks the open, O_NOFOLLOW so a
+    // symlink is not followed, and fstat on the descriptor decides what it is.
+    const int fd = ::openat(::dirfd(d), name.c_str(),
+                            O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     struct stat st {};
-    if (::fstatat(::dirfd(d), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone
-    if (!S_ISREG(st.st_mode)) continue;
+    const int open_err = fd < 0 ? errno : 0;
+    if (fd < 0 ? ::fstatat(::dirfd(d), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0
+               : ::fstat(fd, &st) != 0) {
+      if (fd >= 0) ::close(fd);
+      continue;  // gone
+    }
+    if (!S_ISREG(st.st_mode)) {  // only regular files are blocks
+      if (fd >= 0) ::close(fd);
+      continue;
+    }
     BlockInfo info{name,
                    static_cast<std::uint64_t>(st.st_size),
                    owner_name(st.st_uid),
@@ -80,7 +148,15 @@ std::vector<BlockInfo> list_blocks(const std::string& dir) {
                    static_cast<std::int64_t>(st.st_mtime),
                    "",
                    ""};
-    classify(info);
+    if (name.rfind("sem.", 0) == 0) {
+      info.kind = "semaphore";
+    } else if (fd < 0) {
+      info.kind = "unreadable";
+      info.problem = std::system_category().message(open_err);
+    } else {
+      classify_open(info, fd);
+    }
+    if (fd >= 0) ::close(fd);
     blocks.push_back(std::move(info));
   }
   ::closedir(d);

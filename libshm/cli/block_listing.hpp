@@ -35,4 +35,22 @@ void classify(BlockInfo& info);
 /// empty list). Throws shm::LayoutError.
 shm::ListRegions validate_exact(std::span<const std::byte> block);
 
+/// validate_exact for a block read with pread from `fd` (ShareableList::validate_by_read): never
+/// faults, whatever holes or truncation the block has.
+shm::ListRegions validate_exact(int fd);
+
+/// Block `name` opened read-only for pread (O_NOFOLLOW | O_NONBLOCK, so a FIFO never blocks).
+/// Throws std::invalid_argument for a bad name, std::system_error if it cannot be opened.
+class BlockFd {
+ public:
+  explicit BlockFd(const std::string& name);
+  BlockFd(const BlockFd&) = delete;
+  BlockFd& operator=(const BlockFd&) = delete;
+  ~BlockFd();
+  [[nodiscard]] int get() const noexcept { return fd_; }
+
+ private:
+  int fd_ = -1;  // owned descriptor
+};
+
 }  // namespace pyshm

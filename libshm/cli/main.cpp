@@ -1,14 +1,20 @@
 // pyshm: inspect, create and repair Python-compatible shared memory from the command line.
 // Exit codes: 0 success, 1 error (message on stderr, starting "pyshm: "), 2 usage.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cctype>
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "block_listing.hpp"
@@ -32,6 +38,23 @@ std::string format_time(std::int64_t t) {
   return buf;
 }
 
+// Text from a block (its name) as --json shows it, without the quotes: control characters and
+// escapes become \n, \u001b, ..., so a name cannot clear the screen or forge table rows.
+std::string escaped(const std::string& text) {
+  const std::string quoted =
+      nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return quoted.substr(1, quoted.size() - 2);
+}
+
+// Flushes stdout; false (errno set) if anything written to it was lost (EPIPE, ENOSPC, ...).
+bool stdout_delivered() {
+  return std::fflush(stdout) == 0 && std::ferror(stdout) == 0;
+}
+
+[[noreturn]] void throw_stdout_error(int err) {
+  throw std::system_error(err, std::generic_category(), "cannot write to stdout");
+}
+
 int cmd_ls(bool json) {
   const auto blocks = pyshm::list_blocks();
   if (json) {
@@ -42,13 +65,13 @@ int cmd_ls(bool json) {
       if (!b.problem.empty()) entry["problem"] = b.problem;
       out.push_back(std::move(entry));
     }
-    std::cout << out.dump() << "\n";
+    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   }
   std::printf("%-32s %12s  %-10s %-5s %-19s  %s\n", "NAME", "SIZE", "OWNER", "MODE", "MODIFIED",
               "KIND");
   for (const auto& b : blocks) {
-    std::printf("%-32s %12llu  %-10s %04o  %-19s  %s\n", b.name.c_str(),
+    std::printf("%-32s %12llu  %-10s %04o  %-19s  %s\n", escaped(b.name).c_str(),
                 static_cast<unsigned long long>(b.size), b.owner.c_str(), b.mode,
                 format_time(b.mtime).c_str(), b.kind.c_str());
   }
@@ -56,17 +79,31 @@ int cmd_ls(bool json) {
 }
 
 int cmd_dump(const std::string& name, bool json, bool hex, bool raw, int cpython_minor) {
-  if (hex || raw) {
-    const auto block = shm::SharedMemory::attach(name, {.read_only = true});
-    if (raw) {
-      std::fwrite(block.buf().data(), 1, block.size(), stdout);
-    } else {
-      pyshm::print_hex(std::cout, block.buf());
+  if (raw) {
+    // pread, in chunks: holes come out as zeros, a block shrunk meanwhile just ends sooner.
+    const pyshm::BlockFd fd(name);
+    std::vector<char> chunk(1 << 16);
+    for (off_t at = 0;;) {
+      const ssize_t n = ::pread(fd.get(), chunk.data(), chunk.size(), at);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw std::system_error(errno, std::generic_category(), "cannot read " + name);
+      if (n == 0) break;
+      if (std::fwrite(chunk.data(), 1, static_cast<std::size_t>(n), stdout) !=
+          static_cast<std::size_t>(n)) {
+        break;  // reported by the final check of stdout
+      }
+      at += n;
     }
     return 0;
   }
-  const auto block = shm::SharedMemory::attach(name, {.read_only = true});
-  pyshm::validate_exact(block.buf());  // a list with an unreadable part is reported as invalid
+  if (hex) {
+    const auto block = shm::SharedMemory::attach(name, {.read_only = true});
+    pyshm::print_hex(std::cout, block.buf());
+    return 0;
+  }
+  // Validated by reading first: a list with an unreadable part is reported as invalid, and a
+  // hostile one never reaches a mapping.
+  pyshm::validate_exact(pyshm::BlockFd(name).get());
   const auto list = shm::ShareableList::attach(name, {.read_only = true});
   if (json) {
     std::cout << pyshm::list_json(list) << "\n";
@@ -77,17 +114,17 @@ int cmd_dump(const std::string& name, bool json, bool hex, bool raw, int cpython
 }
 
 int cmd_check(const std::string& name) {
-  const auto block = shm::SharedMemory::attach(name, {.read_only = true});
-  const shm::ListRegions list = pyshm::validate_exact(block.buf());
+  // Read with pread only: no mapping, so holes take no page and truncation is no SIGBUS.
+  const shm::ListRegions list = pyshm::validate_exact(pyshm::BlockFd(name).get());
   std::printf("%s: valid ShareableList, layout %s, %zu items, %zu bytes\n", name.c_str(),
-              std::string(shm::to_string(list.layout)).c_str(), list.count, block.size());
+              std::string(shm::to_string(list.layout)).c_str(), list.count, list.end);
   return 0;
 }
 
 int cmd_pickle(const std::string& name, int protocol, bool as_list) {
+  if (as_list) pyshm::validate_exact(pyshm::BlockFd(name).get());  // only a real list pickles
   const auto block = shm::SharedMemory::attach(name, {.read_only = true});
   if (as_list) {
-    pyshm::validate_exact(block.buf());  // only a real list pickles as one
     std::cout << shm::to_hex(shm::pickle::dumps_shareable_list(block.name(), protocol)) << "\n";
   } else {
     std::cout << shm::to_hex(shm::pickle::dumps(block, protocol)) << "\n";
@@ -182,7 +219,18 @@ int main(int argc, char** argv) {
                                     "Create a zero-filled raw block (not tracked: it "
                                     "stays until `pyshm rm`)");
   create->add_option("NAME", name, "Block name")->required();
-  create->add_option("--size", size, "Size in bytes")->required()->check(CLI::PositiveNumber);
+  create->add_option("--size", size, "Size in bytes")
+      ->required()
+      ->check(CLI::Validator(
+          [](const std::string& text) -> std::string {
+            const bool digits =
+                !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+            if (!digits || text.find_first_not_of('0') == std::string::npos) {
+              return "--size must be a positive number of bytes, not '" + text + "'";
+            }
+            return "";
+          },
+          "BYTES"));
 
   auto* get = app.add_subcommand("get", "Print one item of a ShareableList as Item JSON");
   get->add_option("NAME", name, "Block name")->required();
@@ -223,6 +271,21 @@ int main(int argc, char** argv) {
     sub->positionals_at_end(false);
   }
 
+  // A write to a closed pipe is an error to report (exit 1), not a silent death by SIGPIPE
+  // that could leave a just-created block behind.
+  std::signal(SIGPIPE, SIG_IGN);
+  const auto known = [&app](const std::string& word) {
+    for (const CLI::App* sub : app.get_subcommands({})) {
+      if (sub->get_name() == word) return true;
+    }
+    return false;
+  };
+  if (argc >= 2 && argv[1][0] != '-' && !known(argv[1])) {
+    std::cerr << "pyshm: unknown subcommand '" << escaped(argv[1])
+              << "' (pyshm --help lists them)\n";
+    return 2;
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -230,45 +293,72 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
 
-  try {
-    if (*ls) return cmd_ls(json);
-    if (*dump) {
-      return cmd_dump(name, json, hex, raw,
-                      std::stoi(repr_python.substr(repr_python.find('.') + 1)));
+  const auto finish = [](int status) {
+    if (!stdout_delivered()) {
+      std::cerr << "pyshm: cannot write to stdout: " << std::strerror(errno) << "\n";
+      return 1;
     }
-    if (*check) return cmd_check(name);
+    return status;
+  };
+  try {
+    if (*ls) return finish(cmd_ls(json));
+    if (*dump) {
+      return finish(cmd_dump(name, json, hex, raw,
+                             std::stoi(repr_python.substr(repr_python.find('.') + 1))));
+    }
+    if (*check) return finish(cmd_check(name));
     if (*create_list) {
       const std::string text = items_json == "-" ? read_all(std::cin) : items_json;
       const auto items = shm::items_from_json(text);
       auto list = shm::ShareableList::create(
           items, {.name = name, .layout = parse_layout(layout), .strict = strict, .track = false});
       std::cout << list.name() << "\n";
+      if (!stdout_delivered()) {
+        const int err = errno;
+        list.shm().unlink();  // nobody received the name: the block must not stay
+        throw_stdout_error(err);
+      }
       return 0;
     }
     if (*create) {
       auto block = shm::SharedMemory::create(size, name, {.track = false});
       std::cout << block.name() << "\n";
+      if (!stdout_delivered()) {
+        const int err = errno;
+        block.unlink();  // nobody received the name: the block must not stay
+        throw_stdout_error(err);
+      }
       return 0;
     }
     if (*get || *set) {
       std::ptrdiff_t index = 0;
       try {
+        // Only -?[0-9]+: stoll alone would also take " 1" and "+1".
+        const std::size_t digits = index_text.rfind('-', 0) == 0 ? 1 : 0;
+        if (index_text.size() == digits ||
+            index_text.find_first_not_of("0123456789", digits) != std::string::npos) {
+          throw std::invalid_argument("not an integer");
+        }
         std::size_t used = 0;
         index = std::stoll(index_text, &used);
         if (used != index_text.size()) throw std::invalid_argument("trailing characters");
       } catch (const std::exception&) {
         throw std::invalid_argument("INDEX must be an integer, not '" + index_text + "'");
       }
-      auto list = shm::ShareableList::attach(name, {.strict = strict});
+      // get validates by reading first (no fault on a hostile block), then attaches read-only,
+      // so a block readable but not writable works as for dump.
+      if (*get) (void)shm::ShareableList::validate_by_read(pyshm::BlockFd(name).get());
+      auto list = shm::ShareableList::attach(
+          name, {.strict = strict, .read_only = static_cast<bool>(*get)});
       if (*get) {
         std::cout << shm::to_json(list.get(index)) << "\n";
       } else {
         list.set(index, shm::item_from_json(item_json));
       }
-      return 0;
+      return finish(0);
     }
-    if (*pickle) return cmd_pickle(name, protocol, as_list);
-    if (*unpickle) return cmd_unpickle(hex_text);
+    if (*pickle) return finish(cmd_pickle(name, protocol, as_list));
+    if (*unpickle) return finish(cmd_unpickle(hex_text));
     if (*rm) {
       int status = 0;
       for (const auto& n : names) {

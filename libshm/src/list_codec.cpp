@@ -345,9 +345,15 @@ Format read_format(std::span<const std::byte> block, const SlotRef& ref) {
   return checked_format(raw, ref);
 }
 
-Item read_item(std::span<const std::byte> block, const SlotRef& ref) {
-  const Format format = read_format(block, ref);
-  const auto code = static_cast<std::int8_t>(block[ref.code_at]);
+namespace {
+
+// read_item's checks and decoding, given the item's raw format string and type code, and
+// `fill(out)`, which copies the first out.size() bytes of its slot (never more than the slot's
+// allocation: the format was checked against it first).
+template <class Fill>
+Item decode_item(std::span<const std::byte, kWord> raw_format, std::int8_t code, const SlotRef& ref,
+                 const Fill& fill) {
+  const Format format = checked_format(raw_format, ref);
   const auto mismatch = [&](const char* what) {
     return LayoutError(ref.code_at, item_label(ref.index) + "'s type code " + std::to_string(code) +
                                         " (" + what + ") does not go with its format '" +
@@ -365,7 +371,8 @@ Item read_item(std::span<const std::byte> block, const SlotRef& ref) {
     // CPython applies code 1's or 2's rstrip() to a number and fails (AttributeError).
     if (code == static_cast<std::int8_t>(Code::str)) throw mismatch("str");
     if (code == static_cast<std::int8_t>(Code::bytes)) throw mismatch("bytes");
-    const auto word = copy_word(block, ref.begin);
+    std::array<std::byte, kWord> word;
+    fill(std::span<std::byte>(word));
     switch (format.kind) {
       case Format::Kind::int64:
         return from_word<std::int64_t>(word);
@@ -379,7 +386,7 @@ Item read_item(std::span<const std::byte> block, const SlotRef& ref) {
   }
 
   std::string data(format.length, '\0');
-  std::memcpy(data.data(), block.data() + ref.begin, format.length);
+  fill(std::as_writable_bytes(std::span(data)));
   // Code 0 on "<k>s" gives CPython's raw bytes, padding included.
   if (code == static_cast<std::int8_t>(Code::plain)) return Bytes{std::move(data)};
   // The format stores no length: trailing NULs are padding to every reader (gh-106939).
@@ -392,6 +399,25 @@ Item read_item(std::span<const std::byte> block, const SlotRef& ref) {
                       " of " + std::to_string(data.size()) + ")");
   }
   return data;
+}
+
+}  // namespace
+
+Item read_item(std::span<const std::byte> block, const SlotRef& ref) {
+  const auto raw = copy_word(block, ref.format_at);
+  return decode_item(raw, static_cast<std::int8_t>(block[ref.code_at]), ref,
+                     [&](std::span<std::byte> out) {
+                       std::memcpy(out.data(), block.data() + ref.begin, out.size());
+                     });
+}
+
+Item read_item(const FileWords& file, const SlotRef& ref) {
+  std::array<std::byte, kWord> raw;
+  file.read(ref.format_at, raw);
+  std::array<std::byte, 1> code;
+  file.read(ref.code_at, code);
+  return decode_item(raw, static_cast<std::int8_t>(code[0]), ref,
+                     [&](std::span<std::byte> out) { file.read(ref.begin, out); });
 }
 
 }  // namespace shm::detail

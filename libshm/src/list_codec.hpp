@@ -121,6 +121,9 @@ inline std::uint64_t load_shared_word(const std::byte* at) noexcept {
 /// that cannot apply to the format), DecodeError for a str slot that is not UTF-8.
 Item read_item(std::span<const std::byte> block, const SlotRef& ref);
 
+/// read_item for a block read with pread (FileWords): the same checks, results and errors.
+Item read_item(const FileWords& file, const SlotRef& ref);
+
 /// Stores an 8-byte word at `at` with one atomic access when aligned (see list_codec.cpp).
 inline void store_shared_word(std::byte* at, std::uint64_t value) noexcept {
   if (reinterpret_cast<std::uintptr_t>(at) % alignof(std::uint64_t) == 0) {

@@ -6,9 +6,14 @@
 // with arithmetic that cannot overflow.
 #include "list_layout.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <string>
+#include <system_error>
 
 namespace shm {
 
@@ -29,20 +34,21 @@ std::string bytes_text(std::size_t n) {
 }
 
 // N read as CPython reads it (struct "q"), checked to be a count at all.
-std::size_t read_count(std::span<const std::byte> block) {
+template <class W>
+std::size_t read_count(const W& block) {
   if (block.size() < kWord) {
     throw LayoutError(
         0, "the block is " + bytes_text(block.size()) + ", too small for the item count (8 bytes)");
   }
-  const auto n = static_cast<std::int64_t>(load_word(block, 0));
+  const auto n = static_cast<std::int64_t>(block.word(0));
   if (n < 0) throw LayoutError(0, "the item count " + std::to_string(n) + " is negative");
   return static_cast<std::size_t>(n);
 }
 
 // Checks that N header words after the count, (N + extra) words in all, fit in the block;
 // returns where the data area starts.
-std::size_t check_header_fits(std::span<const std::byte> block, std::size_t n, std::size_t extra,
-                              Layout layout) {
+template <class W>
+std::size_t check_header_fits(const W& block, std::size_t n, std::size_t extra, Layout layout) {
   const std::size_t words = block.size() / kWord;
   if (words < extra || n > words - extra) {
     const std::string need = n <= std::numeric_limits<std::size_t>::max() / kWord - extra
@@ -56,7 +62,8 @@ std::size_t check_header_fits(std::span<const std::byte> block, std::size_t n, s
 }
 
 // Checks that the N format strings and N codes after a data area ending at `data_end` fit.
-void check_tail_fits(std::span<const std::byte> block, std::size_t n, std::size_t data_end,
+template <class W>
+void check_tail_fits(const W& block, std::size_t n, std::size_t data_end,
                      std::size_t entry_offset) {
   const std::size_t room = block.size() - data_end;  // data_end <= size was checked
   if (n > room / (kWord + 1)) {
@@ -68,17 +75,41 @@ void check_tail_fits(std::span<const std::byte> block, std::size_t n, std::size_
   }
 }
 
-ListGeometry read_v39(std::span<const std::byte> block, std::size_t n) {
+// Checks, before anything is read past N, that the block can hold N items at all: each needs
+// a header word, an 8-byte format string and a 1-byte type code. A header may claim any count;
+// this bounds it by the block's real size before any loop or allocation depends on it.
+template <class W>
+void check_count_fits(const W& block, std::size_t n, std::size_t header, Layout layout) {
+  const std::size_t room = block.size() - header;  // header <= size was checked
+  if (n > room / (kWord + 1)) {
+    throw LayoutError(0, "the item count " + std::to_string(n) + " needs at least " +
+                             bytes_text(header) + " of header and " +
+                             (n <= std::numeric_limits<std::size_t>::max() / (kWord + 1)
+                                  ? bytes_text((kWord + 1) * n)
+                                  : std::string("more bytes than memory")) +
+                             " of format strings and type codes (" +
+                             std::string(to_string(layout)) + " layout) but the block is " +
+                             bytes_text(block.size()));
+  }
+}
+
+// 3.9+: N+1 offsets from the start of the data area, 0 first, strictly increasing (every item
+// CPython or libshm writes has a slot of at least 8 bytes). A header in a hole of a sparse
+// block reads as zeros and fails at its second entry, so the loop below never runs long on
+// memory nobody wrote, and the slot table is allocated only once the whole header has been
+// read and checked: its size is then backed by a header of the same size that really exists.
+template <class W>
+ListGeometry read_v39(const W& block, std::size_t n) {
   ListGeometry g;
   g.layout = Layout::v39;
   g.count = n;
   const std::size_t data = check_header_fits(block, n, 2, Layout::v39);
+  check_count_fits(block, n, data, Layout::v39);
   const std::size_t room = block.size() - data;
-  g.slots.reserve(n + 1);
   std::uint64_t previous = 0;
   for (std::size_t i = 0; i <= n; ++i) {
     const std::size_t at = ListGeometry::header_entry(i);
-    const std::uint64_t offset = load_word(block, at);
+    const std::uint64_t offset = block.word(at);
     // Built only for an error message: this loop runs once per item on every attach.
     const auto what = [&] {
       return i < n ? "item " + std::to_string(i) + "'s offset"
@@ -87,46 +118,63 @@ ListGeometry read_v39(std::span<const std::byte> block, std::size_t n) {
     if (i == 0 && offset != 0) {
       throw LayoutError(at, "item 0's offset is " + std::to_string(offset) + ", not 0");
     }
-    if (offset < previous) {
-      throw LayoutError(at, what() + " " + std::to_string(offset) + " is below item " +
-                                std::to_string(i - 1) + "'s offset " + std::to_string(previous));
+    if (i != 0 && offset <= previous) {
+      throw LayoutError(at,
+                        what() + " " + std::to_string(offset) +
+                            (offset == previous ? " equals" : " is below") + " item " +
+                            std::to_string(i - 1) + "'s offset " + std::to_string(previous) +
+                            (offset == previous ? " (an empty slot, which no writer makes)" : ""));
     }
     if (offset > room) {
       throw LayoutError(at, what() + " " + std::to_string(offset) + " is past the block's end" +
                                 " (the data area starts at byte " + std::to_string(data) + " of " +
                                 std::to_string(block.size()) + ")");
     }
-    g.slots.push_back(data + static_cast<std::size_t>(offset));
     previous = offset;
   }
-  g.formats = g.slots.back();
+  g.formats = data + static_cast<std::size_t>(previous);
   check_tail_fits(block, n, g.formats, ListGeometry::header_entry(n));
   g.codes = g.formats + kWord * n;
+  g.slots.reserve(n + 1);
+  for (std::size_t i = 0; i <= n; ++i) {
+    g.slots.push_back(data + static_cast<std::size_t>(block.word(ListGeometry::header_entry(i))));
+  }
   return g;
 }
 
-ListGeometry read_v38(std::span<const std::byte> block, std::size_t n) {
+// 3.8: N item sizes, each at least 1 (CPython's are at least 8), adding up inside the block.
+// Checked in full before the slot table is allocated, as for 3.9+.
+template <class W>
+ListGeometry read_v38(const W& block, std::size_t n) {
   ListGeometry g;
   g.layout = Layout::v38;
   g.count = n;
   const std::size_t data = check_header_fits(block, n, 1, Layout::v38);
-  g.slots.reserve(n + 1);
+  check_count_fits(block, n, data, Layout::v38);
   std::size_t end = data;
-  g.slots.push_back(end);
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t at = ListGeometry::header_entry(i);
-    const std::uint64_t size = load_word(block, at);
+    const std::uint64_t size = block.word(at);
+    if (size == 0) {
+      throw LayoutError(
+          at, "item " + std::to_string(i) + "'s size is 0 (an empty slot, which no writer makes)");
+    }
     if (size > block.size() - end) {
       throw LayoutError(at, "item " + std::to_string(i) + "'s size " + std::to_string(size) +
                                 " runs past the block's end (it would start at byte " +
                                 std::to_string(end) + " of " + std::to_string(block.size()) + ")");
     }
     end += static_cast<std::size_t>(size);
-    g.slots.push_back(end);
   }
   g.formats = end;
   check_tail_fits(block, n, g.formats, n == 0 ? 0 : ListGeometry::header_entry(n - 1));
   g.codes = g.formats + kWord * n;
+  g.slots.reserve(n + 1);
+  g.slots.push_back(data);
+  for (std::size_t i = 0; i < n; ++i) {
+    g.slots.push_back(g.slots.back() +
+                      static_cast<std::size_t>(block.word(ListGeometry::header_entry(i))));
+  }
   return g;
 }
 
@@ -138,7 +186,10 @@ std::uint64_t load_word(std::span<const std::byte> block, std::size_t at) noexce
   return word;
 }
 
-Layout detect_layout(std::span<const std::byte> block) {
+namespace {
+
+template <class W>
+Layout detect_layout_of(const W& block) {
   const std::size_t n = read_count(block);
   if (block.size() < 2 * kWord) {
     // Only 3.8's empty list is this small.
@@ -146,7 +197,7 @@ Layout detect_layout(std::span<const std::byte> block) {
     throw LayoutError(0, "the item count is " + std::to_string(n) + " but the block is only " +
                              bytes_text(block.size()) + ", too small for either layout's header");
   }
-  const std::uint64_t second = load_word(block, kWord);
+  const std::uint64_t second = block.word(kWord);
   if (second == 0) return Layout::v39;  // 3.9+: the first offset is always 0
   // 3.8: the first item's size, at least 8. An empty 3.8 list ignores everything after N.
   if (n == 0 || second >= kWord) return Layout::v38;
@@ -155,10 +206,54 @@ Layout detect_layout(std::span<const std::byte> block) {
                                " at least 8 (3.8 layout)");
 }
 
-ListGeometry read_geometry(std::span<const std::byte> block, std::optional<Layout> layout) {
+template <class W>
+ListGeometry read_geometry_of(const W& block, std::optional<Layout> layout) {
   const std::size_t n = read_count(block);
-  const Layout chosen = layout ? *layout : detect_layout(block);
+  const Layout chosen = layout ? *layout : detect_layout_of(block);
   return chosen == Layout::v39 ? read_v39(block, n) : read_v38(block, n);
+}
+
+}  // namespace
+
+Layout detect_layout(std::span<const std::byte> block) {
+  return detect_layout_of(SpanWords{block});
+}
+
+ListGeometry read_geometry(std::span<const std::byte> block, std::optional<Layout> layout) {
+  return read_geometry_of(SpanWords{block}, layout);
+}
+
+ListGeometry read_geometry(const FileWords& file, std::optional<Layout> layout) {
+  return read_geometry_of(file, layout);
+}
+
+FileWords::FileWords(int fd, std::size_t size) : fd_(fd), size_(size) {}
+
+void FileWords::read(std::size_t at, std::span<std::byte> out) const {
+  std::size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n =
+        ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(at + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::system_error(errno, std::generic_category(), "cannot read the block");
+    if (n == 0) {
+      throw LayoutError(at + done, "the block ends at byte " + std::to_string(at + done) +
+                                       " but was " + std::to_string(size_) +
+                                       " bytes when opened: it was truncated while being read");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+std::uint64_t FileWords::word(std::size_t at) const {
+  if (at < cached_at_ || at + kWord > cached_at_ + cached_) {
+    cached_at_ = at - at % cache_.size();
+    cached_ = std::min(cache_.size(), size_ - cached_at_);
+    read(cached_at_, std::span(cache_).first(cached_));
+  }
+  std::uint64_t w;
+  std::memcpy(&w, cache_.data() + (at - cached_at_), sizeof w);
+  return w;
 }
 
 ListGeometry plan_geometry(Layout layout, std::span<const std::size_t> allocations) {

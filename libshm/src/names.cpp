@@ -1,6 +1,7 @@
 #include "names.hpp"
 
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include <array>
 #include <cerrno>
@@ -85,6 +86,27 @@ std::string random_name() {
     name += kHex[b & 15];
   }
   return name;
+}
+
+std::string file_type_text(unsigned mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG:
+      return "a regular file";
+    case S_IFDIR:
+      return "a directory";
+    case S_IFIFO:
+      return "a FIFO";
+    case S_IFSOCK:
+      return "a socket";
+    case S_IFCHR:
+      return "a character device";
+    case S_IFBLK:
+      return "a block device";
+    case S_IFLNK:
+      return "a symbolic link";
+    default:
+      return "a file of unknown type";
+  }
 }
 
 }  // namespace detail

@@ -17,6 +17,9 @@ std::string normalize_name(std::string_view name);
 /// A fresh CPython-style default name: "psm_" followed by 8 random lowercase hex digits.
 std::string random_name();
 
+/// What a file of mode `mode` is, for messages: "a FIFO", "a directory", "a socket", ...
+std::string file_type_text(unsigned mode);
+
 /// The name as the OS and CPython's tracker see it: "/" + name.
 inline std::string os_name(std::string_view name) {
   return "/" + std::string(name);

@@ -3,13 +3,18 @@
 // Header geometry lives in list_layout.cpp, items in their slots in list_codec.cpp.
 #include "libshm/shareable_list.hpp"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <system_error>
 #include <utility>
 
 #include "libshm/tracker.hpp"
 #include "list_codec.hpp"
 #include "list_layout.hpp"
+#include "names.hpp"
 
 namespace shm {
 
@@ -35,7 +40,9 @@ ShareableList ShareableList::create(std::span<const Item> items, const ListCreat
   }
   detail::ListGeometry geometry = detail::plan_geometry(options.layout, allocations);
 
-  const CreateOptions block_options{.track = options.track};
+  // Reserved: a /dev/shm without room for the list fails here with ENOSPC, leaving nothing,
+  // instead of killing this process with SIGBUS halfway through the writes below.
+  const CreateOptions block_options{.track = options.track, .reserve = true};
   SharedMemory block = options.name.empty()
                            ? SharedMemory::create(geometry.end(), block_options)
                            : SharedMemory::create(geometry.end(), options.name, block_options);
@@ -96,6 +103,28 @@ ListRegions ShareableList::validate(std::span<const std::byte> block,
       (void)detail::read_item(block, detail::slot_ref(geometry, i));
     } catch (const DecodeError&) {
       // The layout is sound; the item's text is not (a Decode error when it is read).
+    }
+  }
+  return {geometry.layout,  geometry.count, detail::kWord, geometry.slots.front(),
+          geometry.formats, geometry.codes, geometry.end()};
+}
+
+ListRegions ShareableList::validate_by_read(int fd, std::optional<Layout> layout) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    throw std::system_error(errno, std::generic_category(), "cannot stat the block");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    throw std::invalid_argument("the block is " + detail::file_type_text(st.st_mode) +
+                                ", not a regular file (only regular files are blocks)");
+  }
+  const detail::FileWords file(fd, static_cast<std::size_t>(st.st_size));
+  const detail::ListGeometry geometry = detail::read_geometry(file, layout);
+  for (std::size_t i = 0; i < geometry.count; ++i) {
+    try {
+      (void)detail::read_item(file, detail::slot_ref(geometry, i));
+    } catch (const DecodeError&) {
+      // As in validate(): the layout is sound; the item's text is not.
     }
   }
   return {geometry.layout,  geometry.count, detail::kWord, geometry.slots.front(),

@@ -74,7 +74,7 @@ SharedMemory SharedMemory::create(std::size_t size, std::string_view requested_n
     throw os_error(EFBIG, "cannot create shared memory", name);
   }
   const std::string os = detail::os_name(name);
-  FdGuard fd(::shm_open(os.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600));
+  FdGuard fd(::shm_open(os.c_str(), O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW, 0600));
   if (fd.get() < 0) throw os_error(errno, "cannot create shared memory", name);
 
   // From here on the block exists: any failure must remove it again (CPython leaks it).
@@ -92,7 +92,7 @@ SharedMemory SharedMemory::create(std::size_t size, std::string_view requested_n
   }
   std::byte* data = map_block(fd.get(), size, false);
   if (data == nullptr) throw fail(errno, "cannot map shared memory");
-  SharedMemory block(std::move(name), data, size, false, false);
+  SharedMemory block(name, data, size, false, false);  // a copy: `fail` still names it
   if (options.track) {
     try {
       tracker::register_block(block.name_);
@@ -108,10 +108,19 @@ SharedMemory SharedMemory::create(std::size_t size, std::string_view requested_n
 SharedMemory SharedMemory::attach(std::string_view requested_name, const AttachOptions& options) {
   std::string name = detail::normalize_name(requested_name);
   const std::string os = detail::os_name(name);
-  FdGuard fd(::shm_open(os.c_str(), options.read_only ? O_RDONLY : O_RDWR, 0600));
+  // O_NONBLOCK: opening a FIFO someone put in /dev/shm must not wait for a writer; O_NOFOLLOW:
+  // a symlink is not a block. What was opened is then judged by its descriptor, never by a path
+  // that may have been renamed over in between.
+  FdGuard fd(::shm_open(os.c_str(),
+                        (options.read_only ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_NONBLOCK, 0600));
   if (fd.get() < 0) throw os_error(errno, "cannot attach shared memory", name);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw os_error(errno, "cannot stat shared memory", name);
+  if (!S_ISREG(st.st_mode)) {
+    throw std::invalid_argument("cannot attach shared memory '" + os + "': it is " +
+                                detail::file_type_text(st.st_mode) +
+                                ", not a regular file (only regular files are blocks)");
+  }
   if (st.st_size <= 0) {
     throw std::invalid_argument("cannot attach shared memory '" + os +
                                 "': the block is empty (0 bytes) and cannot be mapped");

@@ -1,6 +1,7 @@
 #include "libshm/tracker.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -248,27 +249,41 @@ void reset_signals() {
 }
 
 // Leaves the tracker with only stdin/stdout on /dev/null, the parent's stderr, and `in` as fd 3,
-// so it holds nothing open that someone else waits on (pipes, sockets, lock files).
+// so it holds nothing open that someone else waits on (pipes, sockets, lock files). Needs no
+// descriptor above 3, so it works under any RLIMIT_NOFILE that let the parent make the socket.
+// Returns 0, or the errno that stopped it.
 int isolate_descriptors(int in) {
-  const int high = ::fcntl(in, F_DUPFD, 10);
-  if (high < 0) ::_exit(71);
+  if (in != 3) {
+    if (::dup2(in, 3) < 0) return errno;
+    ::close(in);
+  }
   const int null_fd = ::open("/dev/null", O_RDWR);
   if (null_fd >= 0) {
     ::dup2(null_fd, STDIN_FILENO);
     ::dup2(null_fd, STDOUT_FILENO);
     if (::fcntl(STDERR_FILENO, F_GETFD) < 0) ::dup2(null_fd, STDERR_FILENO);
+    if (null_fd > STDERR_FILENO && null_fd != 3) ::close(null_fd);
   }
-  if (::dup2(high, 3) < 0) ::_exit(71);
   if (::syscall(SYS_close_range, 4U, ~0U, 0U) != 0) {
     for (int fd = 4; fd < 65536; ++fd) ::close(fd);
   }
-  return 3;
+  return 0;
+}
+
+// Tells the starting client whether the tracker runs: a 4-byte errno, 0 for yes.
+void report_start(int fd, int err) {
+  write_all(fd, reinterpret_cast<const char*>(&err), sizeof err);
 }
 
 [[noreturn]] void tracker_main(int in) {
   reset_signals();
   ::prctl(PR_SET_NAME, "shm-tracker", 0, 0, 0);
-  in = isolate_descriptors(in);
+  if (const int err = isolate_descriptors(in); err != 0) {
+    report_start(in, err);
+    ::_exit(71);
+  }
+  in = 3;
+  report_start(in, 0);
 
   NameTable table;
   char buf[kMaxLine + 1];
@@ -303,6 +318,12 @@ int isolate_descriptors(int in) {
 // ---------------------------------------------------------------------------------------------
 // The client side, in the program itself.
 
+// The client's state. Its mutex is held only inside this file's calls, never across a fork:
+// pthread_atfork takes it before any fork() of the program and releases it in both processes
+// after, so a child forked while another thread was in the middle of a tracker call starts with
+// the mutex free and the state consistent (that thread's send either happened before the fork
+// or not at all). The tracker itself is started with _Fork(), which runs no fork handlers: its
+// child runs only async-signal-safe code, and the starting thread already holds the mutex.
 struct Client {
   std::mutex mu;  // guards everything below
   int fd = -1;    // write end of the tracker's socket, -1 until started
@@ -311,7 +332,25 @@ struct Client {
 
 Client& client() {
   static Client c;
+  static const bool handlers = [] {
+    ::pthread_atfork([] { c.mu.lock(); }, [] { c.mu.unlock(); }, [] { c.mu.unlock(); });
+    return true;
+  }();
+  (void)handlers;
   return c;
+}
+
+// Reads the tracker's start report (report_start); 0 if it runs, else why not.
+int await_start(int fd) {
+  int err = 0;
+  std::size_t got = 0;
+  while (got < sizeof err) {
+    const ssize_t n = ::recv(fd, reinterpret_cast<char*>(&err) + got, sizeof err - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  return got == sizeof err ? err : ECHILD;  // ECHILD: it died before reporting
 }
 
 void start(Client& c) {
@@ -325,7 +364,7 @@ void start(Client& c) {
   sigset_t old;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);  // no handler of ours may run in the child
-  const pid_t pid = ::fork();
+  const pid_t pid = ::_Fork();
   if (pid == 0) {
     ::close(sv[1]);
     tracker_main(sv[0]);
@@ -336,6 +375,13 @@ void start(Client& c) {
   if (pid < 0) {
     ::close(sv[1]);
     throw std::system_error(err, std::generic_category(), "cannot start the resource tracker");
+  }
+  if (const int failed = await_start(sv[1]); failed != 0) {
+    ::close(sv[1]);
+    ::waitpid(pid, nullptr, 0);  // it has exited (71) or is exiting
+    throw std::system_error(failed, std::generic_category(),
+                            failed == ECHILD ? "the resource tracker exited as it started"
+                                             : "the resource tracker could not start");
   }
   c.fd = sv[1];
   c.pid = pid;

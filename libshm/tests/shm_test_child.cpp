@@ -3,9 +3,14 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "libshm/item.hpp"
 #include "libshm/shareable_list.hpp"
 #include "libshm/shared_memory.hpp"
 #include "libshm/tracker.hpp"
@@ -127,6 +133,91 @@ int main(int argc, char** argv) {
       shm::tracker::register_block(name);
       shm::tracker::unregister_block(name);
       return 0;  // the tracker holds a set: nothing is left registered
+    }
+    if (command == "create-list" || command == "create-list-untracked") {
+      // A list of about SIZE bytes (str items of up to 1 MB), tracked or not.
+      std::vector<shm::Item> items;
+      for (std::size_t left = size; left > 0;) {
+        const std::size_t n = std::min<std::size_t>(left, 1'000'000);
+        items.emplace_back(std::string(n, 'x'));
+        left -= n;
+      }
+      auto list =
+          shm::ShareableList::create(items, {.name = name, .track = command == "create-list"});
+      list.shm().unlink();
+      return 0;
+    }
+    if (command == "attach-ro") {
+      auto block = shm::SharedMemory::attach(name, {.read_only = true});
+      std::printf("%zu\n", block.size());
+      return 0;
+    }
+    if (command == "plant-sparse-list") {
+      // What an attacker can do with one call: a SIZE-byte sparse block whose 3.9+ header
+      // claims N = (SIZE - 16) / 17 items (the most the size allows), every other word a hole.
+      const int fd = ::shm_open(("/" + name).c_str(), O_CREAT | O_EXCL | O_RDWR, 0644);
+      if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0) return 4;
+      const std::int64_t header[2] = {static_cast<std::int64_t>((size - 16) / 17), 0};
+      if (::pwrite(fd, header, sizeof header, 0) != sizeof header) return 4;
+      ::close(fd);
+      return 0;
+    }
+    if (command == "rlimit-create-and-kill") {
+      // Under RLIMIT_NOFILE = SIZE: a tracked block, then SIGKILL (the tracker must clean up).
+      // Only 0-2 stay open, whatever the test runner passed down, so SIZE means the same
+      // everywhere.
+      ::close_range(3, ~0U, 0);
+      const rlimit limit{size, size};
+      if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) return 4;
+      auto block = shm::SharedMemory::create(4096, name);
+      std::printf("created\n");
+      std::fflush(stdout);
+      ::raise(SIGKILL);
+    }
+    if (command == "fork-storm") {
+      // SIZE forks from a program whose 4 threads create and unlink tracked blocks all the
+      // while. Each child makes, unlinks and leaves tracked blocks of its own under a 10 s
+      // alarm; the parent counts children that did not exit 0 (a hang ends as SIGALRM).
+      std::atomic<bool> stop{false};
+      std::atomic<std::size_t> churned{0};
+      std::vector<std::thread> threads;
+      for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+          for (std::size_t k = 0; !stop; ++k) {
+            const std::string own = name + "_t" + std::to_string(t) + "_" + std::to_string(k);
+            auto block = shm::SharedMemory::create(64, own);
+            block.unlink();
+            ++churned;
+          }
+        });
+      }
+      std::size_t bad = 0;
+      std::size_t hung = 0;
+      for (std::size_t i = 0; i < size; ++i) {
+        const pid_t pid = ::fork();
+        if (pid < 0) return 4;
+        if (pid == 0) {
+          ::alarm(10);
+          try {
+            const std::string own = name + "_c" + std::to_string(i);
+            shm::SharedMemory::create(64, own + "u").unlink();
+            // Left registered: the shared tracker must remove it once everyone has exited.
+            (void)shm::SharedMemory::create(64, own + "k");
+          } catch (...) {
+            ::_exit(5);
+          }
+          ::_exit(0);
+        }
+        int status = 0;
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) ++hung;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++bad;
+      }
+      stop = true;
+      for (auto& t : threads) t.join();
+      std::printf("forks=%zu bad=%zu hung=%zu churned=%zu\n", size, bad, hung, churned.load());
+      return bad == 0 ? 0 : 1;
     }
     if (command == "list-set") {
       // Prints the list it attached (Python's repr of its items), then writes new types.

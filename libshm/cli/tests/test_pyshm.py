@@ -323,6 +323,124 @@ class PyshmTest(unittest.TestCase):
         self.assertIn("No such file", self.fails("dump", fresh_name()))
         self.assertIn("invalid shared memory name", self.fails("check", "a:b"))
 
+    # hostile /dev/shm (issue 13): another user's block, a FIFO, a failing stdout
+
+    def test_ls_survives_a_sparse_block_claiming_a_huge_count(self):
+        good, hostile = self.name(), self.name()
+        self.ok("create-list", "--name", good, "[1]")
+        with open(os.path.join(SHM_DIR, hostile), "wb") as f:
+            f.truncate(1 << 40)  # 1 TB, all holes but the header's first two words
+            f.write(struct.pack("qq", ((1 << 40) - 16) // 17, 0))
+        kinds = {b["name"]: b for b in json.loads(self.ok("ls", "--json"))}
+        self.assertEqual(kinds[good]["kind"], "shareable-list 3.9+")
+        self.assertEqual(kinds[hostile]["kind"], "raw")
+        self.assertIn("offset 16: item 1's offset 0 equals", kinds[hostile]["problem"])
+        self.assertIn("offset 16", self.fails("check", hostile))
+        self.assertIn("offset 16", self.fails("get", hostile, "0"))
+
+    def test_fifo_is_not_a_block_and_never_blocks(self):
+        fifo, good = self.name(), self.name()
+        self.ok("create", good, "--size", "64")
+        os.mkfifo(os.path.join(SHM_DIR, fifo))
+        names = [b["name"] for b in json.loads(self.ok("ls", "--json"))]
+        self.assertIn(good, names)
+        self.assertNotIn(fifo, names)
+        for command in (["check", fifo], ["dump", fifo], ["dump", "--hex", fifo],
+                        ["pickle", fifo], ["get", fifo, "0"]):
+            self.assertIn("a FIFO, not a regular file", self.fails(*command), command)
+
+    def test_ls_never_blocks_on_a_fifo_renamed_over_a_block(self):
+        # Another user swaps a regular file and a FIFO under the same name as fast as possible
+        # while ls runs: ls must judge what it opened, and never block in open().
+        import threading
+        target, spare_file, spare_fifo = self.name(), self.name(), self.name()
+        write_block(target, b"\0" * 16)
+        stop = threading.Event()
+
+        def swap():
+            while not stop.is_set():
+                try:
+                    os.mkfifo(os.path.join(SHM_DIR, spare_fifo))
+                    os.rename(os.path.join(SHM_DIR, spare_fifo), os.path.join(SHM_DIR, target))
+                    write_block(spare_file, b"\0" * 16)
+                    os.rename(os.path.join(SHM_DIR, spare_file), os.path.join(SHM_DIR, target))
+                except OSError:
+                    pass
+        swapper = threading.Thread(target=swap)
+        swapper.start()
+        try:
+            for _ in range(30):
+                r = subprocess.run([PYSHM, "ls", "--json"], capture_output=True, text=True,
+                                   timeout=20)
+                self.assertEqual(r.returncode, 0, r.stderr)
+        finally:
+            stop.set()
+            swapper.join()
+
+    def test_undeliverable_output_is_an_error_and_leaves_no_block(self):
+        def run_to_full(*args):
+            with open("/dev/full", "w") as full:
+                return subprocess.run([PYSHM, *args], stdout=full, stderr=subprocess.PIPE,
+                                      text=True, timeout=60)
+        # Named blocks, so that other users of /dev/shm cannot disturb the check.
+        for args in (["create-list", "--name", self.name(), "[1]"],
+                     ["create", self.name(), "--size", "64"]):
+            r = run_to_full(*args)
+            self.assertEqual(r.returncode, 1, args)
+            self.assertIn("cannot write to stdout: No space left on device", r.stderr)
+            self.assertFalse(os.path.exists(os.path.join(SHM_DIR, self.names[-1])), args)
+        name = self.name()
+        self.ok("create-list", "--name", name, "[1]")
+        for args in (["get", name, "0"], ["ls"], ["check", name], ["dump", "--json", name],
+                     ["dump", "--raw", name]):
+            self.assertEqual(run_to_full(*args).returncode, 1, args)
+        # A closed pipe too (SIGPIPE ignored, EPIPE reported): the reader is gone before
+        # pyshm writes, since pyshm reads the items from stdin first.
+        piped = self.name()
+        r, w = os.pipe()
+        os.close(r)
+        p = subprocess.Popen([PYSHM, "create-list", "--name", piped, "-"], stdin=subprocess.PIPE,
+                             stdout=w, stderr=subprocess.PIPE, text=True)
+        os.close(w)
+        _, err = p.communicate("[1]", timeout=60)
+        self.assertEqual(p.returncode, 1, err)
+        self.assertIn("Broken pipe", err)
+        self.assertFalse(os.path.exists(os.path.join(SHM_DIR, piped)))
+
+    def test_ls_table_escapes_names_as_json_does(self):
+        name = self.name() + "\x1b[2J\nFORGED"
+        self.names.append(name)
+        write_block(name, b"\0" * 8)
+        table = self.ok("ls")
+        self.assertNotIn("\x1b", table)
+        self.assertNotIn("\nFORGED", table)
+        self.assertIn(json.dumps(name)[1:-1], table)
+
+    def test_minor_messages(self):
+        self.assertIn("--size must be a positive number of bytes, not '0'",
+                      pyshm("create", fresh_name(), "--size", "0").stderr)
+        self.assertNotIn("1.79", pyshm("create", fresh_name(), "--size", "0").stderr)
+        r = pyshm("frobnicate")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown subcommand 'frobnicate'", r.stderr)
+        name = self.name()
+        self.ok("create-list", "--name", name, "[1, 2]")
+        for bad in (" 1", "+1", "1 ", "", "-", "0x1"):
+            self.assertIn("INDEX must be an integer", self.fails("get", name, bad), bad)
+        self.assertEqual(self.ok("get", name, "-1"), "2\n")
+        # get attaches read-only: a block one may read but not write works as for dump.
+        os.chmod(os.path.join(SHM_DIR, name), 0o444)
+        if os.geteuid() == 0 and os.path.exists("/usr/bin/setpriv"):
+            r = subprocess.run(["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
+                                "--clear-groups", PYSHM, "get", name, "0"],
+                               capture_output=True, text=True, timeout=60)
+            if not r.stderr.startswith("setpriv:"):
+                self.assertEqual((r.returncode, r.stdout), (0, "1\n"), r.stderr)
+                r = subprocess.run(["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
+                                    "--clear-groups", PYSHM, "set", name, "0", "5"],
+                                   capture_output=True, text=True, timeout=60)
+                self.assertIn("Permission denied", r.stderr)
+
 
 def current_umask():
     mask = os.umask(0)

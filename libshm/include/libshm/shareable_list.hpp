@@ -112,7 +112,9 @@ class ShareableList {
   /// its UTF-8 length instead (CPython would truncate it). Throws std::invalid_argument for an
   /// item CPython cannot store (str/bytes longer than 9,999,991 bytes, a str that is not
   /// UTF-8, trailing NULs under strict) or a bad name; std::system_error on OS failures.
-  /// On failure no block is left behind.
+  /// The block's memory is reserved (posix_fallocate) before anything is written, so a
+  /// /dev/shm without room for the list gives std::system_error ENOSPC, never SIGBUS.
+  /// On failure no block is left behind, tracked or not.
   static ShareableList create(std::span<const Item> items, const ListCreateOptions& options = {});
   /// As above, for a braced list: ShareableList::create({1, 2.5, "x"}).
   static ShareableList create(std::initializer_list<Item> items,
@@ -120,6 +122,13 @@ class ShareableList {
 
   /// Attaches to an existing list, detecting its layout. Validates the header (count,
   /// offsets/sizes, block size) and throws LayoutError if the block is not a list.
+  /// A header may claim any count: the claim is checked against the block's size before
+  /// anything depends on it, every item must have a non-empty slot (a header lying in a hole of
+  /// a sparse block reads as zeros and fails at its second word), and the slot table (8 bytes
+  /// per item) is allocated only once the whole header has been read and checked. So a hostile
+  /// header gives LayoutError with its offset, never std::bad_alloc or a long loop over memory
+  /// nobody wrote. The header is read through the mapping: see SharedMemory for where SIGBUS
+  /// can still reach a program that maps a block someone else truncates.
   static ShareableList attach(std::string_view name, const ListAttachOptions& options = {});
 
   /// Wraps an already attached block (validated as attach() does).
@@ -135,6 +144,16 @@ class ShareableList {
   /// than its list (regions().end < size) passes, as CPython attaches it; CPython itself always
   /// makes blocks of exactly `end` bytes on Linux.
   static ListRegions validate(std::span<const std::byte> block, std::optional<Layout> layout = {});
+
+  /// validate() for a block read with pread from `fd` (open for reading), never through a
+  /// mapping: holes of a sparse block read as zeros without taking pages of /dev/shm, and a
+  /// block truncated while it is read gives LayoutError, never SIGBUS. For inspectors that
+  /// must not fault (pyshm's ls, check, dump, get and pickle use it). The block's size is the
+  /// descriptor's st_size now. Memory: the slot table (8 bytes per item, allocated only after
+  /// the header has been read and checked) and one item's bytes at a time.
+  /// Throws LayoutError as validate() does, std::invalid_argument if `fd` is not a regular
+  /// file, std::system_error if it cannot be stat'ed or read.
+  static ListRegions validate_by_read(int fd, std::optional<Layout> layout = {});
 
   ShareableList(ShareableList&&) noexcept = default;
   ShareableList& operator=(ShareableList&&) noexcept = default;

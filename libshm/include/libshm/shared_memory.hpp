@@ -56,9 +56,20 @@ class SharedMemory {
                              const CreateOptions& options = {});
 
   /// Attaches to the existing block `name`. size() becomes the block's st_size.
+  /// Only regular files are blocks: the name is opened O_NOFOLLOW | O_NONBLOCK (a FIFO or
+  /// symlink someone put in /dev/shm never blocks the open or redirects it) and judged by
+  /// fstat on the descriptor opened, never by an earlier stat of the path.
   /// Throws std::invalid_argument for a bad name, std::system_error with ENOENT if there is no
-  /// such block, EACCES without permission; std::invalid_argument for a 0-byte block, which
-  /// cannot be mapped (CPython's ValueError "cannot mmap an empty file").
+  /// such block, EACCES without permission, ELOOP for a symbolic link; std::invalid_argument
+  /// for anything but a regular file ("it is a FIFO, not a regular file") and for a 0-byte
+  /// block, which cannot be mapped (CPython's ValueError "cannot mmap an empty file").
+  ///
+  /// Where SIGBUS can still reach a program that maps a block (as with CPython): touching a
+  /// page of the mapping that lies past the block's current end (another process with write
+  /// permission shrank it with ftruncate), or the first touch of a page in a hole of a sparse
+  /// block when /dev/shm has no room left to fill it (reading a hole through a MAP_SHARED
+  /// tmpfs mapping allocates the page). A reader that must never fault inspects the block with
+  /// ShareableList::validate_by_read() (shareable_list.hpp) or pread() instead of a mapping.
   static SharedMemory attach(std::string_view name, const AttachOptions& options = {});
 
   /// Checks that `name` is a block name every CPython can create, attach, track and unlink

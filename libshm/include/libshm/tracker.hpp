@@ -14,6 +14,21 @@
 // (libshm's REGISTER lines end in ":DEV:INO"), and leaves a block alone that another process
 // created later under the same name: "not unlinked: the name now belongs to another block".
 //
+// Behaviours a program must know (README, "Sharing /dev/shm with other users"):
+// - Start: the tracker reports to the client that it runs before the first registration
+//   returns; if it cannot start, register_block (so a tracked create) throws and the create
+//   leaves nothing. It needs only descriptors 0-3, so a low RLIMIT_NOFILE is no obstacle once
+//   the client's socketpair succeeded.
+// - fork(): safe from any thread at any time. The client's mutex is taken around every fork()
+//   (pthread_atfork) and released in parent and child; the tracker is started with _Fork(),
+//   which runs no handlers. A child shares its parent's tracker.
+// - exec(): the socket is close-on-exec, so exec() in the last process holding it makes the
+//   tracker unlink that process's tracked blocks at once (as CPython's).
+// - wait(): the tracker is a child of the program, so `while (wait(nullptr) > 0)` also waits
+//   for it, i.e. until the program itself exits: wait for your own children by pid.
+// - A stopped tracker (SIGSTOP) reads nothing: once the socket buffer is full (a few hundred
+//   registrations), register_block and unregister_block block until it runs again.
+//
 // SharedMemory::create registers by default and SharedMemory::unlink unregisters, so most
 // programs never call these functions directly.
 #pragma once
@@ -27,7 +42,8 @@ namespace shm::tracker {
 /// Asks the tracker to unlink block `name` (without the leading slash) if this process ends
 /// without calling unregister_block for it, provided the name still means the block that exists
 /// now. Registering twice is the same as once (the newest block counts).
-/// Throws std::system_error if the tracker cannot be started.
+/// Throws std::system_error if the tracker cannot be started (its errno, or ECHILD if it died
+/// before reporting that it runs).
 void register_block(std::string_view name);
 
 /// Withdraws a registration made with register_block; one call undoes any number of
