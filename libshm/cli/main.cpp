@@ -303,8 +303,8 @@ int main(int argc, char** argv) {
   try {
     if (*ls) return finish(cmd_ls(json));
     if (*dump) {
-      return finish(cmd_dump(name, json, hex, raw,
-                             std::stoi(repr_python.substr(repr_python.find('.') + 1))));
+      return finish(
+          cmd_dump(name, json, hex, raw, std::stoi(repr_python.substr(repr_python.find('.') + 1))));
     }
     if (*check) return finish(cmd_check(name));
     if (*create_list) {
