@@ -216,7 +216,7 @@ BasicArrayView<Mutable> BasicArrayView<Mutable>::field(std::string_view name) co
   // An empty array may sit at the very end of its bytes, where the field's offset is not.
   const std::size_t at =
       size() == 0 ? std::min(offset_ + f.offset, bytes_.size()) : offset_ + f.offset;
-  return BasicArrayView(bytes_, f.dtype, shape, strides, at, alignment_);
+  return BasicArrayView(bytes_, f.dtype, shape, strides, at, Alignment::any);
 }
 
 template class BasicArrayView<true>;

@@ -529,7 +529,9 @@ class BasicArrayView {
 
   /// A view of field `name` of a structured dtype, as numpy's `array[name]`: same shape and
   /// strides, the field's dtype, its offset added, and a subarray field's shape appended (C
-  /// order within the element). Throws std::invalid_argument if there is no such field.
+  /// order within the element). Fields of packed records may be unaligned, so the field view
+  /// allows that (Alignment::any): load/store always work, as<T>() checks the alignment T needs.
+  /// Throws std::invalid_argument if there is no such field.
   [[nodiscard]] BasicArrayView field(std::string_view name) const;
 
  private:
@@ -595,7 +597,7 @@ struct NpyCreateOptions {
   /// The block's name; empty: a random `psm_` name, as SharedMemory::create.
   std::string name;
   /// The block's own options (tracking, reserving).
-  CreateOptions block;
+  CreateOptions block = {};
 };
 
 /// A shared-memory block holding one array after numpy's .npy header, so that any process can
