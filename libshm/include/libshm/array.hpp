@@ -428,6 +428,12 @@ class BasicArrayView {
                  Alignment alignment = Alignment::required)
       : BasicArrayView(block_bytes(block), std::move(dtype), shape, order, offset, alignment) {}
 
+  /// A view over a whole block with explicit strides; read-only blocks as above.
+  BasicArrayView(const SharedMemory& block, Dtype dtype, std::span<const std::size_t> shape,
+                 std::span<const std::ptrdiff_t> strides, std::size_t offset = 0,
+                 Alignment alignment = Alignment::required)
+      : BasicArrayView(block_bytes(block), std::move(dtype), shape, strides, offset, alignment) {}
+
   /// A mutable view converts to a const one.
   operator BasicArrayView<false>() const  // NOLINT(google-explicit-constructor)
       requires Mutable {
