@@ -176,32 +176,35 @@ std::string BasicArrayView<Mutable>::text(std::span<const std::size_t> index) co
 template <bool Mutable>
 void BasicArrayView<Mutable>::set_text(std::span<const std::size_t> index,
                                        std::string_view value) const requires Mutable {
-  const auto e = element(index);
-  if (dtype_.kind() == DtypeKind::bytes) {
-    if (value.size() > e.size()) {
-      throw std::invalid_argument(std::to_string(value.size()) + " bytes do not fit in " +
+  // if constexpr: clang 14 instantiates this constrained member for const views too.
+  if constexpr (Mutable) {
+    const auto e = element(index);
+    if (dtype_.kind() == DtypeKind::bytes) {
+      if (value.size() > e.size()) {
+        throw std::invalid_argument(std::to_string(value.size()) + " bytes do not fit in " +
+                                    dtype_.str());
+      }
+      std::memcpy(e.data(), value.data(), value.size());
+      std::memset(e.data() + value.size(), 0, e.size() - value.size());
+      return;
+    }
+    if (dtype_.kind() != DtypeKind::unicode) {
+      throw std::invalid_argument("dtype " + dtype_.str() + " holds no text");
+    }
+    const auto count = detail::utf8_code_points(value);
+    if (!count) throw std::invalid_argument("text is not valid UTF-8");
+    if (*count > e.size() / 4) {
+      throw std::invalid_argument(std::to_string(*count) + " characters do not fit in " +
                                   dtype_.str());
     }
-    std::memcpy(e.data(), value.data(), value.size());
-    std::memset(e.data() + value.size(), 0, e.size() - value.size());
-    return;
+    std::vector<std::uint32_t> cps(e.size() / 4, 0);
+    std::size_t at = 0;
+    for (std::size_t k = 0; at < value.size(); ++k) {
+      cps[k] = detail::utf8_next(value, at);
+      if (!dtype_.is_native()) cps[k] = detail::byteswap_value(cps[k]);
+    }
+    std::memcpy(e.data(), cps.data(), e.size());
   }
-  if (dtype_.kind() != DtypeKind::unicode) {
-    throw std::invalid_argument("dtype " + dtype_.str() + " holds no text");
-  }
-  const auto count = detail::utf8_code_points(value);
-  if (!count) throw std::invalid_argument("text is not valid UTF-8");
-  if (*count > e.size() / 4) {
-    throw std::invalid_argument(std::to_string(*count) + " characters do not fit in " +
-                                dtype_.str());
-  }
-  std::vector<std::uint32_t> cps(e.size() / 4, 0);
-  std::size_t at = 0;
-  for (std::size_t k = 0; at < value.size(); ++k) {
-    cps[k] = detail::utf8_next(value, at);
-    if (!dtype_.is_native()) cps[k] = detail::byteswap_value(cps[k]);
-  }
-  std::memcpy(e.data(), cps.data(), e.size());
 }
 
 template <bool Mutable>

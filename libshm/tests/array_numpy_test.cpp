@@ -539,16 +539,30 @@ shm.close()
     py::globals()["shape"] = shape;
     py::globals()["forder"] = order == Order::F;
     py::globals()["seed"] = static_cast<std::uint64_t>(rng() >> 1);
+    py::globals()["recipe"] = n % 2 == 1;
     py::exec(R"(
 dt = np.lib.format.descr_to_dtype(ast.literal_eval(descr))
 src = np.ndarray(tuple(shape), dt, buffer=bytearray(np.random.default_rng(seed).bytes(dt.itemsize * int(np.prod(shape)))),
                  order='F' if forder else 'C')
 fill_text(src, seed)
-image = io.BytesIO()
-np.lib.format.write_array(image, src)
-image = image.getvalue()
-made = SharedMemory(name2, create=True, size=len(image))
-made.buf[:] = image
+if recipe:  # docs/format.md: numpy's header, then the rest of the block as the buffer
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": np.lib.format.dtype_to_descr(dt),
+                                                  "fortran_order": forder, "shape": tuple(shape)})
+    header = header.getvalue()
+    made = SharedMemory(name2, create=True, size=len(header) + src.nbytes)
+    made.buf[:len(header)] = header
+    dst = np.ndarray(tuple(shape), dt, buffer=made.buf, offset=len(header),
+                     order='F' if forder else 'C')
+    dst[...] = src
+    del dst
+    image = bytes(made.buf)
+else:
+    image = io.BytesIO()
+    np.lib.format.write_array(image, src)
+    image = image.getvalue()
+    made = SharedMemory(name2, create=True, size=len(image))
+    made.buf[:] = image
 expected = read_all(src)
 )");
     auto b = NpyArray::attach(name2);

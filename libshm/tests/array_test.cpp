@@ -575,3 +575,26 @@ TEST(NpyArray, CreateAttachAndViews) {
 
 }  // namespace
 }  // namespace shm
+
+namespace shm {
+namespace {
+
+// The README's example, as written there.
+TEST(NpyArray, ReadmeExample) {
+  auto a = shm::NpyArray::create(shm::Dtype::parse("<f8"), {1000, 3});  // header + 24,000 bytes
+  auto v = a.view().as<double>();  // as<float>() would throw: the dtype is <f8
+  v(999, 2) = 1.5;                 // numpy: arr[999, 2] == 1.5
+  double sum = 0;
+  for (double x : v) sum += x;               // C order
+  auto b = shm::NpyArray::attach(a.name());  // dtype, shape, order from the header
+  double x = b.cview().get<double>(999, 2);  // get/load/store byte-swap a non-native dtype
+  a.shm().unlink();
+  EXPECT_EQ(sum, 1.5);
+  EXPECT_EQ(x, 1.5);
+  EXPECT_EQ(a.shm().size(), 24000u + a.header().data_offset);
+  EXPECT_THROW((void)a.view().as<float>(), std::invalid_argument);
+  EXPECT_FALSE(test::block_exists(a.name()));
+}
+
+}  // namespace
+}  // namespace shm
