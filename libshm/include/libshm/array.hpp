@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <iterator>
 #include <span>
 #include <stdexcept>
@@ -83,8 +84,9 @@ class Dtype {
   /// literal: a quoted `dtype.str` (`'<f8'`), or a list of fields `[('a', '<i4'), ('', '|V4'),
   /// ('b', '<f8', (2, 3)), ('c', [...nested...])]` where `('', '|V<n>')` entries are padding.
   /// Offsets follow the list, as numpy's descr_to_dtype. A list with a single unnamed
-  /// non-padding field is that field's dtype (`[('', '>f4')]` is `>f4`, the descr of a plain
-  /// dtype); other unnamed fields are called `f<i>` as numpy names them.
+  /// non-padding field is that field's dtype (`[('', '>f4')]` is `>f4`: `np.dtype('>f4').descr`;
+  /// numpy would read it back as a one-field record); other unnamed fields are called `f<i>`
+  /// (i = the field's position), as `np.dtype(descr)` names them.
   /// Throws std::invalid_argument naming what could not be parsed.
   static Dtype from_descr(std::string_view descr);
 
@@ -328,16 +330,24 @@ class TypedView {
   /// Iterates every element in C order (last index fastest), yielding Elem&.
   class iterator {
    public:
+    /// The element type.
     using value_type = std::remove_const_t<Elem>;
+    /// Required by std::input_iterator.
     using difference_type = std::ptrdiff_t;
+    /// What dereferencing gives.
     using reference = Elem&;
+    /// A singular iterator (for the iterator concepts only).
     iterator() = default;
+    /// The current element.
     reference operator*() const noexcept { return *reinterpret_cast<Elem*>(c_.get()); }
+    /// Moves to the next element in C order.
     iterator& operator++() noexcept {
       c_.next();
       return *this;
     }
+    /// Moves to the next element in C order.
     void operator++(int) noexcept { c_.next(); }
+    /// True once every element has been visited.
     friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept {
       return it.c_.done();
     }
