@@ -4,10 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <random>
+#include <ranges>
 #include <string>
 #include <vector>
 
@@ -203,6 +205,9 @@ TEST(Float16, ConvertsAsNumpy) {
   EXPECT_EQ(Float16::from_float(1.0f + 0x1p-11f + 0x1p-20f).bits, 0x3c01);
 }
 
+static_assert(std::ranges::input_range<TypedView<double>>);
+static_assert(std::ranges::input_range<TypedView<const std::int16_t>>);
+
 TEST(ArrayView, CAndFortranOrderAndExplicitStrides) {
   auto bytes = buffer(6 * 8);
   const std::vector<std::size_t> shape{2, 3};
@@ -232,6 +237,7 @@ TEST(ArrayView, CAndFortranOrderAndExplicitStrides) {
   ConstArrayView z(std::span<const std::byte>(bytes), Dtype::parse("<f8"), shape, zero);
   EXPECT_EQ(z.get<double>(1, 1), 1.0);
   EXPECT_EQ(typed.contiguous().size(), 6u);
+  EXPECT_EQ(std::ranges::count(f.as<double>(), 4.0), 1);
   EXPECT_THROW((void)f.as<double>().contiguous(), std::logic_error);
   EXPECT_THROW((void)typed(2, 0), std::out_of_range);
   EXPECT_THROW((void)typed(0), std::out_of_range);
