@@ -180,6 +180,14 @@ NpyHeader read_npy_header(std::span<const std::byte> block) {
   bool overflow = false;
   h.nbytes = checked_nbytes(h.dtype, h.shape, overflow);
   h.data_offset = start + hlen;
+  try {  // every accepted header must give a view: its strides must be representable too
+    (void)contiguous_strides(h.shape, h.dtype.itemsize(), h.fortran_order ? Order::F : Order::C);
+  } catch (const std::invalid_argument&) {
+    overflow = true;
+  }
+  for (const std::size_t d : h.shape) {
+    if (d > static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max())) overflow = true;
+  }
   if (overflow || h.nbytes > block.size() - h.data_offset) {
     throw LayoutError(
         h.data_offset,
