@@ -261,7 +261,8 @@ class Cursor {
     std::size_t total = 1;
     for (std::size_t d = 0; d < layout.ndim; ++d) total *= layout.shape[d];
     if (total == 0) return;
-    // Merge dimension d into d+1 when stepping d once is stepping d+1 over its whole length.
+    // Merge dimension d into the previous one when stepping the previous once is stepping d
+    // over its whole length.
     ndim_ = 0;
     for (std::size_t d = 0; d < layout.ndim; ++d) {
       if (layout.shape[d] == 1) continue;
