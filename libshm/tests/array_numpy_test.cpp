@@ -9,6 +9,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -584,6 +585,54 @@ expected = read_all(src)
     py::exec("del src; made.close(); made.unlink()");
     EXPECT_FALSE(test::block_exists(name2));
   }
+}
+
+}  // namespace
+}  // namespace shm
+
+namespace shm {
+namespace {
+
+// The recipe in another process: a plain python3 (stdlib + numpy, no libshm) attaches a C++
+// NpyArray by name, checks it element for element, and writes one element C++ then sees.
+TEST(ArrayNumpyProcess, PlainPythonReadsAndWritesAnNpyArray) {
+  test::BlockCleanup cleanup;
+  auto a = NpyArray::create(Dtype::parse(">f8"), {1000, 3},
+                            {.order = Order::F, .name = cleanup.fresh()});
+  const ArrayView v = a.view();
+  for (std::size_t i = 0; i < 1000; ++i) {
+    for (std::size_t j = 0; j < 3; ++j) {
+      v.store(std::array<std::size_t, 2>{i, j},
+              static_cast<double>(i) * 3 + static_cast<double>(j));
+    }
+  }
+  const std::string script = std::string(kRecipe) + R"(
+import sys
+from multiprocessing import resource_tracker
+shm = SharedMemory(sys.argv[1])
+resource_tracker.unregister(shm._name, "shared_memory")  # gh-82300: do not unlink at exit
+arr = attach_npy(shm)
+ok = (arr.dtype.str == '>f8' and arr.shape == (1000, 3) and arr.flags.f_contiguous
+      and (arr == np.arange(3000.0).reshape(1000, 3)).all())
+arr[999, 2] = -0.0
+arr[0, 1] = float('nan')
+del arr
+shm.close()
+print('ok' if ok else 'mismatch')
+)";
+  const auto r = test::run_child({LIBSHM_TEST_PYTHON, "-c",
+                                  "import numpy as np\nfrom "
+                                  "multiprocessing.shared_memory import SharedMemory\n" +
+                                      script,
+                                  a.name()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "ok\n") << r.err;
+  const double z = a.cview().get<double>(999, 2);
+  EXPECT_EQ(z, 0.0);
+  EXPECT_TRUE(std::signbit(z));
+  EXPECT_TRUE(std::isnan(a.cview().get<double>(0, 1)));
+  a.shm().unlink();
+  EXPECT_FALSE(test::block_exists(a.name()));
 }
 
 }  // namespace
