@@ -11,4 +11,8 @@ void register_list_benchmarks(bool with_scaling);
 /// reads and writes of a 64 MiB block against memcpy.
 void register_block_benchmarks();
 
+/// Array views: the sum of a 100-million-element `<f8` NpyArray through the view against a raw
+/// loop over double* (bench_array.cpp).
+void register_array_benchmarks();
+
 }  // namespace shm::bench

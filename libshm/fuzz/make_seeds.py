@@ -1,6 +1,7 @@
 """Writes seed corpora for the fuzz targets from the golden vectors (compat/vectors).
 
-usage: make_seeds.py VECTORS_DIR OUT_DIR  ->  OUT_DIR/{list_decode,pickle_loads,item_json}/
+usage: make_seeds.py VECTORS_DIR OUT_DIR  ->  OUT_DIR/{list_decode,pickle_loads,item_json,npy_header}/
+(npy_header has no vectors: it starts from its regression corpus, numpy-written headers.)
 """
 import hashlib
 import json
@@ -9,7 +10,7 @@ import sys
 
 
 def main(vectors, out):
-    seeds = {"list_decode": set(), "pickle_loads": set(), "item_json": set()}
+    seeds = {"list_decode": set(), "pickle_loads": set(), "item_json": set(), "npy_header": set()}
     for version in sorted(os.listdir(vectors)):
         folder = os.path.join(vectors, version)
         with open(os.path.join(folder, "shareable_list.json")) as f:

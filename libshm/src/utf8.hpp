@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace shm::detail {
@@ -18,5 +19,12 @@ std::size_t utf8_valid_prefix(std::string_view text) noexcept;
 
 /// Decodes the code point starting at text[at], which must be well-formed, and advances `at`.
 char32_t utf8_next(std::string_view text, std::size_t& at) noexcept;
+
+}  // namespace shm::detail
+
+namespace shm::detail {
+
+/// Appends the UTF-8 encoding of `cp` (at most U+10FFFF, not a surrogate) to `out`.
+void utf8_append(std::string& out, char32_t cp);
 
 }  // namespace shm::detail
