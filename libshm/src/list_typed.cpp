@@ -1,0 +1,234 @@
+// ShareableList's typed, zero-copy and bulk access: view, get_as, get_view, read_into,
+// write_from. Same rules as get() and set() (list_codec.cpp's read_item and write_item), but
+// no Item is built: scalars come straight from the slot, str and bytes as views into it.
+// Anything irregular is handed to read_item, so errors and messages are get()'s.
+#include <array>
+#include <bit>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+#include "libshm/shareable_list.hpp"
+#include "list_codec.hpp"
+#include "list_layout.hpp"
+#include "utf8.hpp"
+
+namespace shm {
+
+Item to_item(const ItemView& view) {
+  switch (view.index()) {
+    case 0:
+      return None{};
+    case 1:
+      return std::get<bool>(view);
+    case 2:
+      return std::get<std::int64_t>(view);
+    case 3:
+      return std::get<double>(view);
+    case 4:
+      return std::string(std::get<std::string_view>(view));
+    default:
+      return Bytes{std::string(std::get<BytesView>(view).data)};
+  }
+}
+
+namespace {
+
+[[noreturn, gnu::cold, gnu::noinline]] void throw_typed_closed() {
+  throw std::logic_error("ShareableList: the block is closed");
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void throw_typed_index(std::ptrdiff_t index,
+                                                              std::size_t size) {
+  throw std::out_of_range("ShareableList index " + std::to_string(index) + " out of range for " +
+                          std::to_string(size) + " items");
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void throw_range(std::size_t first, std::size_t count,
+                                                        std::size_t size) {
+  throw std::out_of_range("ShareableList items " + std::to_string(first) + " to " +
+                          std::to_string(first + count) + " out of range for " +
+                          std::to_string(size) + " items");
+}
+
+// Python's name for what an ItemView holds, for the type-mismatch message.
+const char* type_name(std::size_t alternative) noexcept {
+  constexpr std::array<const char*, 6> names = {"None",    "a bool", "an int",
+                                                "a float", "a str",  "a bytes"};
+  return names[alternative];
+}
+
+// Python's name for the type get_as<T> asked for.
+template <class T>
+constexpr const char* wanted_name() noexcept {
+  if constexpr (std::is_same_v<T, std::int64_t>) return "an int";
+  if constexpr (std::is_same_v<T, double>) return "a float";
+  if constexpr (std::is_same_v<T, bool>) return "a bool";
+  return "a str or bytes";
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void throw_mismatch(std::size_t index,
+                                                           std::size_t alternative,
+                                                           const char* wanted) {
+  throw std::invalid_argument("item " + std::to_string(index) + " is " + type_name(alternative) +
+                              ", not " + wanted);
+}
+
+// The item at `ref` read as read_item reads it, the characters left in the block. The
+// scalar formats with their codes are decoded inline (read_item_fast's cases); for everything
+// irregular read_item is asked, which throws get()'s exception. Should read_item succeed
+// there after all (another process repaired the slot in between), the slot is read again.
+ItemView view_item(std::span<const std::byte> block, const detail::SlotRef& ref) {
+  using detail::Code;
+  using detail::Format;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (ref.allocation() >= detail::kWord) {
+      const std::uint64_t format = detail::load_shared_word(block.data() + ref.format_at);
+      const auto code = static_cast<std::int8_t>(block[ref.code_at]);
+      if (code == 0) {
+        if (format == detail::kIntWord) {
+          return static_cast<std::int64_t>(detail::load_shared_word(block.data() + ref.begin));
+        }
+        if (format == detail::kFloatWord) {
+          return std::bit_cast<double>(detail::load_shared_word(block.data() + ref.begin));
+        }
+        if (format == detail::kBoolWord) {  // struct "?": any non-zero last byte is True
+          return block[ref.begin + detail::kWord - 1] != std::byte{0};
+        }
+      } else if (code == 3 && (format == detail::kNoneWord || format == detail::kIntWord ||
+                               format == detail::kFloatWord || format == detail::kBoolWord)) {
+        return None{};
+      }
+    }
+    const Format format = detail::read_format(block, ref);  // LayoutError as get()
+    const auto code = static_cast<std::int8_t>(block[ref.code_at]);
+    const char* chars = reinterpret_cast<const char*>(block.data() + ref.begin);
+    if (format.kind == Format::Kind::chars && code >= 0 && code <= 3) {
+      if (code == static_cast<std::int8_t>(Code::none)) return None{};
+      std::string_view data(chars, format.length);
+      // Code 0 on "<k>s" is CPython's raw bytes, padding included.
+      if (code == static_cast<std::int8_t>(Code::plain)) return BytesView{data};
+      data = data.substr(0, data.find_last_not_of('\0') + 1);  // npos + 1 == 0
+      if (code == static_cast<std::int8_t>(Code::bytes)) return BytesView{data};
+      if (detail::utf8_valid_prefix(data) == data.size()) return data;
+    } else if (format.kind == Format::Kind::none && code == 0) {
+      // Code 0 with None's format: CPython returns the '?' in byte 6.
+      return block[ref.begin + detail::kWord - 2] != std::byte{0};
+    }
+    // Irregular (or changed since the fast check): read_item throws get()'s exception.
+    (void)detail::read_item(block, ref);
+  }
+  // Only a writer changing the slot under every one of the reads gets here.
+  throw LayoutError(ref.code_at, "item " + std::to_string(ref.index) + " changed while being read");
+}
+
+}  // namespace
+
+detail::SlotRef ShareableList::typed_slot(std::ptrdiff_t index) const {
+  if (block_.closed()) [[unlikely]]
+    throw_typed_closed();
+  const auto n = static_cast<std::ptrdiff_t>(size_);
+  if (index < -n || index >= n) [[unlikely]]
+    throw_typed_index(index, size_);
+  const auto i = static_cast<std::size_t>(index < 0 ? index + n : index);
+  return {i, slots_[i], slots_[i + 1], formats_at_ + detail::kWord * i, codes_at_ + i};
+}
+
+ItemView ShareableList::view(std::ptrdiff_t index) const {
+  const detail::SlotRef ref = typed_slot(index);
+  return view_item(block_.buf(), ref);
+}
+
+namespace {
+
+// get_as<T>'s body for the slot at `ref`: the exact format word with code 0 is read directly;
+// anything else goes through view_item (None, other types, irregular slots).
+template <class T>
+T read_typed(std::span<const std::byte> block, const detail::SlotRef& ref) {
+  if (ref.allocation() >= detail::kWord) [[likely]] {
+    constexpr std::uint64_t wanted = std::is_same_v<T, std::int64_t> ? detail::kIntWord
+                                     : std::is_same_v<T, double>     ? detail::kFloatWord
+                                                                     : detail::kBoolWord;
+    const std::uint64_t format = detail::load_shared_word(block.data() + ref.format_at);
+    if (format == wanted && block[ref.code_at] == std::byte{0}) [[likely]] {
+      if constexpr (std::is_same_v<T, bool>) {
+        return block[ref.begin + detail::kWord - 1] != std::byte{0};
+      } else {
+        return std::bit_cast<T>(detail::load_shared_word(block.data() + ref.begin));
+      }
+    }
+  }
+  const ItemView view = view_item(block, ref);
+  if (const T* value = std::get_if<T>(&view)) return *value;
+  throw_mismatch(ref.index, view.index(), wanted_name<T>());
+}
+
+// The characters of a str or bytes item, for get_view and get_bytes_view.
+std::string_view chars_of(std::span<const std::byte> block, const detail::SlotRef& ref) {
+  const ItemView view = view_item(block, ref);
+  if (const auto* s = std::get_if<std::string_view>(&view)) return *s;
+  if (const auto* b = std::get_if<BytesView>(&view)) return b->data;
+  throw_mismatch(ref.index, view.index(), wanted_name<std::string_view>());
+}
+
+}  // namespace
+
+template <class T>
+T ShareableList::get_as(std::ptrdiff_t index) const {
+  const detail::SlotRef ref = typed_slot(index);
+  return read_typed<T>(block_.buf(), ref);
+}
+
+std::string_view ShareableList::get_view(std::ptrdiff_t index) const {
+  const detail::SlotRef ref = typed_slot(index);
+  return chars_of(block_.buf(), ref);
+}
+
+std::span<const std::byte> ShareableList::get_bytes_view(std::ptrdiff_t index) const {
+  const std::string_view chars = get_view(index);
+  return std::as_bytes(std::span<const char>(chars.data(), chars.size()));
+}
+
+template <class T>
+void ShareableList::read_into(std::size_t first, std::span<T> out) const {
+  if (block_.closed()) throw_typed_closed();
+  if (first > size_ || out.size() > size_ - first) throw_range(first, out.size(), size_);
+  const std::span<const std::byte> block = block_.buf();
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    const std::size_t i = first + k;
+    const detail::SlotRef ref{i, slots_[i], slots_[i + 1], formats_at_ + detail::kWord * i,
+                              codes_at_ + i};
+    out[k] = read_typed<T>(block, ref);
+  }
+}
+
+template <class T>
+void ShareableList::write_from(std::size_t first, std::span<const T> values) {
+  if (block_.closed()) throw_typed_closed();
+  if (first > size_ || values.size() > size_ - first) throw_range(first, values.size(), size_);
+  if (block_.read_only()) throw std::logic_error("ShareableList: the block is read-only");
+  const std::span<std::byte> block = block_.buf();
+  for (std::size_t k = 0; k < values.size(); ++k) {
+    const std::size_t i = first + k;
+    const detail::SlotRef ref{i, slots_[i], slots_[i + 1], formats_at_ + detail::kWord * i,
+                              codes_at_ + i};
+    // write_scalar_fast writes what set() writes, in its order; a slot smaller than a word
+    // (damaged blocks only) goes to set(), which throws its LayoutError.
+    if (!detail::write_scalar_fast(block, ref, Item(values[k]))) {
+      set(static_cast<std::ptrdiff_t>(i), Item(values[k]));
+    }
+  }
+}
+
+template std::int64_t ShareableList::get_as<std::int64_t>(std::ptrdiff_t) const;
+template double ShareableList::get_as<double>(std::ptrdiff_t) const;
+template bool ShareableList::get_as<bool>(std::ptrdiff_t) const;
+template void ShareableList::read_into<std::int64_t>(std::size_t, std::span<std::int64_t>) const;
+template void ShareableList::read_into<double>(std::size_t, std::span<double>) const;
+template void ShareableList::read_into<bool>(std::size_t, std::span<bool>) const;
+template void ShareableList::write_from<std::int64_t>(std::size_t, std::span<const std::int64_t>);
+template void ShareableList::write_from<double>(std::size_t, std::span<const double>);
+template void ShareableList::write_from<bool>(std::size_t, std::span<const bool>);
+
+}  // namespace shm
