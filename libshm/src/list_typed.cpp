@@ -75,57 +75,109 @@ constexpr const char* wanted_name() noexcept {
                               ", not " + wanted);
 }
 
-// The item at `ref` read as read_item reads it, the characters left in the block. The
-// scalar formats with their codes are decoded inline (read_item_fast's cases); for everything
-// irregular read_item is asked, which throws get()'s exception. Should read_item succeed
-// there after all (another process repaired the slot in between), the slot is read again.
-ItemView view_item(std::span<const std::byte> block, const detail::SlotRef& ref) {
-  using detail::Code;
+// The length k of a "<k>s" format word in CPython's spelling (decimal without a leading zero,
+// then 's', NUL-padded), or 0 for any other word. A fast path only: read_format, which any
+// word this does not recognise goes to, is the rule.
+[[gnu::always_inline]] inline std::size_t chars_length(std::uint64_t word) noexcept {
+  const auto text = std::bit_cast<std::array<char, detail::kWord>>(word);
+  if (text[0] < '1' || text[0] > '9') return 0;
+  std::size_t k = 0;
+  std::size_t i = 0;
+  for (; i < detail::kWord && text[i] >= '0' && text[i] <= '9'; ++i) {
+    k = 10 * k + static_cast<std::size_t>(text[i] - '0');
+  }
+  if (i == detail::kWord || text[i] != 's') return 0;
+  for (++i; i < detail::kWord; ++i) {
+    if (text[i] != '\0') return 0;
+  }
+  return k;
+}
+
+// The item at `ref` as read_item reads it, for the slots CPython writes: the scalar formats
+// with their codes (read_item_fast's cases) and "<k>s" with codes 0 - 3, inline. Returns
+// false, with `out` untouched, for anything else, and for a str that is not UTF-8.
+[[gnu::always_inline]] inline bool view_fast(std::span<const std::byte> block,
+                                             const detail::SlotRef& ref, ItemView& out) {
+  if (ref.allocation() < detail::kWord) [[unlikely]]
+    return false;
+  const std::uint64_t format = detail::load_shared_word(block.data() + ref.format_at);
+  const auto code = static_cast<std::int8_t>(block[ref.code_at]);
+  const std::byte* slot = block.data() + ref.begin;
+  if (code == 0) {
+    if (format == detail::kIntWord) {
+      out = static_cast<std::int64_t>(detail::load_shared_word(slot));
+      return true;
+    }
+    if (format == detail::kFloatWord) {
+      out = std::bit_cast<double>(detail::load_shared_word(slot));
+      return true;
+    }
+    if (format == detail::kBoolWord) {  // struct "?": any non-zero last byte is True
+      out = slot[detail::kWord - 1] != std::byte{0};
+      return true;
+    }
+  } else if (code == 3 && (format == detail::kNoneWord || format == detail::kIntWord ||
+                           format == detail::kFloatWord || format == detail::kBoolWord)) {
+    out = None{};
+    return true;
+  }
+  const std::size_t k = chars_length(format);
+  if (k == 0 || k > ref.allocation() || code < 0 || code > 3) return false;
+  if (code == 3) {
+    out = None{};
+    return true;
+  }
+  std::string_view data(reinterpret_cast<const char*>(slot), k);
+  // Code 0 on "<k>s" is CPython's raw bytes, padding included.
+  if (code == 0) {
+    out = BytesView{data};
+    return true;
+  }
+  // The format stores no length: trailing NULs are padding to every reader (gh-106939).
+  data = data.substr(0, data.find_last_not_of('\0') + 1);  // npos + 1 == 0
+  if (code == 2) {
+    out = BytesView{data};
+    return true;
+  }
+  if (detail::utf8_valid_prefix(data) != data.size()) return false;
+  out = data;
+  return true;
+}
+
+// view_fast's other cases: a format that is not one CPython writes or does not fit, a code
+// that is not 0 - 3 or does not go with the format, code 0 on None's format (CPython's '?'
+// in byte 6), a str that is not UTF-8. read_item throws get()'s exception for each error;
+// should it succeed instead (another process repaired the slot in between), the slot is read
+// again.
+[[gnu::noinline]] ItemView view_slow(std::span<const std::byte> block, const detail::SlotRef& ref) {
   using detail::Format;
   for (int attempt = 0; attempt < 3; ++attempt) {
-    if (ref.allocation() >= detail::kWord) {
-      const std::uint64_t format = detail::load_shared_word(block.data() + ref.format_at);
-      const auto code = static_cast<std::int8_t>(block[ref.code_at]);
-      if (code == 0) {
-        if (format == detail::kIntWord) {
-          return static_cast<std::int64_t>(detail::load_shared_word(block.data() + ref.begin));
-        }
-        if (format == detail::kFloatWord) {
-          return std::bit_cast<double>(detail::load_shared_word(block.data() + ref.begin));
-        }
-        if (format == detail::kBoolWord) {  // struct "?": any non-zero last byte is True
-          return block[ref.begin + detail::kWord - 1] != std::byte{0};
-        }
-      } else if (code == 3 && (format == detail::kNoneWord || format == detail::kIntWord ||
-                               format == detail::kFloatWord || format == detail::kBoolWord)) {
-        return None{};
-      }
-    }
+    ItemView out;
+    if (view_fast(block, ref, out)) return out;
     const Format format = detail::read_format(block, ref);  // LayoutError as get()
     const auto code = static_cast<std::int8_t>(block[ref.code_at]);
-    const char* chars = reinterpret_cast<const char*>(block.data() + ref.begin);
-    if (format.kind == Format::Kind::chars && code >= 0 && code <= 3) {
-      if (code == static_cast<std::int8_t>(Code::none)) return None{};
-      std::string_view data(chars, format.length);
-      // Code 0 on "<k>s" is CPython's raw bytes, padding included.
-      if (code == static_cast<std::int8_t>(Code::plain)) return BytesView{data};
-      data = data.substr(0, data.find_last_not_of('\0') + 1);  // npos + 1 == 0
-      if (code == static_cast<std::int8_t>(Code::bytes)) return BytesView{data};
-      if (detail::utf8_valid_prefix(data) == data.size()) return data;
-    } else if (format.kind == Format::Kind::none && code == 0) {
-      // Code 0 with None's format: CPython returns the '?' in byte 6.
+    if (format.kind == Format::Kind::none && code == 0) {
       return block[ref.begin + detail::kWord - 2] != std::byte{0};
     }
-    // Irregular (or changed since the fast check): read_item throws get()'s exception.
     (void)detail::read_item(block, ref);
   }
   // Only a writer changing the slot under every one of the reads gets here.
   throw LayoutError(ref.code_at, "item " + std::to_string(ref.index) + " changed while being read");
 }
 
+[[gnu::always_inline]] inline ItemView view_item(std::span<const std::byte> block,
+                                                 const detail::SlotRef& ref) {
+  ItemView out;
+  if (view_fast(block, ref, out)) [[likely]]
+    return out;
+  return view_slow(block, ref);
+}
+
 }  // namespace
 
-detail::SlotRef ShareableList::typed_slot(std::ptrdiff_t index) const {
+// Only this file calls it: inlined into each reader.
+[[gnu::always_inline]] inline detail::SlotRef ShareableList::typed_slot(
+    std::ptrdiff_t index) const {
   if (block_.closed()) [[unlikely]]
     throw_typed_closed();
   const auto n = static_cast<std::ptrdiff_t>(size_);
@@ -142,26 +194,32 @@ ItemView ShareableList::view(std::ptrdiff_t index) const {
 
 namespace {
 
-// get_as<T>'s body for the slot at `ref`: the exact format word with code 0 is read directly;
-// anything else goes through view_item (None, other types, irregular slots).
+// get_as<T> for a slot that is not exactly T's format with code 0: None, other types,
+// irregular slots, all through view_slow's rules and errors.
 template <class T>
-T read_typed(std::span<const std::byte> block, const detail::SlotRef& ref) {
-  if (ref.allocation() >= detail::kWord) [[likely]] {
-    constexpr std::uint64_t wanted = std::is_same_v<T, std::int64_t> ? detail::kIntWord
-                                     : std::is_same_v<T, double>     ? detail::kFloatWord
-                                                                     : detail::kBoolWord;
-    const std::uint64_t format = detail::load_shared_word(block.data() + ref.format_at);
-    if (format == wanted && block[ref.code_at] == std::byte{0}) [[likely]] {
-      if constexpr (std::is_same_v<T, bool>) {
-        return block[ref.begin + detail::kWord - 1] != std::byte{0};
-      } else {
-        return std::bit_cast<T>(detail::load_shared_word(block.data() + ref.begin));
-      }
-    }
-  }
+[[gnu::noinline]] T read_typed_slow(std::span<const std::byte> block, const detail::SlotRef& ref) {
   const ItemView view = view_item(block, ref);
   if (const T* value = std::get_if<T>(&view)) return *value;
   throw_mismatch(ref.index, view.index(), wanted_name<T>());
+}
+
+// get_as<T>'s body for the slot at `ref`: the exact format word with code 0 is read directly.
+template <class T>
+[[gnu::always_inline]] inline T read_typed(std::span<const std::byte> block,
+                                           const detail::SlotRef& ref) {
+  constexpr std::uint64_t wanted = std::is_same_v<T, std::int64_t> ? detail::kIntWord
+                                   : std::is_same_v<T, double>     ? detail::kFloatWord
+                                                                   : detail::kBoolWord;
+  if (ref.allocation() >= detail::kWord &&
+      detail::load_shared_word(block.data() + ref.format_at) == wanted &&
+      block[ref.code_at] == std::byte{0}) [[likely]] {
+    if constexpr (std::is_same_v<T, bool>) {
+      return block[ref.begin + detail::kWord - 1] != std::byte{0};
+    } else {
+      return std::bit_cast<T>(detail::load_shared_word(block.data() + ref.begin));
+    }
+  }
+  return read_typed_slow<T>(block, ref);
 }
 
 // The characters of a str or bytes item, for get_view and get_bytes_view.
