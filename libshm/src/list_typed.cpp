@@ -165,12 +165,14 @@ constexpr const char* wanted_name() noexcept {
   throw LayoutError(ref.code_at, "item " + std::to_string(ref.index) + " changed while being read");
 }
 
+// One return of a named value (NRVO): view_fast writes straight into the caller's result,
+// which a copy from a local would read back with a store-forwarding stall.
 [[gnu::always_inline]] inline ItemView view_item(std::span<const std::byte> block,
                                                  const detail::SlotRef& ref) {
   ItemView out;
-  if (view_fast(block, ref, out)) [[likely]]
-    return out;
-  return view_slow(block, ref);
+  if (!view_fast(block, ref, out)) [[unlikely]]
+    out = view_slow(block, ref);
+  return out;
 }
 
 }  // namespace
