@@ -348,11 +348,12 @@ PyObject* list_subscript(PyObject* self, PyObject* key) noexcept {
 // (the same for every version), without a call to the Python-level _getitem.
 PyObject* list_item(PyObject* self, Py_ssize_t i) noexcept {
   if (shm::ShareableList* list = as_list(self)->list) {
-    if (PyObject* out = fast_get(*list, i)) return out;
+    // Checked before reading: an out-of-range read would cost a C++ exception.
     if (i >= 0 && static_cast<std::size_t>(i) >= list->size()) {
       PyErr_SetString(PyExc_IndexError, "index out of range");
       return nullptr;
     }
+    if (PyObject* out = fast_get(*list, i)) return out;
   }
   PyObject* key = PyLong_FromSsize_t(i);
   if (key == nullptr) return nullptr;
