@@ -7,7 +7,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <span>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "bench_support.hpp"
@@ -110,6 +113,66 @@ std::vector<Item> int_items(std::size_t n) {
   return items;
 }
 
+// --- Typed and zero-copy reads (ShareableList::get_as, get_view, read_into) against get()
+// and against the cheapest possible read: one plain 8-byte load of the same slot.
+
+void get_as_int(benchmark::State& state) {
+  ScopedList list(std::vector<Item>(kItemsPerList, Item(std::int64_t{1234567})));
+  const ShareableList& l = list.get();
+  for (auto _ : state) {
+    std::int64_t x = l.get_as<std::int64_t>(kItemIndex);
+    benchmark::DoNotOptimize(x);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void get_as_float(benchmark::State& state) {
+  ScopedList list(std::vector<Item>(kItemsPerList, Item(2.5)));
+  const ShareableList& l = list.get();
+  for (auto _ : state) {
+    double x = l.get_as<double>(kItemIndex);
+    benchmark::DoNotOptimize(x);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void get_view_item(benchmark::State& state, const Item& value) {
+  ScopedList list(std::vector<Item>(kItemsPerList, value));
+  const ShareableList& l = list.get();
+  for (auto _ : state) {
+    std::string_view v = l.get_view(kItemIndex);
+    benchmark::DoNotOptimize(v);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// The reference: item kItemIndex's slot read as one plain 8-byte load (what a reader that
+// trusted the block and knew the offset would do; no index, format or type code check).
+void plain_load(benchmark::State& state) {
+  ScopedList list(std::vector<Item>(kItemsPerList, Item(std::int64_t{1234567})));
+  const std::byte* block = list.get().shm().buf().data();
+  const std::size_t at = ShareableList::validate(list.get().shm().buf()).data + 8 * kItemIndex;
+  for (auto _ : state) {
+    const std::byte* p = block + at;
+    benchmark::DoNotOptimize(p);  // the load cannot be hoisted out of the loop
+    std::int64_t x;
+    std::memcpy(&x, p, sizeof x);
+    benchmark::DoNotOptimize(x);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void read_into_ints(benchmark::State& state) {
+  const std::vector<Item> items = int_items(kListOpItems);
+  ScopedList list(items);
+  std::vector<std::int64_t> out(items.size());
+  for (auto _ : state) {
+    list.get().read_into(0, std::span(out));
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kListOpItems));
+}
+
 }  // namespace
 
 void register_list_benchmarks(bool with_scaling) {
@@ -127,6 +190,18 @@ void register_list_benchmarks(bool with_scaling) {
   benchmark::RegisterBenchmark("list.count/libshm", list_count);
   benchmark::RegisterBenchmark("list.iterate/libshm",
                                [](benchmark::State& s) { iterate(s, mixed_items(kListOpItems)); });
+  benchmark::RegisterBenchmark("get_as.int/libshm", get_as_int);
+  benchmark::RegisterBenchmark("get_as.float/libshm", get_as_float);
+  benchmark::RegisterBenchmark("load.int/raw", plain_load);
+  for (const TypeCase& c : type_cases()) {
+    if (!std::holds_alternative<std::string>(c.value) && !std::holds_alternative<Bytes>(c.value)) {
+      continue;
+    }
+    const Item* value = &c.value;
+    benchmark::RegisterBenchmark((std::string("get_view.") + c.key + "/libshm").c_str(),
+                                 [value](benchmark::State& s) { get_view_item(s, *value); });
+  }
+  benchmark::RegisterBenchmark("read_into.int.1000/libshm", read_into_ints);
   for (std::size_t n : {std::size_t{1}, std::size_t{100}, std::size_t{10'000}}) {
     const std::string suffix = std::to_string(n) + "/libshm";
     benchmark::RegisterBenchmark(("list.create." + suffix).c_str(),

@@ -186,6 +186,15 @@ class Bench:
                 self.attempt("list.count", lambda: self.time_stmt("list.count", "sl.count(0)", env))
                 self.attempt("list.iterate",
                              lambda: self.time_stmt("list.iterate", "for _x in sl: pass", env))
+                self.attempt("list.tolist", lambda: self.time_stmt("list.tolist", "list(sl)", env))
+                # Item 996 is the int 996, found only there: index() compares 997 items.
+                self.attempt("list.index.last", lambda: self.time_stmt(
+                    "list.index.last", "sl.index(last)", dict(env, last=sl[LIST_OP_ITEMS - 4])))
+                self.attempt("list.repr", lambda: self.time_stmt("list.repr", "repr(sl)", env))
+                # The reference for list(sl): a plain list of the same items, copied.
+                plain = {"plain": list(sl)}
+                self.attempt("plain.tolist",
+                             lambda: self.time_stmt("plain.tolist", "list(plain)", plain))
             finally:
                 del sl
                 self.cleanup()

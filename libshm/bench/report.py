@@ -174,7 +174,11 @@ class Report:
         header = ["operation", "libshm C++"] + [name for name, _ in cols]
         specs = [("list.format", "format (1000 mixed items)"),
                  ("list.count", "count(0) (1000 mixed items)"),
-                 ("list.iterate", "iterate (1000 mixed items)")]
+                 ("list.iterate", "iterate (1000 mixed items)"),
+                 ("list.tolist", "list(sl) (1000 mixed items)"),
+                 ("plain.tolist", "reference: list(plain_list) of the same 1000 items"),
+                 ("list.index.last", "index(item 996) (1000 mixed items)"),
+                 ("list.repr", "repr (1000 mixed items)")]
         for n in LIST_SIZES:
             specs.append(("list.create.%d" % n, "create(%s items) + close + unlink" % f"{n:,}"))
         for n in LIST_SIZES:
@@ -222,7 +226,7 @@ class Report:
         if not self.module_runs:
             return None
         ops = ["get.int", "get.str_short", "set.int", "set.str_short", "list.iterate",
-               "list.attach.100", "shm.attach.4KiB"]
+               "list.tolist", "list.attach.100", "shm.attach.4KiB"]
         header = ["CPython"] + ["%s stdlib / module" % op for op in ops]
         stdlib = {r["python"]: r for r in self.stdlib_runs}
         rows = []

@@ -242,6 +242,62 @@ std::string read_text(const ShareableList& list, std::size_t i) {
   }
 }
 
+// The typed reads (view, get_as, get_view, read_into) of item i against get(): the same value,
+// or the same exception with the same message. Empty when they agree, else what differs.
+std::size_t typed_checks = 0;
+std::string typed_disagreement(const ShareableList& list, std::size_t i) {
+  ++typed_checks;
+  const auto index = static_cast<std::ptrdiff_t>(i);
+  const auto outcome = [](auto&& read) -> std::string {
+    try {
+      return "value " + to_json(read());
+    } catch (const DecodeError& e) {
+      return std::string("DecodeError ") + e.what();
+    } catch (const LayoutError& e) {
+      return std::string("LayoutError ") + e.what();
+    } catch (const std::exception& e) {
+      return std::string("other ") + e.what();
+    }
+  };
+  const std::string expected = outcome([&] { return list.get(index); });
+  const std::string viewed = outcome([&] { return to_item(list.view(index)); });
+  if (viewed != expected) return "view gave " + viewed + ", get " + expected;
+  const auto typed = [&]<class T>(T) -> std::string {
+    std::string got = outcome([&] { return Item(list.get_as<T>(index)); });
+    T bulk{};
+    const std::string bulk_got = outcome([&] {
+      list.read_into(i, std::span<T>(&bulk, 1));
+      return Item(bulk);
+    });
+    if (got != bulk_got) return "get_as gave " + got + ", read_into " + bulk_got;
+    // Where get() holds a T, the same value; else the same error, or a type mismatch.
+    if (expected.starts_with("value ") && std::holds_alternative<T>(list.get(index))) {
+      return got == expected ? "" : "get_as gave " + got + ", get " + expected;
+    }
+    if (!expected.starts_with("value ")) {
+      return got == expected ? "" : "get_as gave " + got + ", get " + expected;
+    }
+    return got.starts_with("other item ") ? "" : "get_as of another type gave " + got;
+  };
+  for (const std::string& problem : {typed(std::int64_t{}), typed(double{}), typed(bool{})}) {
+    if (!problem.empty()) return problem;
+  }
+  const std::string chars = outcome([&] {
+    const std::string_view v = list.get_view(index);
+    const Item item = list.get(index);
+    return std::holds_alternative<Bytes>(item) ? Item(Bytes{std::string(v)}) : Item(std::string(v));
+  });
+  if (!expected.starts_with("value ")) {
+    if (chars != expected) return "get_view gave " + chars + ", get " + expected;
+  } else if (const Item item = list.get(index);
+             std::holds_alternative<std::string>(item) || std::holds_alternative<Bytes>(item)) {
+    if (chars != expected) return "get_view gave " + chars + ", get " + expected;
+  } else if (!chars.starts_with("other item ")) {
+    return "get_view of another type gave " + chars;
+  }
+  return "";
+}
+
 // The outcome of one assignment, in CPython's exception names.
 std::string set_outcome(ShareableList& list, std::ptrdiff_t index, const Item& value) {
   try {
@@ -342,6 +398,9 @@ TEST_F(Differential, RandomListsAgreeWithTheStdlib) {
         // libshm reads the stdlib's block as CPython does.
         const std::string cpython = read_text(created[k]["own"][i]);
         const std::string libshm = read_text(*c.theirs, i);
+        if (const std::string typed = typed_disagreement(*c.theirs, i); !typed.empty()) {
+          fail(k, c, "item " + std::to_string(i) + " of the stdlib's block: " + typed);
+        }
         if (cpython != libshm) {
           fail(k, c,
                "item " + std::to_string(i) + " of the stdlib's block: CPython reads " + cpython +
@@ -406,6 +465,11 @@ TEST_F(Differential, RandomListsAgreeWithTheStdlib) {
         const std::string libshm = read_text(*c.theirs, i);
         const std::string cpython_mine = read_text(finished[k]["cpp"][i]);
         const std::string libshm_mine = read_text(*c.mine, i);
+        for (const ShareableList* list : {&*c.theirs, &*c.mine}) {
+          if (const std::string typed = typed_disagreement(*list, i); !typed.empty()) {
+            fail(k, c, "item " + std::to_string(i) + " after the sets: " + typed);
+          }
+        }
         if (cpython != libshm || cpython_mine != libshm_mine) {
           fail(k, c,
                "item " + std::to_string(i) + " after the sets: CPython reads " + cpython + " / " +
@@ -419,8 +483,9 @@ TEST_F(Differential, RandomListsAgreeWithTheStdlib) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::cout << "[ diff     ] " << identical + policy << " lists (" << identical
             << " byte-identical, " << policy << " checked against the UTF-8 policy), " << sets
-            << " assignments in " << seconds
-            << " s: " << static_cast<double>(identical + policy) / seconds << " lists/s\n";
+            << " assignments, " << typed_checks << " typed reads checked against get() in "
+            << seconds << " s: " << static_cast<double>(identical + policy) / seconds
+            << " lists/s\n";
   EXPECT_EQ(failures, 0u);
   EXPECT_EQ(identical + policy, total);
   EXPECT_GT(policy, 0u) << "the generator should make some lists CPython cuts";

@@ -87,6 +87,7 @@ from multiprocessing import resource_tracker
 from ._core import Handle as _Handle
 from ._core import LayoutError
 from ._core import _ListBase
+from ._core import _bind_direct_slots
 from ._core import unlink_block as _unlink_block
 
 __all__ = ["SharedMemory", "ShareableList", "LayoutError"]
@@ -289,7 +290,10 @@ class ShareableList(_ListBase):
     # __getitem__, __setitem__ and __len__ are _ListBase's C slots (src/core.cpp): an exact int
     # index into an open list and a value of an exact supported type are handled there; every
     # other case, errors included, calls _getitem, _setitem or _len below, which follow the
-    # stdlib's code so that its exceptions and messages are the running version's.
+    # stdlib's code so that its exceptions and messages are the running version's. Iteration
+    # (the stdlib's: the sequence protocol over __getitem__), count and index (the stdlib's
+    # loops, in _ListBase's C methods _count and _index) and so list(sl) and repr(sl) run in
+    # C, one pass over the block without a Python-level call per item.
 
     # The stdlib's class attributes, which code using ShareableList's internals reads.
     _types_mapping = {
@@ -450,16 +454,21 @@ class ShareableList(_ListBase):
 
     def count(self, value):
         "L.count(value) -> integer -- return number of occurrences of value."
-        return sum(value == entry for entry in self)
+        return self._count(value)  # the stdlib's loop, in C (src/core.cpp)
 
     def index(self, value):
         """L.index(value) -> integer -- return first index of value.
         Raises ValueError if the value is not present."""
-        for position, entry in enumerate(self):
-            if value == entry:
-                return position
-        else:
-            raise ValueError(f"{value!r} not in this container")
+        return self._index(value)  # the stdlib's loop, in C (src/core.cpp)
 
     if hasattr(types, "GenericAlias"):  # 3.9+, as the stdlib's
         __class_getitem__ = classmethod(types.GenericAlias)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _bind_direct_slots(cls)  # a subclass's iteration and len() in C too
+
+
+# Iteration (sl[0], sl[1], ... by the legacy protocol) and len() straight into _ListBase's C
+# slots, not through a method lookup per item (src/core.cpp, bind_direct_slots).
+_bind_direct_slots(ShareableList)

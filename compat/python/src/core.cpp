@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <variant>
@@ -235,31 +236,39 @@ ListObject* as_list(PyObject* self) noexcept {
 }
 
 // The item at index `i`, or nullptr without an error set when the fast path does not apply.
+// Reads the slot through ShareableList::view: scalars straight from the block, a str or bytes
+// from its characters in the block, into the Python object without an intermediate copy.
 PyObject* fast_get(shm::ShareableList& list, Py_ssize_t i) noexcept {
-  shm::Item item;
+  shm::ItemView item;
   try {
-    item = list.get(static_cast<std::ptrdiff_t>(i));
+    item = list.view(static_cast<std::ptrdiff_t>(i));
   } catch (...) {
     return nullptr;
   }
-  struct Visitor {
-    PyObject* operator()(shm::None) const noexcept { Py_RETURN_NONE; }
-    PyObject* operator()(bool b) const noexcept {
-      if (b) Py_RETURN_TRUE;
+  PyObject* out = nullptr;
+  switch (item.index()) {
+    case 0:
+      Py_RETURN_NONE;
+    case 1:
+      if (*std::get_if<bool>(&item)) Py_RETURN_TRUE;
       Py_RETURN_FALSE;
+    case 2:
+      out = PyLong_FromLongLong(static_cast<long long>(*std::get_if<std::int64_t>(&item)));
+      break;
+    case 3:
+      out = PyFloat_FromDouble(*std::get_if<double>(&item));
+      break;
+    case 4: {
+      const std::string_view s = *std::get_if<std::string_view>(&item);
+      out = PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "strict");
+      break;
     }
-    PyObject* operator()(std::int64_t x) const noexcept {
-      return PyLong_FromLongLong(static_cast<long long>(x));
+    default: {
+      const std::string_view b = std::get_if<shm::BytesView>(&item)->data;
+      out = PyBytes_FromStringAndSize(b.data(), static_cast<Py_ssize_t>(b.size()));
+      break;
     }
-    PyObject* operator()(double d) const noexcept { return PyFloat_FromDouble(d); }
-    PyObject* operator()(const std::string& s) const noexcept {
-      return PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "strict");
-    }
-    PyObject* operator()(const shm::Bytes& b) const noexcept {
-      return PyBytes_FromStringAndSize(b.data.data(), static_cast<Py_ssize_t>(b.data.size()));
-    }
-  };
-  PyObject* out = std::visit(Visitor{}, item);
+  }
   if (out == nullptr) PyErr_Clear();  // let the slow path raise it
   return out;
 }
@@ -333,8 +342,17 @@ PyObject* list_subscript(PyObject* self, PyObject* key) noexcept {
   return slow_get(self, key);
 }
 
+// sq_item: what iteration (the stdlib's, by the sequence protocol: sl[0], sl[1], ... until
+// IndexError) and PySequence_GetItem call; sl[i] in Python goes to list_subscript. The
+// IndexError that ends every iteration is raised here, as the stdlib's "index out of range"
+// (the same for every version), without a call to the Python-level _getitem.
 PyObject* list_item(PyObject* self, Py_ssize_t i) noexcept {
   if (shm::ShareableList* list = as_list(self)->list) {
+    // Checked before reading: an out-of-range read would cost a C++ exception.
+    if (i >= 0 && static_cast<std::size_t>(i) >= list->size()) {
+      PyErr_SetString(PyExc_IndexError, "index out of range");
+      return nullptr;
+    }
     if (PyObject* out = fast_get(*list, i)) return out;
   }
   PyObject* key = PyLong_FromSsize_t(i);
@@ -379,6 +397,84 @@ Py_ssize_t list_length(PyObject* self) noexcept {
   Py_DECREF(n);
   return out;
 }
+
+// L.count(value): the stdlib's sum(value == entry for entry in self), in C. Iterates as the
+// stdlib does (iter(self)), compares with == (no identity shortcut), and counts bool results;
+// should a comparison give anything else (numpy arrays, ...), the results from there on are
+// summed by the builtin sum(), after the count so far, which is what sum() computes.
+PyObject* list_count(PyObject* self, PyObject* value) noexcept {
+  PyObject* it = PyObject_GetIter(self);
+  if (it == nullptr) return nullptr;
+  Py_ssize_t n = 0;
+  PyObject* rest = nullptr;  // [n, results...] once a result is not a bool
+  while (PyObject* entry = PyIter_Next(it)) {
+    PyObject* result = PyObject_RichCompare(value, entry, Py_EQ);
+    Py_DECREF(entry);
+    if (result == nullptr) break;
+    if (rest == nullptr && PyBool_Check(result)) {
+      n += result == Py_True ? 1 : 0;
+      Py_DECREF(result);
+      continue;
+    }
+    if (rest == nullptr) {
+      rest = Py_BuildValue("[n]", n);
+      if (rest == nullptr) {
+        Py_DECREF(result);
+        break;
+      }
+    }
+    const int rc = PyList_Append(rest, result);
+    Py_DECREF(result);
+    if (rc != 0) break;
+  }
+  Py_DECREF(it);
+  if (PyErr_Occurred()) {
+    Py_XDECREF(rest);
+    return nullptr;
+  }
+  if (rest == nullptr) return PyLong_FromSsize_t(n);
+  PyObject* builtins = PyEval_GetBuiltins();  // borrowed
+  PyObject* sum = builtins != nullptr ? PyDict_GetItemString(builtins, "sum") : nullptr;
+  PyObject* out = sum != nullptr ? PyObject_CallFunctionObjArgs(sum, rest, nullptr) : nullptr;
+  if (sum == nullptr && !PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "no builtin sum");
+  Py_DECREF(rest);
+  return out;
+}
+
+// L.index(value): the stdlib's first position whose entry == value (by the truth of ==), in C;
+// ValueError "<repr> not in this container" when there is none.
+PyObject* list_index(PyObject* self, PyObject* value) noexcept {
+  PyObject* it = PyObject_GetIter(self);
+  if (it == nullptr) return nullptr;
+  Py_ssize_t position = 0;
+  while (PyObject* entry = PyIter_Next(it)) {
+    PyObject* result = PyObject_RichCompare(value, entry, Py_EQ);
+    Py_DECREF(entry);
+    if (result == nullptr) break;
+    const int equal = PyObject_IsTrue(result);
+    Py_DECREF(result);
+    if (equal < 0) break;
+    if (equal == 1) {
+      Py_DECREF(it);
+      return PyLong_FromSsize_t(position);
+    }
+    ++position;
+  }
+  Py_DECREF(it);
+  if (PyErr_Occurred()) return nullptr;
+  PyErr_Format(PyExc_ValueError, "%R not in this container", value);
+  return nullptr;
+}
+
+PyMethodDef list_methods[] = {
+    // Called by ShareableList.count and .index (libshm/__init__.py), which keep the stdlib's
+    // signatures and so its TypeErrors for bad calls.
+    {"_count", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&list_count)), METH_O,
+     "The stdlib's count loop, in C."},
+    {"_index", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&list_index)), METH_O,
+     "The stdlib's index loop, in C."},
+    {nullptr, nullptr, 0, nullptr},
+};
 
 PyObject* list_get_core(PyObject* self, void* /*closure*/) noexcept {
   PyObject* core = as_list(self)->core;
@@ -434,6 +530,7 @@ PyType_Slot list_slots[] = {
     {Py_tp_new, reinterpret_cast<void*>(&PyType_GenericNew)},
     {Py_tp_dealloc, reinterpret_cast<void*>(&list_dealloc)},
     {Py_tp_getset, list_getset},
+    {Py_tp_methods, list_methods},
     {Py_mp_subscript, reinterpret_cast<void*>(&list_subscript)},
     {Py_mp_ass_subscript, reinterpret_cast<void*>(&list_ass_subscript)},
     {Py_mp_length, reinterpret_cast<void*>(&list_length)},
@@ -451,6 +548,36 @@ PyType_Spec list_spec = {
     list_slots,
 };
 
+// _ListBase's type object, set by make_list_type.
+PyTypeObject* list_base_type = nullptr;
+
+// Points a subclass's sequence slots (sq_item, sq_ass_item, sq_length) straight at
+// _ListBase's functions. CPython gives a subclass of a type with both mapping and sequence
+// slots generic dispatchers for one of each pair (the dict holds one wrapper per name), so
+// without this every sl[0], sl[1], ... of an iteration and every len() goes through a method
+// lookup and an argument tuple. Only where the subclass does not override the method (the
+// name still resolves to _ListBase's own wrapper); assigning the method later resets the slot
+// as usual. Iteration stays the stdlib's (the legacy protocol, type(iter(sl)) is `iterator`).
+void bind_direct_slots(py::handle cls) {
+  if (!PyType_Check(cls.ptr()) ||
+      !PyType_IsSubtype(reinterpret_cast<PyTypeObject*>(cls.ptr()), list_base_type)) {
+    throw py::type_error("not a subclass of _ListBase");
+  }
+  auto* type = reinterpret_cast<PyTypeObject*>(cls.ptr());
+  if (type->tp_as_sequence == nullptr) return;
+  const auto inherited = [&](const char* name) {
+    PyObject* mine = PyObject_GetAttrString(cls.ptr(), name);
+    PyObject* base = PyDict_GetItemString(list_base_type->tp_dict, name);  // borrowed, or nullptr
+    const bool same = mine != nullptr && mine == base;
+    Py_XDECREF(mine);
+    PyErr_Clear();
+    return same;
+  };
+  if (inherited("__getitem__")) type->tp_as_sequence->sq_item = &list_item;
+  if (inherited("__setitem__")) type->tp_as_sequence->sq_ass_item = &list_ass_item;
+  if (inherited("__len__")) type->tp_as_sequence->sq_length = &list_length;
+}
+
 // Creates _ListBase. `del sl[i]` raises AttributeError('__delitem__') as the stdlib's class
 // does (a __setitem__ without __delitem__), and the type has no __delitem__ attribute.
 py::object make_list_type() {
@@ -464,6 +591,7 @@ py::object make_list_type() {
   auto* t = reinterpret_cast<PyTypeObject*>(type.ptr());
   if (PyDict_DelItemString(t->tp_dict, "__delitem__") != 0) throw py::error_already_set();
   PyType_Modified(t);
+  list_base_type = t;
   return type;
 }
 
@@ -609,6 +737,9 @@ PYBIND11_MODULE(_core, m) {
           "_get_packing_format).");
 
   m.add_object("_ListBase", make_list_type());
+  m.def("_bind_direct_slots", &bind_direct_slots, py::arg("cls"),
+        "Points a _ListBase subclass's sequence slots at _ListBase's C functions where it does "
+        "not override them (libshm.ShareableList calls it once).");
 
   m.def(
       "unlink_block",

@@ -246,6 +246,122 @@ class Api(BlockTest):
         copy.shm.close()
 
 
+class BulkPaths(BlockTest):
+    """Iteration, list(), count, index, `in` and repr run in C (src/core.cpp) and must give
+    what the stdlib's Python loops give, values and exceptions alike."""
+
+    ITEMS = [1, True, 1.0, 0, False, 0.0, None, "a", b"a", float("nan"), -2**63, "\u00e9" * 3,
+             b"x\x00y", 2**63 - 1, 2.5, ""]
+
+    def both(self, items):
+        ours = libshm.ShareableList(items, name=self.name())
+        theirs = stdlib.ShareableList(items, name=self.name())
+        self.addCleanup(theirs.shm.close)
+        self.addCleanup(ours.shm.close)
+        return ours, theirs
+
+    def test_iteration_and_list_match_the_stdlib(self):
+        ours, theirs = self.both(self.ITEMS)
+        for got, expected in zip(list(ours), list(theirs)):
+            self.assertIs(type(got), type(expected))
+            if not (isinstance(expected, float) and math.isnan(expected)):
+                self.assertEqual(got, expected)
+        self.assertEqual(len(list(ours)), len(self.ITEMS))
+        self.assertEqual(type(iter(ours)).__name__, type(iter(theirs)).__name__)
+        self.assertEqual([x for x in reversed(ours)][:3], [x for x in reversed(theirs)][:3])
+        it = iter(ours)
+        self.assertEqual(it.__length_hint__(), len(self.ITEMS))
+        next(it)
+        self.assertIs(next(it), True)
+        self.assertEqual(repr(ours).split(", name=")[0], repr(theirs).split(", name=")[0])
+
+    def test_iteration_sees_each_item_when_it_is_reached(self):
+        for sl in self.both([1, 2, 3]):
+            seen = []
+            for i, x in enumerate(sl):
+                seen.append(x)
+                if i + 1 < 3:
+                    sl[i + 1] = "changed"
+            self.assertEqual(seen, [1, "changed", "changed"])
+
+    def test_count_and_index_match_the_stdlib(self):
+        ours, theirs = self.both(self.ITEMS)
+        nan = float("nan")
+        for value in [1, True, 0, 0.0, None, "a", b"a", nan, "\u00e9" * 3, b"x\x00y", "zz", 7]:
+            with self.subTest(value=value):
+                self.assertEqual(ours.count(value), theirs.count(value))
+                self.assertEqual(value in ours, value in theirs)
+                try:
+                    expected = theirs.index(value)
+                except ValueError as e:
+                    with self.assertRaises(ValueError) as mine:
+                        ours.index(value)
+                    self.assertEqual(str(mine.exception), str(e))
+                else:
+                    self.assertEqual(ours.index(value), expected)
+
+    def test_comparisons_that_are_not_bools_are_summed_as_the_stdlib_sums_them(self):
+        class Weird:
+            def __init__(self, result):
+                self.result = result
+
+            def __eq__(self, other):
+                return self.result if other == 1 else False
+
+            __hash__ = None
+
+        ours, theirs = self.both([1, 2, 1, 3, 1])
+        for result in [2, 0.5, 1j, "x", [0], True]:
+            with self.subTest(result=result):
+                try:
+                    expected = theirs.count(Weird(result))
+                except TypeError as e:
+                    with self.assertRaises(TypeError) as mine:
+                        ours.count(Weird(result))
+                    self.assertEqual(str(mine.exception), str(e))
+                else:
+                    got = ours.count(Weird(result))
+                    self.assertEqual((type(got), got), (type(expected), expected))
+                self.assertEqual(ours.index(Weird(result)), theirs.index(Weird(result)))
+
+    def test_errors_in_comparisons_and_reads_propagate(self):
+        class Boom:
+            def __eq__(self, other):
+                raise ArithmeticError("boom")
+
+        ours, theirs = self.both([1, 2])
+        for sl in (ours, theirs):
+            with self.assertRaisesRegex(ArithmeticError, "boom"):
+                sl.count(Boom())
+            with self.assertRaisesRegex(ArithmeticError, "boom"):
+                sl.index(Boom())
+        cut = stdlib.ShareableList([1, "\u20ac" * 5], name=self.name())
+        self.addCleanup(cut.shm.close)
+        mine = libshm.ShareableList(name=cut.shm.name, track=False)
+        self.addCleanup(mine.shm.close)
+        for sl in (mine, cut):
+            with self.assertRaises(UnicodeDecodeError):
+                list(sl)
+            with self.assertRaises(UnicodeDecodeError):
+                sl.count(5)
+
+    def test_a_subclass_overriding_getitem_is_iterated_through_it(self):
+        class Doubled(libshm.ShareableList):
+            def __getitem__(self, position):
+                return 2 * super().__getitem__(position)
+
+        class Plain(libshm.ShareableList):
+            pass
+
+        doubled = Doubled([1, 2, 3], name=self.name())
+        self.addCleanup(doubled.shm.close)
+        self.assertEqual(list(doubled), [2, 4, 6])
+        self.assertEqual((doubled.count(4), doubled.index(6)), (1, 2))
+        plain = Plain([1, 2, 3], name=self.name())
+        self.addCleanup(plain.shm.close)
+        self.assertEqual((list(plain), len(plain), plain.count(2)), ([1, 2, 3], 3, 1))
+
+
 class Differences(BlockTest):
     """The policy of docs/cpython-quirks.md, as the Python module shows it."""
 

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "libshm/item.hpp"
@@ -65,6 +66,26 @@ struct ListRegions {
   std::size_t codes;    ///< N one-byte type codes
   std::size_t end;      ///< one past the last code: the size CPython gives such a block
 };
+
+// ---------------------------------------------------------------------------------------------
+// Typed and zero-copy reads (ShareableList::view, get_view, get_as; src/list_typed.cpp).
+
+/// A bytes item's data inside a block, NUL-stripped as get() strips it (see ItemView).
+struct BytesView {
+  std::string_view data;  ///< the bytes, pointing into the block
+
+  friend bool operator==(const BytesView&, const BytesView&) = default;
+};
+
+/// An item read without copying: the alternatives of Item, in the same order, with a str's
+/// UTF-8 (validated) and a bytes' data as views into the block instead of owned strings.
+/// The views are valid while the list stays open (not closed, moved or destroyed). They point
+/// into shared memory: another process assigning to the item while a view is used changes
+/// what the view shows (there is no locking, as in CPython), so copy what must stay stable.
+using ItemView = std::variant<None, bool, std::int64_t, double, std::string_view, BytesView>;
+
+/// The Item an ItemView shows, with its characters copied.
+Item to_item(const ItemView& view);
 
 /// Options for ShareableList::create.
 struct ListCreateOptions {
@@ -213,6 +234,41 @@ class ShareableList {
   /// Throws std::invalid_argument for a version python_repr() has no table for.
   [[nodiscard]] std::string repr(int cpython_minor = kNewestReprMinor) const;
 
+  // --- Typed, zero-copy and bulk access (src/list_typed.cpp). None of these builds an Item.
+
+  /// Item `index` as an ItemView, with get()'s checks, rules and exceptions (out_of_range,
+  /// LayoutError, DecodeError): to_item(view(i)) == get(i) for every item. The views of str
+  /// and bytes point into the block (see ItemView for how long and the concurrency caveat).
+  [[nodiscard]] ItemView view(std::ptrdiff_t index) const;
+  /// Item `index`, which must hold a `T` (std::int64_t, double or bool) by get()'s reading:
+  /// get_as<T>(i) == std::get<T>(get(i)) whenever get(i) holds a T. Checks the format string
+  /// and type code as get() does and throws what get() throws for the same slot
+  /// (std::out_of_range, LayoutError); an item of another type is std::invalid_argument
+  /// ("item 3 is a str, not an int").
+  template <class T>
+  [[nodiscard]] T get_as(std::ptrdiff_t index) const;
+  /// The characters of str or bytes item `index` inside the block, without copying: a str's
+  /// UTF-8 (DecodeError if it is not UTF-8) or a bytes' data, trailing NULs stripped exactly as
+  /// get() strips them (the raw slot, padding included, where get() gives that). Valid while
+  /// the list is open; another process may change the bytes under the view at any time (see
+  /// ItemView). Throws std::invalid_argument for an item of another type, else as get().
+  [[nodiscard]] std::string_view get_view(std::ptrdiff_t index) const;
+  /// The same characters as get_view(), as bytes.
+  [[nodiscard]] std::span<const std::byte> get_bytes_view(std::ptrdiff_t index) const;
+  /// Reads items first, first+1, ... into `out` (one per element), each as get_as<T> reads it,
+  /// in one pass over the block. Throws std::out_of_range unless [first, first+out.size())
+  /// lies inside [0, N), and as get_as<T> for an item of another type or a damaged slot;
+  /// `out` is then filled up to that item. T: std::int64_t, double or bool.
+  template <class T>
+  void read_into(std::size_t first, std::span<T> out) const;
+  /// Stores `values` at first, first+1, ... as set() stores each (format string, type code,
+  /// value, in CPython's order), in one pass. Throws std::out_of_range unless the range lies
+  /// inside [0, N) (nothing written), std::logic_error on a read-only list, and LayoutError for
+  /// a slot too small for a word (damaged blocks only; items before it are written).
+  /// T: std::int64_t, double or bool.
+  template <class T>
+  void write_from(std::size_t first, std::span<const T> values);
+
   /// Iteration reads each item when dereferenced.
   class const_iterator {
    public:
@@ -245,6 +301,9 @@ class ShareableList {
   [[nodiscard]] std::span<std::byte> bytes() const;
   // Where item `index` (negative from the end) is; throws std::out_of_range outside [-N, N).
   [[nodiscard]] detail::SlotRef slot(std::ptrdiff_t index) const;
+
+  // Item `index`'s place for the typed reads (as slot(), which shareable_list.cpp inlines).
+  [[nodiscard]] detail::SlotRef typed_slot(std::ptrdiff_t index) const;
 
   SharedMemory block_;              // the mapped block
   Layout layout_;                   // its layout

@@ -1,0 +1,294 @@
+// ShareableList's typed, zero-copy and bulk access: view, get_as, get_view, read_into,
+// write_from. Same rules as get() and set() (list_codec.cpp's read_item and write_item), but
+// no Item is built: scalars come straight from the slot, str and bytes as views into it.
+// Anything irregular is handed to read_item, so errors and messages are get()'s.
+#include <array>
+#include <bit>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+#include "libshm/shareable_list.hpp"
+#include "list_codec.hpp"
+#include "list_layout.hpp"
+#include "utf8.hpp"
+
+namespace shm {
+
+Item to_item(const ItemView& view) {
+  switch (view.index()) {
+    case 0:
+      return None{};
+    case 1:
+      return std::get<bool>(view);
+    case 2:
+      return std::get<std::int64_t>(view);
+    case 3:
+      return std::get<double>(view);
+    case 4:
+      return std::string(std::get<std::string_view>(view));
+    default:
+      return Bytes{std::string(std::get<BytesView>(view).data)};
+  }
+}
+
+namespace {
+
+[[noreturn, gnu::cold, gnu::noinline]] void throw_typed_closed() {
+  throw std::logic_error("ShareableList: the block is closed");
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void throw_typed_index(std::ptrdiff_t index,
+                                                              std::size_t size) {
+  throw std::out_of_range("ShareableList index " + std::to_string(index) + " out of range for " +
+                          std::to_string(size) + " items");
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void throw_range(std::size_t first, std::size_t count,
+                                                        std::size_t size) {
+  throw std::out_of_range("ShareableList items " + std::to_string(first) + " to " +
+                          std::to_string(first + count) + " out of range for " +
+                          std::to_string(size) + " items");
+}
+
+// Python's name for what an ItemView holds, for the type-mismatch message.
+const char* type_name(std::size_t alternative) noexcept {
+  constexpr std::array<const char*, 6> names = {"None",    "a bool", "an int",
+                                                "a float", "a str",  "a bytes"};
+  return names[alternative];
+}
+
+// Python's name for the type get_as<T> asked for.
+template <class T>
+constexpr const char* wanted_name() noexcept {
+  if constexpr (std::is_same_v<T, std::int64_t>) return "an int";
+  if constexpr (std::is_same_v<T, double>) return "a float";
+  if constexpr (std::is_same_v<T, bool>) return "a bool";
+  return "a str or bytes";
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void throw_mismatch(std::size_t index,
+                                                           std::size_t alternative,
+                                                           const char* wanted) {
+  throw std::invalid_argument("item " + std::to_string(index) + " is " + type_name(alternative) +
+                              ", not " + wanted);
+}
+
+// The length k of a "<k>s" format word in CPython's spelling (decimal without a leading zero,
+// then 's', NUL-padded), or 0 for any other word. A fast path only: read_format, which any
+// word this does not recognise goes to, is the rule.
+[[gnu::always_inline]] inline std::size_t chars_length(std::uint64_t word) noexcept {
+  const auto text = std::bit_cast<std::array<char, detail::kWord>>(word);
+  if (text[0] < '1' || text[0] > '9') return 0;
+  std::size_t k = 0;
+  std::size_t i = 0;
+  for (; i < detail::kWord && text[i] >= '0' && text[i] <= '9'; ++i) {
+    k = 10 * k + static_cast<std::size_t>(text[i] - '0');
+  }
+  if (i == detail::kWord || text[i] != 's') return 0;
+  for (++i; i < detail::kWord; ++i) {
+    if (text[i] != '\0') return 0;
+  }
+  return k;
+}
+
+// The item at `ref` as read_item reads it, for the slots CPython writes: the scalar formats
+// with their codes (read_item_fast's cases) and "<k>s" with codes 0 - 3, inline. Returns
+// false, with `out` untouched, for anything else, and for a str that is not UTF-8.
+[[gnu::always_inline]] inline bool view_fast(std::span<const std::byte> block,
+                                             const detail::SlotRef& ref, ItemView& out) {
+  if (ref.allocation() < detail::kWord) [[unlikely]]
+    return false;
+  const std::uint64_t format = detail::load_shared_word(block.data() + ref.format_at);
+  const auto code = static_cast<std::int8_t>(block[ref.code_at]);
+  const std::byte* slot = block.data() + ref.begin;
+  if (code == 0) {
+    if (format == detail::kIntWord) {
+      out = static_cast<std::int64_t>(detail::load_shared_word(slot));
+      return true;
+    }
+    if (format == detail::kFloatWord) {
+      out = std::bit_cast<double>(detail::load_shared_word(slot));
+      return true;
+    }
+    if (format == detail::kBoolWord) {  // struct "?": any non-zero last byte is True
+      out = slot[detail::kWord - 1] != std::byte{0};
+      return true;
+    }
+  } else if (code == 3 && (format == detail::kNoneWord || format == detail::kIntWord ||
+                           format == detail::kFloatWord || format == detail::kBoolWord)) {
+    out = None{};
+    return true;
+  }
+  const std::size_t k = chars_length(format);
+  if (k == 0 || k > ref.allocation() || code < 0 || code > 3) return false;
+  if (code == 3) {
+    out = None{};
+    return true;
+  }
+  std::string_view data(reinterpret_cast<const char*>(slot), k);
+  // Code 0 on "<k>s" is CPython's raw bytes, padding included.
+  if (code == 0) {
+    out = BytesView{data};
+    return true;
+  }
+  // The format stores no length: trailing NULs are padding to every reader (gh-106939).
+  data = data.substr(0, data.find_last_not_of('\0') + 1);  // npos + 1 == 0
+  if (code == 2) {
+    out = BytesView{data};
+    return true;
+  }
+  if (detail::utf8_valid_prefix(data) != data.size()) return false;
+  out = data;
+  return true;
+}
+
+// view_fast's other cases: a format that is not one CPython writes or does not fit, a code
+// that is not 0 - 3 or does not go with the format, code 0 on None's format (CPython's '?'
+// in byte 6), a str that is not UTF-8. read_item throws get()'s exception for each error;
+// should it succeed instead (another process repaired the slot in between), the slot is read
+// again.
+[[gnu::noinline]] ItemView view_slow(std::span<const std::byte> block, const detail::SlotRef& ref) {
+  using detail::Format;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    ItemView out;
+    if (view_fast(block, ref, out)) return out;
+    const Format format = detail::read_format(block, ref);  // LayoutError as get()
+    const auto code = static_cast<std::int8_t>(block[ref.code_at]);
+    if (format.kind == Format::Kind::none && code == 0) {
+      return block[ref.begin + detail::kWord - 2] != std::byte{0};
+    }
+    (void)detail::read_item(block, ref);
+  }
+  // Only a writer changing the slot under every one of the reads gets here.
+  throw LayoutError(ref.code_at, "item " + std::to_string(ref.index) + " changed while being read");
+}
+
+// One return of a named value (NRVO): view_fast writes straight into the caller's result,
+// which a copy from a local would read back with a store-forwarding stall.
+[[gnu::always_inline]] inline ItemView view_item(std::span<const std::byte> block,
+                                                 const detail::SlotRef& ref) {
+  ItemView out;
+  if (!view_fast(block, ref, out)) [[unlikely]]
+    out = view_slow(block, ref);
+  return out;
+}
+
+}  // namespace
+
+// Only this file calls it: inlined into each reader.
+[[gnu::always_inline]] inline detail::SlotRef ShareableList::typed_slot(
+    std::ptrdiff_t index) const {
+  if (block_.closed()) [[unlikely]]
+    throw_typed_closed();
+  const auto n = static_cast<std::ptrdiff_t>(size_);
+  if (index < -n || index >= n) [[unlikely]]
+    throw_typed_index(index, size_);
+  const auto i = static_cast<std::size_t>(index < 0 ? index + n : index);
+  return {i, slots_[i], slots_[i + 1], formats_at_ + detail::kWord * i, codes_at_ + i};
+}
+
+ItemView ShareableList::view(std::ptrdiff_t index) const {
+  const detail::SlotRef ref = typed_slot(index);
+  return view_item(block_.buf(), ref);
+}
+
+namespace {
+
+// get_as<T> for a slot that is not exactly T's format with code 0: None, other types,
+// irregular slots, all through view_slow's rules and errors.
+template <class T>
+[[gnu::noinline]] T read_typed_slow(std::span<const std::byte> block, const detail::SlotRef& ref) {
+  const ItemView view = view_item(block, ref);
+  if (const T* value = std::get_if<T>(&view)) return *value;
+  throw_mismatch(ref.index, view.index(), wanted_name<T>());
+}
+
+// get_as<T>'s body for the slot at `ref`: the exact format word with code 0 is read directly.
+template <class T>
+[[gnu::always_inline]] inline T read_typed(std::span<const std::byte> block,
+                                           const detail::SlotRef& ref) {
+  constexpr std::uint64_t wanted = std::is_same_v<T, std::int64_t> ? detail::kIntWord
+                                   : std::is_same_v<T, double>     ? detail::kFloatWord
+                                                                   : detail::kBoolWord;
+  if (ref.allocation() >= detail::kWord &&
+      detail::load_shared_word(block.data() + ref.format_at) == wanted &&
+      block[ref.code_at] == std::byte{0}) [[likely]] {
+    if constexpr (std::is_same_v<T, bool>) {
+      return block[ref.begin + detail::kWord - 1] != std::byte{0};
+    } else {
+      return std::bit_cast<T>(detail::load_shared_word(block.data() + ref.begin));
+    }
+  }
+  return read_typed_slow<T>(block, ref);
+}
+
+// The characters of a str or bytes item, for get_view and get_bytes_view.
+std::string_view chars_of(std::span<const std::byte> block, const detail::SlotRef& ref) {
+  const ItemView view = view_item(block, ref);
+  if (const auto* s = std::get_if<std::string_view>(&view)) return *s;
+  if (const auto* b = std::get_if<BytesView>(&view)) return b->data;
+  throw_mismatch(ref.index, view.index(), wanted_name<std::string_view>());
+}
+
+}  // namespace
+
+template <class T>
+T ShareableList::get_as(std::ptrdiff_t index) const {
+  const detail::SlotRef ref = typed_slot(index);
+  return read_typed<T>(block_.buf(), ref);
+}
+
+std::string_view ShareableList::get_view(std::ptrdiff_t index) const {
+  const detail::SlotRef ref = typed_slot(index);
+  return chars_of(block_.buf(), ref);
+}
+
+std::span<const std::byte> ShareableList::get_bytes_view(std::ptrdiff_t index) const {
+  const std::string_view chars = get_view(index);
+  return std::as_bytes(std::span<const char>(chars.data(), chars.size()));
+}
+
+template <class T>
+void ShareableList::read_into(std::size_t first, std::span<T> out) const {
+  if (block_.closed()) throw_typed_closed();
+  if (first > size_ || out.size() > size_ - first) throw_range(first, out.size(), size_);
+  const std::span<const std::byte> block = block_.buf();
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    const std::size_t i = first + k;
+    const detail::SlotRef ref{i, slots_[i], slots_[i + 1], formats_at_ + detail::kWord * i,
+                              codes_at_ + i};
+    out[k] = read_typed<T>(block, ref);
+  }
+}
+
+template <class T>
+void ShareableList::write_from(std::size_t first, std::span<const T> values) {
+  if (block_.closed()) throw_typed_closed();
+  if (first > size_ || values.size() > size_ - first) throw_range(first, values.size(), size_);
+  if (block_.read_only()) throw std::logic_error("ShareableList: the block is read-only");
+  const std::span<std::byte> block = block_.buf();
+  for (std::size_t k = 0; k < values.size(); ++k) {
+    const std::size_t i = first + k;
+    const detail::SlotRef ref{i, slots_[i], slots_[i + 1], formats_at_ + detail::kWord * i,
+                              codes_at_ + i};
+    // write_scalar_fast writes what set() writes, in its order; a slot smaller than a word
+    // (damaged blocks only) goes to set(), which throws its LayoutError.
+    if (!detail::write_scalar_fast(block, ref, Item(values[k]))) {
+      set(static_cast<std::ptrdiff_t>(i), Item(values[k]));
+    }
+  }
+}
+
+template std::int64_t ShareableList::get_as<std::int64_t>(std::ptrdiff_t) const;
+template double ShareableList::get_as<double>(std::ptrdiff_t) const;
+template bool ShareableList::get_as<bool>(std::ptrdiff_t) const;
+template void ShareableList::read_into<std::int64_t>(std::size_t, std::span<std::int64_t>) const;
+template void ShareableList::read_into<double>(std::size_t, std::span<double>) const;
+template void ShareableList::read_into<bool>(std::size_t, std::span<bool>) const;
+template void ShareableList::write_from<std::int64_t>(std::size_t, std::span<const std::int64_t>);
+template void ShareableList::write_from<double>(std::size_t, std::span<const double>);
+template void ShareableList::write_from<bool>(std::size_t, std::span<const bool>);
+
+}  // namespace shm
