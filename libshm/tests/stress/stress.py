@@ -244,7 +244,7 @@ def killed_writers(agent, rng):
         for i in range(len(sl)):
             try:
                 sl[i]
-            except (struct.error, ValueError, UnicodeDecodeError, KeyError):
+            except (struct.error, ValueError, UnicodeDecodeError, KeyError, AttributeError):
                 if i != 2:
                     raise
         print("stress: 6 writers SIGKILLed at random moments (3 C++, 3 CPython): their trackers "
