@@ -2,9 +2,9 @@
 """ctest docs.references: every document the repository refers to is in the repository.
 
 Fails (exit 1, one line per problem: file:line: what) on
-  - a mention of the project's old design notes or their reference file, which live outside the
-    repository ("DESIGN" ".md", "reference §N", "reference/...", "/work/shared"), unless such a
-    file exists in the tree;
+  - a mention of the project's founding notes, which live outside the repository (the patterns
+    in OUTSIDE below), unless such a file exists in the tree: their content is in docs/
+    (architecture.md, format.md, cpython-quirks.md), where references must point instead;
   - a mention of docs/<name>.md that does not exist;
   - a relative Markdown link [text](path#anchor) whose file does not exist, or whose #anchor is
     not a heading of the Markdown file it points to.
