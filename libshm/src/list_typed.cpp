@@ -12,6 +12,7 @@
 #include "libshm/shareable_list.hpp"
 #include "list_codec.hpp"
 #include "list_layout.hpp"
+#include "list_slot.hpp"
 #include "utf8.hpp"
 
 namespace shm {
@@ -34,16 +35,6 @@ Item to_item(const ItemView& view) {
 }
 
 namespace {
-
-[[noreturn, gnu::cold, gnu::noinline]] void throw_typed_closed() {
-  throw std::logic_error("ShareableList: the block is closed");
-}
-
-[[noreturn, gnu::cold, gnu::noinline]] void throw_typed_index(std::ptrdiff_t index,
-                                                              std::size_t size) {
-  throw std::out_of_range("ShareableList index " + std::to_string(index) + " out of range for " +
-                          std::to_string(size) + " items");
-}
 
 [[noreturn, gnu::cold, gnu::noinline]] void throw_range(std::size_t first, std::size_t count,
                                                         std::size_t size) {
@@ -177,20 +168,8 @@ constexpr const char* wanted_name() noexcept {
 
 }  // namespace
 
-// Only this file calls it: inlined into each reader.
-[[gnu::always_inline]] inline detail::SlotRef ShareableList::typed_slot(
-    std::ptrdiff_t index) const {
-  if (block_.closed()) [[unlikely]]
-    throw_typed_closed();
-  const auto n = static_cast<std::ptrdiff_t>(size_);
-  if (index < -n || index >= n) [[unlikely]]
-    throw_typed_index(index, size_);
-  const auto i = static_cast<std::size_t>(index < 0 ? index + n : index);
-  return {i, slots_[i], slots_[i + 1], formats_at_ + detail::kWord * i, codes_at_ + i};
-}
-
 ItemView ShareableList::view(std::ptrdiff_t index) const {
-  const detail::SlotRef ref = typed_slot(index);
+  const detail::SlotRef ref = slot(index);
   return view_item(block_.buf(), ref);
 }
 
@@ -236,12 +215,12 @@ std::string_view chars_of(std::span<const std::byte> block, const detail::SlotRe
 
 template <class T>
 T ShareableList::get_as(std::ptrdiff_t index) const {
-  const detail::SlotRef ref = typed_slot(index);
+  const detail::SlotRef ref = slot(index);
   return read_typed<T>(block_.buf(), ref);
 }
 
 std::string_view ShareableList::get_view(std::ptrdiff_t index) const {
-  const detail::SlotRef ref = typed_slot(index);
+  const detail::SlotRef ref = slot(index);
   return chars_of(block_.buf(), ref);
 }
 
@@ -252,7 +231,7 @@ std::span<const std::byte> ShareableList::get_bytes_view(std::ptrdiff_t index) c
 
 template <class T>
 void ShareableList::read_into(std::size_t first, std::span<T> out) const {
-  if (block_.closed()) throw_typed_closed();
+  if (block_.closed()) detail::throw_list_closed();
   if (first > size_ || out.size() > size_ - first) throw_range(first, out.size(), size_);
   const std::span<const std::byte> block = block_.buf();
   for (std::size_t k = 0; k < out.size(); ++k) {
@@ -265,7 +244,7 @@ void ShareableList::read_into(std::size_t first, std::span<T> out) const {
 
 template <class T>
 void ShareableList::write_from(std::size_t first, std::span<const T> values) {
-  if (block_.closed()) throw_typed_closed();
+  if (block_.closed()) detail::throw_list_closed();
   if (first > size_ || values.size() > size_ - first) throw_range(first, values.size(), size_);
   if (block_.read_only()) throw std::logic_error("ShareableList: the block is read-only");
   const std::span<std::byte> block = block_.buf();

@@ -14,6 +14,7 @@
 #include "libshm/tracker.hpp"
 #include "list_codec.hpp"
 #include "list_layout.hpp"
+#include "list_slot.hpp"
 #include "names.hpp"
 
 namespace shm {
@@ -131,38 +132,10 @@ ListRegions ShareableList::validate_by_read(int fd, std::optional<Layout> layout
           geometry.formats, geometry.codes, geometry.end()};
 }
 
-namespace {
-[[noreturn, gnu::cold, gnu::noinline]] void throw_closed() {
-  throw std::logic_error("ShareableList: the block is closed");
-}
-}  // namespace
-
 std::span<std::byte> ShareableList::bytes() const {
   if (block_.closed()) [[unlikely]]
-    throw_closed();
+    detail::throw_list_closed();
   return block_.buf();
-}
-
-namespace {
-// Kept out of line so that slot(), on every get and set, stays small enough to inline.
-[[noreturn, gnu::cold, gnu::noinline]] void throw_index_error(std::ptrdiff_t index,
-                                                              std::size_t size) {
-  throw std::out_of_range("ShareableList index " + std::to_string(index) + " out of range for " +
-                          std::to_string(size) + " items");
-}
-}  // namespace
-
-// Inlined into get() and set(): their fast paths are a few dozen instructions, and a call that
-// returns the 40-byte SlotRef through memory would be a third of them.
-[[gnu::always_inline]] inline detail::SlotRef ShareableList::slot(std::ptrdiff_t index) const {
-  // A moved-from list has no slot table any more; its block reports closed.
-  (void)bytes();
-  // Python's rule, without CPython's bug: only [-N, N) is an index (docs/cpython-quirks.md).
-  const auto n = static_cast<std::ptrdiff_t>(size_);
-  if (index < -n || index >= n) [[unlikely]]
-    throw_index_error(index, size_);
-  const auto i = static_cast<std::size_t>(index < 0 ? index + n : index);
-  return {i, slots_[i], slots_[i + 1], formats_at_ + detail::kWord * i, codes_at_ + i};
 }
 
 Item ShareableList::get(std::ptrdiff_t index) const {

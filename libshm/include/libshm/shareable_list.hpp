@@ -299,11 +299,9 @@ class ShareableList {
   ShareableList(SharedMemory block, detail::ListGeometry geometry, bool strict);
   // The open block's bytes; throws std::logic_error once it is closed.
   [[nodiscard]] std::span<std::byte> bytes() const;
-  // Where item `index` (negative from the end) is; throws std::out_of_range outside [-N, N).
+  // Where item `index` (negative from the end) is; throws std::out_of_range outside [-N, N)
+  // and std::logic_error once closed (src/list_slot.hpp, inlined into its callers).
   [[nodiscard]] detail::SlotRef slot(std::ptrdiff_t index) const;
-
-  // Item `index`'s place for the typed reads (as slot(), which shareable_list.cpp inlines).
-  [[nodiscard]] detail::SlotRef typed_slot(std::ptrdiff_t index) const;
 
   SharedMemory block_;              // the mapped block
   Layout layout_;                   // its layout
