@@ -321,7 +321,7 @@ int main(int argc, char** argv) {
   print_failures(failures, report);
   // A CPython no run verified, whose every cell met the prediction: say how to record it.
   for (const auto& impl : report.implementations) {
-    if (!impl.is_cpython() || report.standing[impl.id] == "verified") continue;
+    if (!impl.is_cpython() || subject_of(impl, registry).standing == Standing::kVerified) continue;
     bool all_ok = true, any = false;
     for (const auto& r : report.results) {
       bool plays = std::any_of(r.cell->bound.begin(), r.cell->bound.end(),

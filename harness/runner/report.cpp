@@ -70,18 +70,37 @@ std::string failure_summary(const CellResult& r) {
   return "";
 }
 
+namespace {
+
+// How a step of one kind is printed: the lines' labels, padded to line up.
+struct StepWords {
+  const char* expected;
+  const char* actual;
+  const char* why;
+  const char* edit;
+};
+
+// Every step of `r` with `status`: where it ran, what was expected, what happened, why it did
+// not match, and the registry edit.
+void print_steps(std::ostream& out, const CellResult& r, Status status, const StepWords& w) {
+  for (const auto& s : r.steps) {
+    if (s.skipped || s.verdict.status != status) continue;
+    out << "  step " << s.label << " (" << s.as << "=" << s.impl << " " << s.op << ")\n"
+        << w.expected << describe_expect(s.verdict.expected) << "\n"
+        << w.actual << describe(s.outcome) << "\n"
+        << w.why << s.verdict.why << "\n";
+    if (!s.verdict.edit.empty()) out << w.edit << s.verdict.edit << "\n";
+  }
+}
+
+}  // namespace
+
 void print_news(std::ostream& out, const RunReport& report) {
   for (const auto& r : report.results) {
     if (r.status != Status::kNew) continue;
     out << "\nNEW CPYTHON BEHAVIOUR " << r.cell->id << "\n";
-    for (const auto& s : r.steps) {
-      if (s.skipped || s.verdict.status != Status::kNew) continue;
-      out << "  step " << s.label << " (" << s.as << "=" << s.impl << " " << s.op << ")\n"
-          << "    predicted: " << describe_expect(s.verdict.expected) << "\n"
-          << "    actual:    " << describe(s.outcome) << "\n"
-          << "    why:       " << s.verdict.why << "\n";
-      if (!s.verdict.edit.empty()) out << "    to record it: " << s.verdict.edit << "\n";
-    }
+    print_steps(out, r, Status::kNew,
+                {"    predicted: ", "    actual:    ", "    why:       ", "    to record it: "});
     out << "  rerun: " << rerun_command(report, r.cell->id) << "\n";
   }
 }
@@ -90,15 +109,9 @@ void print_failures(std::ostream& out, const RunReport& report) {
   for (const auto& r : report.results) {
     if (r.status != Status::kFail) continue;
     out << "\nFAIL " << r.cell->id << "\n";
-    for (const auto& s : r.steps) {
-      if (s.skipped || s.verdict.status != Status::kFail) continue;
-      out << "  step " << s.label << " (" << s.as << "=" << s.impl << " " << s.op << ")\n"
-          << "    expected: " << describe_expect(s.verdict.expected) << "\n"
-          << "    actual:   " << describe(s.outcome) << "\n"
-          << "    why:      " << s.verdict.why << "\n";
-      if (!s.verdict.edit.empty())
-        out << "    registry edit that would pass: " << s.verdict.edit << "\n";
-    }
+    print_steps(out, r, Status::kFail,
+                {"    expected: ", "    actual:   ", "    why:      ",
+                 "    registry edit that would pass: "});
     for (const auto& p : r.problems) out << "  " << p << "\n";
     for (const auto& [role, tail] : r.stderr_tails) {
       if (tail.empty()) continue;
