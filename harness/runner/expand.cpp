@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <libshm/hex.hpp>
 #include <stdexcept>
 
 namespace harness {
@@ -65,16 +66,6 @@ nlohmann::json expand_string(const std::string& s, const Vars& vars) {
   return out;
 }
 
-std::string hex_of(const std::string& bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
 // One deterministic value of every item type in turn: int, float, bool, None, str, bytes.
 nlohmann::json mixed_item(std::int64_t i) {
   switch (i % 6) {
@@ -89,7 +80,7 @@ nlohmann::json mixed_item(std::int64_t i) {
     case 4:
       return "s" + std::to_string(i) + std::string(static_cast<std::size_t>(i % 13), 'x');
     default:
-      return nlohmann::json{{"bytes", hex_of("b" + std::to_string(i))}};
+      return nlohmann::json{{"bytes", shm::to_hex("b" + std::to_string(i))}};
   }
 }
 

@@ -6,6 +6,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <libshm/hex.hpp>
+#include <span>
 
 namespace shm::bench {
 
@@ -22,13 +24,7 @@ std::string make_prefix() {
     bytes[1] = static_cast<unsigned char>(pid >> 8);
     bytes[2] = static_cast<unsigned char>(pid >> 16);
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string prefix = "lsb";
-  for (unsigned char b : bytes) {
-    prefix += kHex[b >> 4];
-    prefix += kHex[b & 15];
-  }
-  return prefix;
+  return "lsb" + to_hex(std::as_bytes(std::span(bytes)));
 }
 
 const std::string& prefix() {

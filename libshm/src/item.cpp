@@ -3,11 +3,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <span>
 #include <stdexcept>
 
+#include "bytes_text.hpp"
 #include "float_repr.hpp"
 #include "printable.hpp"
 #include "utf8.hpp"
@@ -40,37 +40,13 @@ Number as_number(const Item& item) noexcept {
   return {};
 }
 
-// The quote CPython's repr picks: single, unless the text has a ' and no ".
-char repr_quote(std::string_view text) {
-  const bool single = text.find('\'') != std::string_view::npos;
-  const bool dbl = text.find('"') != std::string_view::npos;
-  return single && !dbl ? '"' : '\'';
-}
+using detail::append_ascii_repr;
+using detail::repr_quote;
 
 std::string hex_escape(const char* prefix, unsigned value, int width) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%s%0*x", prefix, width, value);
-  return buf;
-}
-
-// Escapes shared by str and bytes reprs for one ASCII character; false if `c` is not ASCII.
-bool append_ascii_repr(std::string& out, unsigned c, char quote) {
-  if (c >= 0x80) return false;
-  if (c == '\\' || c == static_cast<unsigned char>(quote)) {
-    out += '\\';
-    out += static_cast<char>(c);
-  } else if (c == '\t') {
-    out += "\\t";
-  } else if (c == '\n') {
-    out += "\\n";
-  } else if (c == '\r') {
-    out += "\\r";
-  } else if (c < 0x20 || c == 0x7F) {
-    out += hex_escape("\\x", c, 2);
-  } else {
-    out += static_cast<char>(c);
-  }
-  return true;
+  std::string out = prefix;
+  detail::append_hex(out, value, width);
+  return out;
 }
 
 void check_minor(int cpython_minor) {

@@ -32,8 +32,6 @@ namespace detail {
 
 namespace {
 
-constexpr char kHexDigits[] = "0123456789abcdef";
-
 // Appends `value` as `bytes` bytes, little-endian (pickle's "<I", "<Q", ...).
 void put_le(std::string& out, std::uint64_t value, int bytes) {
   for (int i = 0; i < bytes; ++i) out += static_cast<char>((value >> (8 * i)) & 0xff);
@@ -119,22 +117,6 @@ std::string_view opcode_name(unsigned char code) noexcept {
   return {};
 }
 
-std::string shown(std::string_view bytes) {
-  constexpr std::size_t kMaxShown = 64;
-  std::string text;
-  for (unsigned char c : bytes.substr(0, kMaxShown)) {
-    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
-      text += static_cast<char>(c);
-    } else {
-      text += "\\x";
-      text += kHexDigits[c >> 4];
-      text += kHexDigits[c & 15];
-    }
-  }
-  if (bytes.size() > kMaxShown) text += "...";
-  return text;
-}
-
 std::optional<std::string> name_problem(std::string_view name) {
   if (name.empty()) return "the name is empty";
   if (name.size() > 255) {
@@ -156,9 +138,8 @@ void put_str(std::string& out, int protocol, std::string_view text) {
     out += op::kUnicode;
     for (char c : text) {
       if (c == '\\' || c == '\0' || c == '\n' || c == '\r' || c == '\x1a') {
-        out += "\\u00";
-        out += kHexDigits[static_cast<unsigned char>(c) >> 4];
-        out += kHexDigits[static_cast<unsigned char>(c) & 15];
+        out += "\\u";
+        shm::detail::append_hex(out, static_cast<unsigned char>(c), 4);
       } else {
         out += c;
       }

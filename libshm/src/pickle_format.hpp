@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "bytes_text.hpp"
 #include "libshm/pickle.hpp"
 
 namespace shm::pickle::detail {
@@ -62,9 +63,8 @@ inline constexpr std::string_view kModule = "multiprocessing.shared_memory";
 /// Lib/pickle.py's name of an opcode, e.g. "BINUNICODE8", or "" for a byte that is none.
 std::string_view opcode_name(unsigned char code) noexcept;
 
-/// A byte string for a message: printable ASCII as is (except ' and \), the rest as \xNN, at
-/// most 64 bytes then "...".
-std::string shown(std::string_view bytes);
+// Messages show bytes as all of libshm does (bytes_text.hpp).
+using shm::detail::shown;
 
 /// Why `name` cannot be carried in a handle pickle (see shm::pickle::validate_name), or
 /// nothing if it can.

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 
+#include "libshm/hex.hpp"
 #include "libshm/pickle.hpp"
 #include "pickle_format.hpp"
 
@@ -20,31 +21,12 @@ namespace {
 
 using namespace detail;
 
-constexpr char kHexDigits[] = "0123456789abcdef";
-
-std::string hex_of(std::string_view bytes) {
-  std::string text;
-  for (unsigned char c : bytes) {
-    text += kHexDigits[c >> 4];
-    text += kHexDigits[c & 15];
-  }
-  return text;
-}
-
 std::uint64_t little_endian(std::string_view bytes) {
   std::uint64_t value = 0;
   for (std::size_t i = bytes.size(); i-- > 0;) {
     value = (value << 8) | static_cast<unsigned char>(bytes[i]);
   }
   return value;
-}
-
-// The value of one hex digit, or -1.
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // The visitor that checks each token of a shape against the input, for one reading: a
@@ -257,7 +239,7 @@ class Decoder {
   [[nodiscard]] std::string describe(std::size_t at, std::size_t n) const {
     if (at >= end_) return std::string(end_text());
     const auto code = static_cast<unsigned char>(data_[at]);
-    const std::string bytes = hex_of(data_.substr(at, std::min({n, end_ - at, std::size_t{16}})));
+    const std::string bytes = to_hex(data_.substr(at, std::min({n, end_ - at, std::size_t{16}})));
     const std::string_view name = opcode_name(code);
     if (name.empty()) return "byte " + bytes.substr(0, 2) + ", which is no opcode";
     return std::string(name) + " (" + bytes + ")";
@@ -387,7 +369,7 @@ class Decoder {
         if (text.size() - i - 2 < digits) fail(at + 1 + i, "a \\u escape in the name is cut short");
         code = 0;
         for (std::size_t d = 0; d < digits; ++d) {
-          const int v = hex_value(text[i + 2 + d]);
+          const int v = shm::detail::hex_digit_value(text[i + 2 + d]);
           if (v < 0) fail(at + 1 + i, "a \\u escape in the name has a non-hex digit");
           code = code * 16 + static_cast<std::uint32_t>(v);
         }
@@ -411,7 +393,7 @@ class Decoder {
   // The bytes from `at` to here must be `want`, CPython's encoding of the value they hold.
   void canonical(std::size_t at, std::string_view want, const std::string& what) {
     if (data_.substr(at, pos_ - at) != want) {
-      fail(at, what + " is not written as CPython writes it (" + hex_of(want) + ")");
+      fail(at, what + " is not written as CPython writes it (" + to_hex(want) + ")");
     }
   }
 

@@ -1,8 +1,8 @@
 #include "py_literal.hpp"
 
 #include <cctype>
-#include <cstdio>
 
+#include "bytes_text.hpp"
 #include "utf8.hpp"
 
 namespace shm::detail {
@@ -200,28 +200,10 @@ PyLiteral parse_py_literal(std::string_view text) {
 }
 
 std::string py_repr(std::string_view text) {
-  const bool has_single = text.find('\'') != std::string_view::npos;
-  const bool has_double = text.find('"') != std::string_view::npos;
-  const char quote = has_single && !has_double ? '"' : '\'';
+  const char quote = repr_quote(text);
   std::string out(1, quote);
   for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == quote || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (u < 0x20 || u == 0x7f) {
-      char buf[5];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
+    if (!append_ascii_repr(out, static_cast<unsigned char>(c), quote)) out += c;
   }
   out += quote;
   return out;

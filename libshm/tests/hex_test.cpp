@@ -16,7 +16,11 @@ std::vector<std::byte> bytes(std::initializer_list<int> values) {
 
 TEST(Hex, ToHexIsLowercaseWithoutSeparators) {
   EXPECT_EQ(to_hex(bytes({0x00, 0x0a, 0xff, 0x80, 0x7f})), "000aff807f");
-  EXPECT_EQ(to_hex({}), "");
+  EXPECT_EQ(to_hex(std::span<const std::byte>{}), "");
+  EXPECT_EQ(to_hex(std::string_view("\x00\xff"
+                                    "A",
+                                    3)),
+            "00ff41");
 }
 
 TEST(Hex, FromHexTakesEitherCaseAndWhitespaceBetweenBytes) {

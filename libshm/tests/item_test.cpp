@@ -108,33 +108,12 @@ TEST(PythonRepr, StrPicksQuotesAndEscapesLikePython) {
   EXPECT_EQ(python_repr(std::string("\xe2\x80\xa8\xef\xbb\xbf")), "'\\u2028\\ufeff'");
 }
 
-// `cp` as UTF-8 (cp <= U+10FFFF, not a surrogate).
-std::string utf8(char32_t cp) {
-  std::string out;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-  return out;
-}
-
 TEST(PythonRepr, RareNonPrintablesAreEscapedInEveryVersion) {
   // Unassigned, Arabic number sign (Cf), language tag (Cf), private use plane 15, musical
   // symbol begin beam (Cf): every CPython 3.8 - 3.13 writes
   // '\u0378\u0600\U000e0001\U000f0000\U0001d173' for their str.
-  const std::string text =
-      utf8(0x378) + utf8(0x600) + utf8(0xE0001) + utf8(0xF0000) + utf8(0x1D173);
+  // The compiler writes the universal character names of a narrow literal as UTF-8.
+  const std::string text = "\u0378\u0600\U000E0001\U000F0000\U0001D173";
   for (int minor = kOldestReprMinor; minor <= kNewestReprMinor; ++minor) {
     EXPECT_EQ(python_repr(text, minor), "'\\u0378\\u0600\\U000e0001\\U000f0000\\U0001d173'")
         << "3." << minor;
@@ -151,17 +130,17 @@ TEST(PythonRepr, EachVersionHasItsOwnUnicode) {
   // chr(cp).isprintable()): shown as is from that CPython on, escaped before it.
   struct Case {
     char32_t cp;
+    const char* text;    // cp as UTF-8
     int from_minor;      // the first CPython 3.x whose repr shows it as is
     const char* escape;  // how the older ones write it
   };
-  for (const Case& c : {Case{0x1F6D6, 9, "\\U0001f6d6"},   // Unicode 13.0 (3.9)
-                        Case{0x0870, 11, "\\u0870"},       // Unicode 14.0 (3.11)
-                        Case{0x1F6DC, 12, "\\U0001f6dc"},  // Unicode 15.0 (3.12)
-                        Case{0x31EF, 13, "\\u31ef"}}) {    // Unicode 15.1 (3.13)
+  for (const Case& c : {Case{0x1F6D6, "\U0001F6D6", 9, "\\U0001f6d6"},   // Unicode 13.0 (3.9)
+                        Case{0x0870, "\u0870", 11, "\\u0870"},           // Unicode 14.0 (3.11)
+                        Case{0x1F6DC, "\U0001F6DC", 12, "\\U0001f6dc"},  // Unicode 15.0 (3.12)
+                        Case{0x31EF, "\u31EF", 13, "\\u31ef"}}) {        // Unicode 15.1 (3.13)
     for (int minor = kOldestReprMinor; minor <= kNewestReprMinor; ++minor) {
-      const std::string want =
-          minor >= c.from_minor ? "'" + utf8(c.cp) + "'" : std::string("'") + c.escape + "'";
-      EXPECT_EQ(python_repr(utf8(c.cp), minor), want) << "3." << minor;
+      const std::string want = std::string("'") + (minor >= c.from_minor ? c.text : c.escape) + "'";
+      EXPECT_EQ(python_repr(std::string(c.text), minor), want) << "3." << minor;
       EXPECT_EQ(python_isprintable(c.cp, minor), minor >= c.from_minor) << "3." << minor;
     }
   }

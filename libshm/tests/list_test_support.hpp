@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "libshm/hex.hpp"
 #include "libshm/item.hpp"
 #include "libshm/shared_memory.hpp"
 
@@ -44,23 +45,13 @@ inline std::string block_bytes(std::span<const std::byte> bytes) {
 
 /// Lowercase hex of a byte string.
 inline std::string hex(std::string_view data) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : data) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
+  return to_hex(data);
 }
 
-/// Bytes from lowercase or uppercase hex.
+/// Bytes from hex, as a byte string.
 inline std::string unhex(std::string_view text) {
-  const auto digit = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
-  std::string out;
-  for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
-    out += static_cast<char>(digit(text[i]) * 16 + digit(text[i + 1]));
-  }
-  return out;
+  const std::vector<std::byte> bytes = from_hex(text);
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
 /// A new untracked block named `name` holding exactly `bytes` (a list made elsewhere).

@@ -10,8 +10,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <random>
+#include <span>
 #include <thread>
+
+#include "libshm/hex.hpp"
 
 extern char** environ;
 
@@ -19,10 +23,8 @@ namespace shm::test {
 
 std::string unique_name() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string name = "shmtest_";
-  for (int i = 0; i < 12; ++i) name += kHex[rng() % 16];
-  return name;
+  const std::uint64_t bits = rng();
+  return "shmtest_" + to_hex(std::as_bytes(std::span(&bits, 1))).substr(0, 12);
 }
 
 bool block_exists(const std::string& name) {
