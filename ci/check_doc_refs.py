@@ -5,6 +5,8 @@ Fails (exit 1, one line per problem: file:line: what) on
   - a mention of the project's founding notes, which live outside the repository (the patterns
     in OUTSIDE below), unless such a file exists in the tree: their content is in docs/
     (architecture.md, format.md, cpython-quirks.md), where references must point instead;
+  - a section sign with a number in code that names no document on its line (a bare "(§2.6)"
+    pointed into the founding notes; "PROTOCOL.md §3" is fine);
   - a mention of docs/<name>.md that does not exist;
   - a relative Markdown link [text](path#anchor) whose file does not exist, or whose #anchor is
     not a heading of the Markdown file it points to.
@@ -30,6 +32,11 @@ OUTSIDE = [
     (re.compile(r"(?<![\w/.])reference/[\w.-]+"), None),
     (re.compile(r"/work/" + r"shared\b"), None),
 ]
+# A section sign names a section of some document: in code it must say which one, on the same
+# line ("PROTOCOL.md §3"); a bare "(§2.6)" meant the founding notes. Markdown files may refer to
+# their own sections.
+SECTION = re.compile("\u00a7" + r"\s*\d")
+NAMED_DOC = re.compile(r"\b[\w.-]+\.md\b")
 DOCS_MENTION = re.compile(r"(?<![\w/.-])docs/[\w.-]+\.md")
 MD_LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
@@ -91,6 +98,10 @@ def main():
                 if m and not (filename and os.path.exists(os.path.join(ROOT, filename))):
                     problems.append("%s: refers to %r, which is not in the repository (point "
                                     "into docs/ instead)" % (where, m.group(0)))
+            m = SECTION.search(line)
+            if m and not path.endswith(".md") and not NAMED_DOC.search(line[:m.start()]):
+                problems.append("%s: a section %r of no named document (name the file in the "
+                                "repository it points into)" % (where, m.group(0)))
             for m in DOCS_MENTION.finditer(line):
                 if not os.path.isfile(os.path.join(ROOT, m.group(0))):
                     problems.append("%s: %s does not exist" % (where, m.group(0)))

@@ -155,10 +155,10 @@ void ShareableList::set(std::ptrdiff_t index, const Item& value) {
   const std::span<std::byte> all = bytes();
   if (block_.read_only()) throw std::logic_error("ShareableList: the block is read-only");
   if (detail::write_scalar_fast(all, ref, value)) return;
-  std::array<std::byte, detail::kWord> current;
-  std::memcpy(current.data(), all.data() + ref.format_at, detail::kWord);
-  // Validate first, then write: a failed set leaves the old value (CPython zeroes it: §2.6).
-  const detail::Encoded encoded = detail::encode_set(value, ref, current, strict_);
+  // Validate first, then write: a failed set leaves the old value (CPython zeroes it:
+  // docs/cpython-quirks.md, failed-set-zeroes).
+  const detail::Encoded encoded =
+      detail::encode_set(value, ref, detail::load_shared_word(all.data() + ref.format_at), strict_);
   detail::write_item(all, ref, encoded);
 }
 

@@ -86,7 +86,8 @@ TEST_F(ListTest, EmptyListIs16BytesOr8In38) {
   EXPECT_EQ(ShareableList::attach(a.name()).layout(), Layout::v39);
   EXPECT_EQ(ShareableList::attach(b.name()).layout(), Layout::v38);
   EXPECT_THROW((void)a.get(0), std::out_of_range);
-  EXPECT_THROW((void)a.get(-1), std::out_of_range);  // CPython: ValueError (§2.3)
+  EXPECT_THROW((void)a.get(-1),
+               std::out_of_range);  // CPython: ValueError (empty-neg-index-value-error)
 }
 
 TEST_F(ListTest, DefaultNameIsCPythonsAndTracked) {

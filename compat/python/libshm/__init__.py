@@ -22,7 +22,7 @@ in the repository; README.md, "Where libshm deliberately differs from CPython"):
 
 * Names containing NUL, '/', ':', a line break, a control character or a non-ASCII character,
   longer than 255 bytes, '', '.' and '..' raise ValueError before anything is created (stdlib:
-  OSError, a silently truncated name before 3.12.10, a broken or hijackable resource tracker,
+  OSError, a silently truncated name before 3.12.3, a broken or hijackable resource tracker,
   or a block that leaks). One leading '/' is dropped: SharedMemory('/x').name is 'x' (stdlib:
   '/x', tracked as '//x').
 * Tracking is the running interpreter's multiprocessing.resource_tracker, exactly where that
