@@ -8,7 +8,7 @@
 #include <span>
 #include <vector>
 
-#include "libshm/shareable_list.hpp"
+#include "libshm/layout.hpp"
 
 namespace shm::detail {
 

@@ -9,31 +9,21 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "libshm/shared_memory.hpp"
+#include "bytes_text.hpp"
+#include "libshm/hex.hpp"
+#include "libshm/names.hpp"
 
 namespace shm {
 
 namespace {
 
 [[noreturn]] void reject(std::string_view name, const std::string& why) {
-  std::string shown;
-  for (unsigned char c : name.substr(0, 64)) {
-    if (c >= 0x20 && c < 0x7f && c != '\'') {
-      shown += static_cast<char>(c);
-    } else {
-      static constexpr char kHex[] = "0123456789abcdef";
-      shown += "\\x";
-      shown += kHex[c >> 4];
-      shown += kHex[c & 15];
-    }
-  }
-  if (name.size() > 64) shown += "...";
-  throw std::invalid_argument("invalid shared memory name '" + shown + "': " + why);
+  throw std::invalid_argument("invalid shared memory name '" + detail::shown(name) + "': " + why);
 }
 
 }  // namespace
 
-void SharedMemory::validate_name(std::string_view name) {
+void validate_name(std::string_view name) {
   if (name.empty()) reject(name, "the name is empty");
   if (name.size() > detail::kMaxNameBytes) {
     reject(name, "longer than 255 bytes (" + std::to_string(name.size()) + ")");
@@ -46,7 +36,7 @@ void SharedMemory::validate_name(std::string_view name) {
     if (c >= 0x20 && c < 0x7f && c != '/' && c != ':') continue;
     const std::string at = " at byte " + std::to_string(i);
     // Each rejection below is a name some CPython mishandles (docs/cpython-quirks.md, Names).
-    if (c == '\0') reject(name, "embedded NUL" + at + " (CPython before 3.12.10 truncates it)");
+    if (c == '\0') reject(name, "embedded NUL" + at + " (CPython before 3.12.3 truncates it)");
     if (c == '/') reject(name, "'/'" + at + " (shm_open refuses it)");
     if (c == ':') reject(name, "':'" + at + " (breaks CPython's resource tracker protocol)");
     if (c == '\n' || c == '\r') {
@@ -64,7 +54,7 @@ namespace detail {
 
 std::string normalize_name(std::string_view name) {
   if (!name.empty() && name.front() == '/') name.remove_prefix(1);
-  SharedMemory::validate_name(name);
+  validate_name(name);
   return std::string(name);
 }
 
@@ -79,13 +69,7 @@ std::string random_name() {
     }
     got += static_cast<std::size_t>(n);
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string name = "psm_";
-  for (std::uint8_t b : bytes) {
-    name += kHex[b >> 4];
-    name += kHex[b & 15];
-  }
-  return name;
+  return "psm_" + to_hex(std::as_bytes(std::span(bytes)));
 }
 
 std::string file_type_text(unsigned mode) {

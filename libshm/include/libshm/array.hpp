@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "libshm/shareable_list.hpp"  // LayoutError
+#include "libshm/layout.hpp"
 #include "libshm/shared_memory.hpp"
 
 namespace shm {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "libshm/item.hpp"
+#include "libshm/layout.hpp"
 #include "libshm/shared_memory.hpp"
 
 namespace shm {
@@ -21,51 +22,6 @@ namespace detail {
 struct ListGeometry;
 struct SlotRef;
 }  // namespace detail
-
-/// The two block layouts CPython has used.
-enum class Layout {
-  v38,  ///< CPython 3.8: a table of N per-item sizes after the count
-  v39,  ///< CPython 3.9 – 3.13: a table of N+1 cumulative offsets after the count (default)
-};
-
-/// "3.8" or "3.9+".
-std::string_view to_string(Layout layout) noexcept;
-
-/// A block that is not a valid ShareableList (corrupted, truncated, or not a list at all).
-/// what() says what is wrong and where, e.g.
-/// "offset 24: item 2's offset 8 is below item 1's offset 16".
-class LayoutError : public std::runtime_error {
- public:
-  /// `offset` is the byte in the block where the problem was found.
-  LayoutError(std::size_t offset, const std::string& problem);
-  /// The byte offset in the block where the problem was found.
-  [[nodiscard]] std::size_t offset() const noexcept { return offset_; }
-  /// The problem without the offset prefix.
-  [[nodiscard]] const std::string& problem() const noexcept { return problem_; }
-
- private:
-  std::size_t offset_;   // where in the block
-  std::string problem_;  // what is wrong there
-};
-
-/// A str item whose stored bytes are not UTF-8, so it has no value (CPython raises
-/// UnicodeDecodeError, e.g. for a slot where it cut a character in two: gh-88336). The block
-/// itself is sound; other items stay readable. The harness's error kind "Decode".
-class DecodeError : public std::invalid_argument {
- public:
-  using std::invalid_argument::invalid_argument;
-};
-
-/// Where the parts of a list block are, as byte offsets into the block.
-struct ListRegions {
-  Layout layout;        ///< the block's layout
-  std::size_t count;    ///< N, the number of items (the word at offset 0)
-  std::size_t table;    ///< N+1 offsets (3.9+) or N sizes (3.8), starting at byte 8
-  std::size_t data;     ///< the item slots
-  std::size_t formats;  ///< N format strings of 8 bytes
-  std::size_t codes;    ///< N one-byte type codes
-  std::size_t end;      ///< one past the last code: the size CPython gives such a block
-};
 
 // ---------------------------------------------------------------------------------------------
 // Typed and zero-copy reads (ShareableList::view, get_view, get_as; src/list_typed.cpp).

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "libshm/names.hpp"
+
 namespace shm {
 
 /// Options for SharedMemory::create.
@@ -72,11 +74,8 @@ class SharedMemory {
   /// ShareableList::validate_by_read() (shareable_list.hpp) or pread() instead of a mapping.
   static SharedMemory attach(std::string_view name, const AttachOptions& options = {});
 
-  /// Checks that `name` is a block name every CPython can create, attach, track and unlink
-  /// exactly as given; throws std::invalid_argument saying why not. Rejected: empty, longer
-  /// than 255 bytes, "." and "..", and names containing '/', NUL, ':', newline, or any byte
-  /// outside printable ASCII.
-  static void validate_name(std::string_view name);
+  /// shm::validate_name (names.hpp), kept here for code written against the class.
+  static void validate_name(std::string_view name) { shm::validate_name(name); }
 
   SharedMemory(SharedMemory&& other) noexcept;
   SharedMemory& operator=(SharedMemory&& other) noexcept;
