@@ -1,5 +1,6 @@
-// Items in their slots, exactly as CPython's ShareableList packs and unpacks them (reference
-// §1.1, §2.5): the format strings, the type codes, and the bytes of each type.
+// Items in their slots, exactly as CPython's ShareableList packs and unpacks them
+// (docs/format.md, "ShareableList: the items"): the format strings, the type codes, and the bytes
+// of each type.
 //
 // Reading treats the block as hostile and changing under us (another process may write it at
 // any time): each part is copied out of the block once, then validated, then used, so a value
@@ -12,13 +13,12 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "bytes_text.hpp"
 #include "utf8.hpp"
 
 namespace shm::detail {
 namespace {
 
-constexpr std::string_view kBoolFormat = "xxxxxxx?";  // value in the last byte
-constexpr std::string_view kNoneFormat = "xxxxxx?x";  // all zeros ('?' packs None as False)
 // The longest k in "<k>s" whose format fits in 8 characters.
 constexpr std::size_t kMaxChars = 9'999'999;
 
@@ -35,18 +35,7 @@ std::string item_label(std::size_t index) {
 // A format string's raw bytes as text for an error message: printable ASCII as is, anything
 // else as \xNN, in quotes.
 std::string quote_raw(std::string_view raw) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "'";
-  for (unsigned char c : raw) {
-    if (c >= 0x20 && c < 0x7F && c != '\\' && c != '\'') {
-      out += static_cast<char>(c);
-    } else {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out + "'";
+  return "'" + shown(raw) + "'";
 }
 
 // The 8 format bytes without CPython's trailing-NUL padding.
@@ -54,40 +43,6 @@ std::string_view strip_format(std::span<const std::byte, kWord> raw) {
   std::string_view text(reinterpret_cast<const char*>(raw.data()), raw.size());
   while (!text.empty() && text.back() == '\0') text.remove_suffix(1);
   return text;
-}
-
-// One of the formats CPython writes, or nothing. "<k>s" only in CPython's own spelling
-// (decimal, no sign or leading zero, 1 ≤ k): struct would accept "08s" or "0s", but no
-// CPython writes them, so they mean the block is damaged.
-std::optional<Format> parse_format(std::string_view text) {
-  if (text == "q") return Format{Format::Kind::int64, kWord};
-  if (text == "d") return Format{Format::Kind::float64, kWord};
-  if (text == kBoolFormat) return Format{Format::Kind::boolean, kWord};
-  if (text == kNoneFormat) return Format{Format::Kind::none, kWord};
-  if (text.size() < 2 || text.back() != 's' || text.front() == '0') return std::nullopt;
-  const std::string_view digits = text.substr(0, text.size() - 1);
-  std::size_t k = 0;
-  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), k);
-  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
-  return Format{Format::Kind::chars, k};
-}
-
-// The format of a scalar slot, recognised from its raw word; nullopt for anything else.
-std::optional<Format> scalar_format(std::span<const std::byte, kWord> raw) noexcept {
-  std::uint64_t word;
-  std::memcpy(&word, raw.data(), kWord);
-  switch (word) {
-    case kIntWord:
-      return Format{Format::Kind::int64, kWord};
-    case kFloatWord:
-      return Format{Format::Kind::float64, kWord};
-    case kBoolWord:
-      return Format{Format::Kind::boolean, kWord};
-    case kNoneWord:
-      return Format{Format::Kind::none, kWord};
-    default:
-      return std::nullopt;
-  }
 }
 
 [[noreturn, gnu::cold, gnu::noinline]] void throw_format_too_long(const Format& format,
@@ -98,16 +53,13 @@ std::optional<Format> scalar_format(std::span<const std::byte, kWord> raw) noexc
                         std::to_string(ref.begin) + " has " + std::to_string(ref.allocation()));
 }
 
-// Reads the format at `ref` and checks it against the slot; nullopt-free: throws LayoutError.
-Format checked_format(std::span<const std::byte, kWord> raw, const SlotRef& ref) {
-  // Fast path: the four scalar formats, which need no parsing.
-  if (const std::optional<Format> scalar = scalar_format(raw)) {
-    if (scalar->length > ref.allocation()) throw_format_too_long(*scalar, ref);
-    return *scalar;
-  }
-  const std::string_view text = strip_format(raw);
-  const std::optional<Format> format = parse_format(text);
-  if (!format) {
+// The format of the item at `ref` from its raw format word, checked against the slot; throws
+// LayoutError for a format CPython does not write or one that does not fit.
+Format checked_format(std::uint64_t word, const SlotRef& ref) {
+  const std::optional<Format> format = format_of_word(word);
+  if (!format) [[unlikely]] {
+    const auto raw = std::bit_cast<std::array<std::byte, kWord>>(word);
+    const std::string_view text = strip_format(raw);
     const bool digits_only =
         !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
     throw LayoutError(ref.format_at,
@@ -124,75 +76,19 @@ Format checked_format(std::span<const std::byte, kWord> raw, const SlotRef& ref)
 // another process sees a libshm writer's old word or its new one, never half of each. (A
 // CPython writer gives no such promise: struct.pack_into zeroes the bytes first.) A damaged
 // block may misalign them; then they are copied bytewise, which is still in bounds.
-using AtomicWord = std::atomic_ref<std::uint64_t>;
-static_assert(AtomicWord::is_always_lock_free, "8-byte words must be lock-free to be shared");
+// load_shared_word and store_shared_word (list_codec.hpp) do this.
+static_assert(std::atomic_ref<std::uint64_t>::is_always_lock_free,
+              "8-byte words must be lock-free to be shared");
+static_assert(std::atomic_ref<std::uint64_t>::required_alignment == alignof(std::uint64_t));
 
-bool word_aligned(const std::byte* at) noexcept {
-  return reinterpret_cast<std::uintptr_t>(at) % AtomicWord::required_alignment == 0;
-}
-
-std::array<std::byte, kWord> copy_word(std::span<const std::byte> block, std::size_t at) {
-  std::array<std::byte, kWord> word;
-  const std::byte* from = block.data() + at;
-  if (word_aligned(from)) {
-    // atomic_ref needs a non-const object; the load does not write it.
-    auto& target = *reinterpret_cast<std::uint64_t*>(const_cast<std::byte*>(from));
-    const std::uint64_t value = AtomicWord(target).load(std::memory_order_relaxed);
-    std::memcpy(word.data(), &value, kWord);
-  } else {
-    std::memcpy(word.data(), from, kWord);
-  }
-  return word;
-}
-
-void store_word(std::byte* to, const std::array<std::byte, kWord>& word) {
-  if (word_aligned(to)) {
-    std::uint64_t value;
-    std::memcpy(&value, word.data(), kWord);
-    AtomicWord(*reinterpret_cast<std::uint64_t*>(to)).store(value, std::memory_order_relaxed);
-  } else {
-    std::memcpy(to, word.data(), kWord);
-  }
-}
-
-template <typename T>
-std::array<std::byte, kWord> to_word(T value) {
-  static_assert(sizeof(T) == kWord);
-  std::array<std::byte, kWord> word;
-  std::memcpy(word.data(), &value, kWord);
-  return word;
-}
-
-template <typename T>
-T from_word(const std::array<std::byte, kWord>& word) {
-  static_assert(sizeof(T) == kWord);
-  T value;
-  std::memcpy(&value, word.data(), kWord);
-  return value;
-}
-
-// The scalar encodings; nullopt-like `false` for str and bytes.
+// The encoding of a scalar item (scalar_slot); false for str and bytes.
 bool encode_scalar(const Item& item, Encoded& out) {
-  switch (item.index()) {
-    case 0:  // None: xxxxxx?x, all zero
-      out.format = {Format::Kind::none, kWord};
-      out.code = Code::none;
-      return true;
-    case 1:  // bool: xxxxxxx?, 0 or 1 in the last byte
-      out.format = {Format::Kind::boolean, kWord};
-      out.word[kWord - 1] = std::byte{std::get<bool>(item) ? std::uint8_t{1} : std::uint8_t{0}};
-      return true;
-    case 2:
-      out.format = {Format::Kind::int64, kWord};
-      out.word = to_word(std::get<std::int64_t>(item));
-      return true;
-    case 3:
-      out.format = {Format::Kind::float64, kWord};
-      out.word = to_word(std::get<double>(item));
-      return true;
-    default:
-      return false;
-  }
+  const std::optional<ScalarSlot> scalar = scalar_slot(item);
+  if (!scalar) return false;
+  out.format = {*scalar_kind(scalar->format), kWord};
+  out.code = scalar->code;
+  out.word = scalar->word;
+  return true;
 }
 
 // A str's UTF-8 or a bytes' data, validated for storage: UTF-8 (str), length, strict. Returns
@@ -260,8 +156,8 @@ Encoded encode_new(const Item& item, std::size_t index, bool strict) {
   return out;
 }
 
-Encoded encode_set(const Item& value, const SlotRef& ref,
-                   std::span<const std::byte, kWord> current_format, bool strict) {
+Encoded encode_set(const Item& value, const SlotRef& ref, std::uint64_t current_format,
+                   bool strict) {
   Encoded out;
   if (encode_scalar(value, out)) {
     if (ref.allocation() < kWord) {
@@ -274,7 +170,7 @@ Encoded encode_set(const Item& value, const SlotRef& ref,
   const auto [data, units] = checked_payload(value, ref.index, strict);
   // CPython keeps a str/bytes slot's format and gives any other slot "<allocation>s". A
   // format that is not CPython's is replaced like a scalar's, which repairs the slot.
-  const std::optional<Format> current = parse_format(strip_format(current_format));
+  const std::optional<Format> current = format_of_word(current_format);
   if (current && current->kind == Format::Kind::chars && current->length <= ref.allocation()) {
     out.format = *current;
   } else if (ref.allocation() == 0 || ref.allocation() > kMaxChars) {
@@ -297,42 +193,33 @@ Encoded encode_set(const Item& value, const SlotRef& ref,
 namespace {
 // The format string as its 8 NUL-padded bytes in the block ("8s" packing), built without a
 // std::string: set() writes one on every call.
-std::array<std::byte, kWord> format_bytes(const Format& format) noexcept {
-  std::uint64_t word = 0;
+std::uint64_t format_bytes(const Format& format) noexcept {
   switch (format.kind) {
     case Format::Kind::int64:
-      word = kIntWord;
-      break;
+      return kIntWord;
     case Format::Kind::float64:
-      word = kFloatWord;
-      break;
+      return kFloatWord;
     case Format::Kind::boolean:
-      word = kBoolWord;
-      break;
+      return kBoolWord;
     case Format::Kind::none:
-      word = kNoneWord;
-      break;
-    case Format::Kind::chars: {
-      std::array<std::byte, kWord> out{};
-      char* text = reinterpret_cast<char*>(out.data());
+      return kNoneWord;
+    default: {
+      std::array<char, kWord> text{};
       // k ≤ 9,999,999: at most 7 digits and the 's' (encode_* refuse anything longer).
-      char* end = std::to_chars(text, text + kWord - 1, format.length).ptr;
+      char* end = std::to_chars(text.data(), text.data() + kWord - 1, format.length).ptr;
       *end = 's';
-      return out;
+      return std::bit_cast<std::uint64_t>(text);
     }
   }
-  std::array<std::byte, kWord> out;
-  std::memcpy(out.data(), &word, kWord);
-  return out;
 }
 }  // namespace
 
 void write_item(std::span<std::byte> block, const SlotRef& ref, const Encoded& item) {
-  store_word(block.data() + ref.format_at, format_bytes(item.format));
+  store_shared_word(block.data() + ref.format_at, format_bytes(item.format));
   block[ref.code_at] = static_cast<std::byte>(item.code);
   std::byte* slot = block.data() + ref.begin;
   if (item.format.kind != Format::Kind::chars) {
-    store_word(slot, item.word);
+    store_shared_word(slot, item.word);
   } else {
     // struct "<k>s": the data, then NULs up to k.
     std::memcpy(slot, item.chars.data(), item.chars.size());
@@ -341,8 +228,7 @@ void write_item(std::span<std::byte> block, const SlotRef& ref, const Encoded& i
 }
 
 Format read_format(std::span<const std::byte> block, const SlotRef& ref) {
-  const auto raw = copy_word(block, ref.format_at);
-  return checked_format(raw, ref);
+  return checked_format(load_shared_word(block.data() + ref.format_at), ref);
 }
 
 namespace {
@@ -351,8 +237,7 @@ namespace {
 // `fill(out)`, which copies the first out.size() bytes of its slot (never more than the slot's
 // allocation: the format was checked against it first).
 template <class Fill>
-Item decode_item(std::span<const std::byte, kWord> raw_format, std::int8_t code, const SlotRef& ref,
-                 const Fill& fill) {
+Item decode_item(std::uint64_t raw_format, std::int8_t code, const SlotRef& ref, const Fill& fill) {
   const Format format = checked_format(raw_format, ref);
   const auto mismatch = [&](const char* what) {
     return LayoutError(ref.code_at, item_label(ref.index) + "'s type code " + std::to_string(code) +
@@ -373,16 +258,9 @@ Item decode_item(std::span<const std::byte, kWord> raw_format, std::int8_t code,
     if (code == static_cast<std::int8_t>(Code::bytes)) throw mismatch("bytes");
     std::array<std::byte, kWord> word;
     fill(std::span<std::byte>(word));
-    switch (format.kind) {
-      case Format::Kind::int64:
-        return from_word<std::int64_t>(word);
-      case Format::Kind::float64:
-        return from_word<double>(word);
-      case Format::Kind::boolean:  // struct "?": any non-zero byte is True
-        return word[kWord - 1] != std::byte{0};
-      default:  // code 0 with None's format: CPython returns the '?' in byte 6
-        return word[kWord - 2] != std::byte{0};
-    }
+    Item out;
+    put_scalar(format.kind, std::bit_cast<std::uint64_t>(word), out);
+    return out;
   }
 
   std::string data(format.length, '\0');
@@ -404,7 +282,7 @@ Item decode_item(std::span<const std::byte, kWord> raw_format, std::int8_t code,
 }  // namespace
 
 Item read_item(std::span<const std::byte> block, const SlotRef& ref) {
-  const auto raw = copy_word(block, ref.format_at);
+  const std::uint64_t raw = load_shared_word(block.data() + ref.format_at);
   return decode_item(raw, static_cast<std::int8_t>(block[ref.code_at]), ref,
                      [&](std::span<std::byte> out) {
                        std::memcpy(out.data(), block.data() + ref.begin, out.size());
@@ -416,7 +294,7 @@ Item read_item(const FileWords& file, const SlotRef& ref) {
   file.read(ref.format_at, raw);
   std::array<std::byte, 1> code;
   file.read(ref.code_at, code);
-  return decode_item(raw, static_cast<std::int8_t>(code[0]), ref,
+  return decode_item(std::bit_cast<std::uint64_t>(raw), static_cast<std::int8_t>(code[0]), ref,
                      [&](std::span<std::byte> out) { file.read(ref.begin, out); });
 }
 

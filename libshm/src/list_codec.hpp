@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -59,10 +60,10 @@ SlotRef slot_ref(const ListGeometry& g, std::size_t i) noexcept;
 
 /// An item ready to be written: what goes into its format string, type code and slot.
 struct Encoded {
-  Format format;                        // also gives the bytes the slot write covers
-  Code code = Code::plain;              // the type code
-  std::array<std::byte, kWord> word{};  // the 8 bytes of an int, float, bool or None
-  std::string_view chars;               // a str's UTF-8 or a bytes' data ("<k>s" only)
+  Format format;            // also gives the bytes the slot write covers
+  Code code = Code::plain;  // the type code
+  std::uint64_t word = 0;   // an int's, float's, bool's or None's 8 bytes
+  std::string_view chars;   // a str's UTF-8 or a bytes' data ("<k>s" only)
 };
 
 /// Encodes item `index` of a new list. A str's slot is sized as CPython sizes it, by its
@@ -72,13 +73,13 @@ struct Encoded {
 Encoded encode_new(const Item& item, std::size_t index, bool strict);
 
 /// Encodes `value` for assignment to the item at `ref` whose format string is now
-/// `current_format` (8 raw bytes), with CPython's rules (docs/format.md): scalars get their
+/// `current_format` (its raw word), with CPython's rules (docs/format.md): scalars get their
 /// own format; a str/bytes keeps the current "<k>s" format and must fit in k bytes, and in a
 /// slot holding anything else gets "<allocation>s". Validates everything, writes nothing.
 /// Throws std::invalid_argument if the value does not fit or is refused, LayoutError if the
 /// slot cannot hold it at all. `chars` views into `value`.
-Encoded encode_set(const Item& value, const SlotRef& ref,
-                   std::span<const std::byte, kWord> current_format, bool strict);
+Encoded encode_set(const Item& value, const SlotRef& ref, std::uint64_t current_format,
+                   bool strict);
 
 /// Writes an encoded item at `ref`, in CPython's order: format string, type code, value
 /// (NUL-padded to the format's length; slot bytes past it are left as they are).
@@ -89,7 +90,7 @@ void write_item(std::span<std::byte> block, const SlotRef& ref, const Encoded& i
 Format read_format(std::span<const std::byte> block, const SlotRef& ref);
 
 /// A format string as the 8-byte word it is in a block (NUL-padded), in native byte order, so
-/// that the scalar formats can be recognised with one integer compare.
+/// that the formats can be recognised with integer compares.
 constexpr std::uint64_t format_word(std::string_view text) noexcept {
   std::uint64_t word = 0;
   for (std::size_t i = 0; i < text.size() && i < kWord; ++i) {
@@ -98,10 +99,109 @@ constexpr std::uint64_t format_word(std::string_view text) noexcept {
   }
   return word;
 }
+inline constexpr std::string_view kBoolFormat = "xxxxxxx?";  // the value in byte 7
+inline constexpr std::string_view kNoneFormat = "xxxxxx?x";  // '?' packs None as False
 inline constexpr std::uint64_t kIntWord = format_word("q");
 inline constexpr std::uint64_t kFloatWord = format_word("d");
-inline constexpr std::uint64_t kBoolWord = format_word("xxxxxxx?");
-inline constexpr std::uint64_t kNoneWord = format_word("xxxxxx?x");
+inline constexpr std::uint64_t kBoolWord = format_word(kBoolFormat);
+inline constexpr std::uint64_t kNoneWord = format_word(kNoneFormat);
+
+// ---------------------------------------------------------------------------------------------
+// The scalar codec: how int, float, bool and None sit in a slot. The inline fast paths (get,
+// set, view, get_as, the Python module) and the full checked paths of list_codec.cpp all use
+// these functions, so there is one encoding and one decoding.
+
+/// The scalar kind of a format word, or nothing for any other word.
+constexpr std::optional<Format::Kind> scalar_kind(std::uint64_t format) noexcept {
+  switch (format) {
+    case kIntWord:
+      return Format::Kind::int64;
+    case kFloatWord:
+      return Format::Kind::float64;
+    case kBoolWord:
+      return Format::Kind::boolean;
+    case kNoneWord:
+      return Format::Kind::none;
+    default:
+      return std::nullopt;
+  }
+}
+
+/// The length k of a "<k>s" format word in CPython's spelling (decimal without a sign or a
+/// leading zero, then 's', NUL-padded), or 0 for any other word: struct would accept "08s" or
+/// "0s", but no CPython writes them, so they mean the block is damaged.
+constexpr std::size_t chars_length(std::uint64_t word) noexcept {
+  const auto text = std::bit_cast<std::array<char, kWord>>(word);
+  if (text[0] < '1' || text[0] > '9') return 0;
+  std::size_t k = 0;
+  std::size_t i = 0;
+  for (; i < kWord && text[i] >= '0' && text[i] <= '9'; ++i) {
+    k = 10 * k + static_cast<std::size_t>(text[i] - '0');
+  }
+  if (i == kWord || text[i] != 's') return 0;
+  for (++i; i < kWord; ++i) {
+    if (text[i] != '\0') return 0;
+  }
+  return k;
+}
+
+/// The format a raw format word holds if it is one CPython writes, else nothing.
+constexpr std::optional<Format> format_of_word(std::uint64_t word) noexcept {
+  if (const auto kind = scalar_kind(word)) return Format{*kind, kWord};
+  if (const std::size_t k = chars_length(word)) return Format{Format::Kind::chars, k};
+  return std::nullopt;
+}
+
+/// What CPython writes for a scalar item: its format word, type code and slot word.
+struct ScalarSlot {
+  std::uint64_t format;  // kIntWord, kFloatWord, kBoolWord or kNoneWord
+  Code code;             // plain, or none for None
+  std::uint64_t word;    // the slot's first 8 bytes
+};
+
+/// The slot of a scalar item (int "q", float "d", bool "xxxxxxx?" with 0 or 1 in byte 7, None
+/// "xxxxxx?x" with code 3 and zeros), or nothing for str and bytes.
+inline std::optional<ScalarSlot> scalar_slot(const Item& item) noexcept {
+  switch (item.index()) {
+    case 0:
+      return ScalarSlot{kNoneWord, Code::none, 0};
+    case 1: {
+      std::array<std::byte, kWord> bytes{};
+      bytes[kWord - 1] = std::byte{*std::get_if<bool>(&item) ? std::uint8_t{1} : std::uint8_t{0}};
+      return ScalarSlot{kBoolWord, Code::plain, std::bit_cast<std::uint64_t>(bytes)};
+    }
+    case 2:
+      return ScalarSlot{kIntWord, Code::plain,
+                        static_cast<std::uint64_t>(*std::get_if<std::int64_t>(&item))};
+    case 3:
+      return ScalarSlot{kFloatWord, Code::plain,
+                        std::bit_cast<std::uint64_t>(*std::get_if<double>(&item))};
+    default:
+      return std::nullopt;
+  }
+}
+
+/// Assigns to `out` (an Item or an ItemView) what CPython unpacks with type code 0 from a slot
+/// word of scalar format `kind`: struct "?" is true for any non-zero byte, and None's format
+/// read with code 0 gives the '?' in byte 6.
+template <class Value>
+inline void put_scalar(Format::Kind kind, std::uint64_t word, Value& out) noexcept {
+  const auto bytes = std::bit_cast<std::array<std::byte, kWord>>(word);
+  switch (kind) {
+    case Format::Kind::int64:
+      out = static_cast<std::int64_t>(word);
+      break;
+    case Format::Kind::float64:
+      out = std::bit_cast<double>(word);
+      break;
+    case Format::Kind::boolean:
+      out = bytes[kWord - 1] != std::byte{0};
+      break;
+    default:
+      out = bytes[kWord - 2] != std::byte{0};
+      break;
+  }
+}
 
 /// The 8-byte word at `at`, loaded with one atomic access when aligned (see list_codec.cpp).
 inline std::uint64_t load_shared_word(const std::byte* at) noexcept {
@@ -115,15 +215,6 @@ inline std::uint64_t load_shared_word(const std::byte* at) noexcept {
   return value;
 }
 
-/// Reads the item at `ref` as CPython reads it: its format and type code are read now and
-/// validated, and the value is unpacked with the format and turned back by the code. Throws
-/// LayoutError where CPython would fail with an error of the block (an unknown code, a code
-/// that cannot apply to the format), DecodeError for a str slot that is not UTF-8.
-Item read_item(std::span<const std::byte> block, const SlotRef& ref);
-
-/// read_item for a block read with pread (FileWords): the same checks, results and errors.
-Item read_item(const FileWords& file, const SlotRef& ref);
-
 /// Stores an 8-byte word at `at` with one atomic access when aligned (see list_codec.cpp).
 inline void store_shared_word(std::byte* at, std::uint64_t value) noexcept {
   if (reinterpret_cast<std::uintptr_t>(at) % alignof(std::uint64_t) == 0) {
@@ -134,6 +225,26 @@ inline void store_shared_word(std::byte* at, std::uint64_t value) noexcept {
   }
 }
 
+/// The fast read of a scalar slot at `ref`, inlined into get, view and the Python module: a
+/// scalar format word with type code 0 or 3 (None) in a slot of at least 8 bytes is read into
+/// `out`, in read_item's order (format, code, value). Returns false, `out` untouched, for
+/// anything else (str, bytes, irregular slots), which read_item decides with all its checks.
+template <class Value>
+inline bool read_scalar_fast(std::span<const std::byte> block, const SlotRef& ref,
+                             Value& out) noexcept {
+  if (ref.allocation() < kWord) return false;
+  const auto kind = scalar_kind(load_shared_word(block.data() + ref.format_at));
+  if (!kind) return false;
+  const auto code = static_cast<std::int8_t>(block[ref.code_at]);
+  if (code == static_cast<std::int8_t>(Code::none)) {
+    out = None{};
+    return true;
+  }
+  if (code != static_cast<std::int8_t>(Code::plain)) return false;
+  put_scalar(*kind, load_shared_word(block.data() + ref.begin), out);
+  return true;
+}
+
 /// encode_set + write_item's fast path, inlined into ShareableList::set: an int, float, bool
 /// or None value into a slot of at least 8 bytes gets CPython's format word, type code and
 /// value, written in write_item's order (format, code, value). Returns false, writing nothing,
@@ -141,63 +252,27 @@ inline void store_shared_word(std::byte* at, std::uint64_t value) noexcept {
 inline bool write_scalar_fast(std::span<std::byte> block, const SlotRef& ref,
                               const Item& value) noexcept {
   if (ref.allocation() < kWord) return false;
-  std::uint64_t format = 0;
-  std::uint64_t word = 0;
-  Code code = Code::plain;
-  switch (value.index()) {
-    case 0:  // None: xxxxxx?x, all zero
-      format = kNoneWord;
-      code = Code::none;
-      break;
-    case 1: {  // bool: xxxxxxx?, 0 or 1 in the last byte
-      std::array<std::byte, kWord> bytes{};
-      bytes[kWord - 1] = std::byte{*std::get_if<bool>(&value) ? std::uint8_t{1} : std::uint8_t{0}};
-      format = kBoolWord;
-      word = std::bit_cast<std::uint64_t>(bytes);
-      break;
-    }
-    case 2:
-      format = kIntWord;
-      word = static_cast<std::uint64_t>(*std::get_if<std::int64_t>(&value));
-      break;
-    case 3:
-      format = kFloatWord;
-      word = std::bit_cast<std::uint64_t>(*std::get_if<double>(&value));
-      break;
-    default:
-      return false;
-  }
-  store_shared_word(block.data() + ref.format_at, format);
-  block[ref.code_at] = static_cast<std::byte>(code);
-  store_shared_word(block.data() + ref.begin, word);
+  const std::optional<ScalarSlot> scalar = scalar_slot(value);
+  if (!scalar) return false;
+  store_shared_word(block.data() + ref.format_at, scalar->format);
+  block[ref.code_at] = static_cast<std::byte>(scalar->code);
+  store_shared_word(block.data() + ref.begin, scalar->word);
   return true;
 }
 
-/// read_item with a fast path inlined into ShareableList::get: an int, float, bool or None
-/// slot whose format word, type code and allocation are exactly what CPython writes is read
-/// here; anything else (str, bytes, or any irregularity) goes to read_item, with all its
-/// checks and messages. Reads the format, then the code, then the value, as read_item does.
+/// Reads the item at `ref` as CPython reads it: its format and type code are read now and
+/// validated, and the value is unpacked with the format and turned back by the code. Throws
+/// LayoutError where CPython would fail with an error of the block (an unknown code, a code
+/// that cannot apply to the format), DecodeError for a str slot that is not UTF-8.
+Item read_item(std::span<const std::byte> block, const SlotRef& ref);
+
+/// read_item for a block read with pread (FileWords): the same checks, results and errors.
+Item read_item(const FileWords& file, const SlotRef& ref);
+
+/// read_item with read_scalar_fast inlined into ShareableList::get.
 inline Item read_item_fast(std::span<const std::byte> block, const SlotRef& ref) {
-  if (ref.allocation() >= kWord) {
-    const std::uint64_t format = load_shared_word(block.data() + ref.format_at);
-    const auto code = static_cast<std::int8_t>(block[ref.code_at]);
-    if (code == 0) {
-      if (format == kIntWord) {
-        return static_cast<std::int64_t>(load_shared_word(block.data() + ref.begin));
-      }
-      if (format == kFloatWord) {
-        return std::bit_cast<double>(load_shared_word(block.data() + ref.begin));
-      }
-      if (format == kBoolWord) {  // struct "?": any non-zero last byte is True
-        const auto bytes =
-            std::bit_cast<std::array<std::byte, kWord>>(load_shared_word(block.data() + ref.begin));
-        return bytes[kWord - 1] != std::byte{0};
-      }
-    } else if (code == 3 && (format == kNoneWord || format == kIntWord || format == kFloatWord ||
-                             format == kBoolWord)) {
-      return None{};
-    }
-  }
+  Item out;
+  if (read_scalar_fast(block, ref, out)) return out;
   return read_item(block, ref);
 }
 

@@ -66,53 +66,18 @@ constexpr const char* wanted_name() noexcept {
                               ", not " + wanted);
 }
 
-// The length k of a "<k>s" format word in CPython's spelling (decimal without a leading zero,
-// then 's', NUL-padded), or 0 for any other word. A fast path only: read_format, which any
-// word this does not recognise goes to, is the rule.
-[[gnu::always_inline]] inline std::size_t chars_length(std::uint64_t word) noexcept {
-  const auto text = std::bit_cast<std::array<char, detail::kWord>>(word);
-  if (text[0] < '1' || text[0] > '9') return 0;
-  std::size_t k = 0;
-  std::size_t i = 0;
-  for (; i < detail::kWord && text[i] >= '0' && text[i] <= '9'; ++i) {
-    k = 10 * k + static_cast<std::size_t>(text[i] - '0');
-  }
-  if (i == detail::kWord || text[i] != 's') return 0;
-  for (++i; i < detail::kWord; ++i) {
-    if (text[i] != '\0') return 0;
-  }
-  return k;
-}
-
 // The item at `ref` as read_item reads it, for the slots CPython writes: the scalar formats
-// with their codes (read_item_fast's cases) and "<k>s" with codes 0 - 3, inline. Returns
+// with their codes (read_scalar_fast) and "<k>s" with codes 0 - 3, inline. Returns
 // false, with `out` untouched, for anything else, and for a str that is not UTF-8.
 [[gnu::always_inline]] inline bool view_fast(std::span<const std::byte> block,
                                              const detail::SlotRef& ref, ItemView& out) {
+  if (detail::read_scalar_fast(block, ref, out)) return true;
   if (ref.allocation() < detail::kWord) [[unlikely]]
     return false;
   const std::uint64_t format = detail::load_shared_word(block.data() + ref.format_at);
   const auto code = static_cast<std::int8_t>(block[ref.code_at]);
   const std::byte* slot = block.data() + ref.begin;
-  if (code == 0) {
-    if (format == detail::kIntWord) {
-      out = static_cast<std::int64_t>(detail::load_shared_word(slot));
-      return true;
-    }
-    if (format == detail::kFloatWord) {
-      out = std::bit_cast<double>(detail::load_shared_word(slot));
-      return true;
-    }
-    if (format == detail::kBoolWord) {  // struct "?": any non-zero last byte is True
-      out = slot[detail::kWord - 1] != std::byte{0};
-      return true;
-    }
-  } else if (code == 3 && (format == detail::kNoneWord || format == detail::kIntWord ||
-                           format == detail::kFloatWord || format == detail::kBoolWord)) {
-    out = None{};
-    return true;
-  }
-  const std::size_t k = chars_length(format);
+  const std::size_t k = detail::chars_length(format);
   if (k == 0 || k > ref.allocation() || code < 0 || code > 3) return false;
   if (code == 3) {
     out = None{};
@@ -141,16 +106,10 @@ constexpr const char* wanted_name() noexcept {
 // should it succeed instead (another process repaired the slot in between), the slot is read
 // again.
 [[gnu::noinline]] ItemView view_slow(std::span<const std::byte> block, const detail::SlotRef& ref) {
-  using detail::Format;
   for (int attempt = 0; attempt < 3; ++attempt) {
     ItemView out;
     if (view_fast(block, ref, out)) return out;
-    const Format format = detail::read_format(block, ref);  // LayoutError as get()
-    const auto code = static_cast<std::int8_t>(block[ref.code_at]);
-    if (format.kind == Format::Kind::none && code == 0) {
-      return block[ref.begin + detail::kWord - 2] != std::byte{0};
-    }
-    (void)detail::read_item(block, ref);
+    (void)detail::read_item(block, ref);  // get()'s exception for what view_fast refused
   }
   // Only a writer changing the slot under every one of the reads gets here.
   throw LayoutError(ref.code_at, "item " + std::to_string(ref.index) + " changed while being read");
