@@ -155,6 +155,13 @@ def discover():
     return pythons, skipped
 
 
+def print_skipped(skipped, prog):
+    """The skipped candidates as notes on stderr, each prefixed with `prog`."""
+    for s in skipped:
+        sys.stderr.write("%s: skipping %s (%s): %s\n"
+                         % (prog, s["path"], s["found_via"], s["reason"]))
+
+
 def main():
     if sys.argv[1:] == [PROBE_ARG]:
         probe_self()
@@ -167,9 +174,7 @@ def main():
         json.dump({"pythons": pythons, "skipped": skipped}, sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
-    for s in skipped:
-        sys.stderr.write("find_cpythons: skipping %s (%s): %s\n"
-                         % (s["path"], s["found_via"], s["reason"]))
+    print_skipped(skipped, "find_cpythons")
     for p in pythons:
         sys.stdout.write("%s\t%s\t%s\n" % (p["version"], p["path"], p["found_via"]))
     return 0

@@ -55,9 +55,7 @@ def candidates():
     import find_cpythons
 
     pythons, skipped = find_cpythons.discover()
-    for s in skipped:
-        sys.stderr.write("gen_printable: skipping %s (%s): %s\n"
-                         % (s["path"], s["found_via"], s["reason"]))
+    find_cpythons.print_skipped(skipped, "gen_printable")
     return [p["path"] for p in pythons]
 
 
