@@ -10,10 +10,10 @@ C++ tables (identical tables are written once), which shm::python_repr() uses.
 
     python3 compat/tools/gen_printable.py [--check] [--out FILE] [PYTHON ...]
 
-Interpreters: the PYTHONs given, else those compat/tools/regen_vectors would use, found the
-same way (SHM_PYTHONS, colon-separated; $(pyenv root)/versions/*/bin/python3; python3 and
-python3.X on PATH). Every CPython 3.8 - 3.13 must be among them to write the file; two of the
-same minor version must agree. The output is deterministic: rerunning leaves no git diff.
+Interpreters: the PYTHONs given, else every CPython compat/tools/find_cpythons.py finds (the
+rules are in harness/README.md, "How interpreters are chosen"). Every CPython 3.8 - 3.13 must
+be among them to write the file; two of the same minor version must agree. The output is
+deterministic: rerunning leaves no git diff.
 
 --check writes nothing: it regenerates the tables of every minor version found and compares
 them with those in FILE, exiting 1 (with the first differing code point) if one differs and
@@ -21,10 +21,8 @@ them with those in FILE, exiting 1 (with the first differing code point) if one 
 """
 
 import argparse
-import glob
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -52,29 +50,13 @@ sys.stdout.write("\n".join(out) + "\n")
 
 
 def candidates():
-    """Interpreter paths in regen_vectors' order."""
-    found = []
-    for path in os.environ.get("SHM_PYTHONS", "").split(":"):
-        if path:
-            found.append(path)
-    pyenv = shutil.which("pyenv")
-    root = None
-    if pyenv:
-        try:
-            root = subprocess.run([pyenv, "root"], capture_output=True, text=True,
-                                  timeout=30).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            root = None
-    if root:
-        found.extend(sorted(glob.glob(os.path.join(root, "versions", "*", "bin", "python3"))))
-    for directory in os.environ.get("PATH", "").split(":"):
-        if directory and os.path.isdir(directory):
-            for name in ["python3"] + sorted(os.listdir(directory)):
-                if re.fullmatch(r"python3(\.[0-9]+)?", name):
-                    path = os.path.join(directory, name)
-                    if os.access(path, os.X_OK):
-                        found.append(path)
-    return found
+    """Every CPython find_cpythons.py finds, oldest first."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import find_cpythons
+
+    pythons, skipped = find_cpythons.discover()
+    find_cpythons.print_skipped(skipped, "gen_printable")
+    return [p["path"] for p in pythons]
 
 
 def probe(python):

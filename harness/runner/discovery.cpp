@@ -59,52 +59,31 @@ std::string which(const std::string& name) {
   return {};
 }
 
-std::string pyenv_root() {
-  if (!which("pyenv").empty()) {
-    std::string root = run_capture("pyenv root 2>/dev/null");
-    if (!root.empty()) return root;
-  }
-  const char* home = std::getenv("HOME");
-  return home != nullptr ? std::string(home) + "/.pyenv" : std::string();
+std::string shell_quote(const std::string& word) {
+  std::string quoted = "'";
+  for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
 }
 
-std::vector<Candidate> candidates() {
-  std::vector<Candidate> out;
-  if (const char* env = std::getenv("SHM_PYTHONS")) {
-    for (const auto& p : split(env, ':')) {
-      std::string path = p.find('/') == std::string::npos ? which(p) : p;
-      out.push_back({path.empty() ? p : path, "SHM_PYTHONS", {}, ""});
-    }
+// Every CPython here, as compat/tools/find_cpythons.py finds them (the one discovery, whose
+// rules harness/README.md describes); the candidates it skipped become notes.
+std::vector<Candidate> cpythons(const DiscoveryOptions& options, std::vector<std::string>& notes) {
+  std::string command =
+      shell_quote(options.tools_python) + " " + shell_quote(options.find_cpythons) + " --json";
+  nlohmann::json found = nlohmann::json::parse(run_capture(command), nullptr, false);
+  if (!found.is_object()) {
+    notes.push_back("no CPythons: " + command + " failed");
+    return {};
   }
-  std::string root = pyenv_root();
-  std::error_code ec;
-  if (!root.empty() && fs::is_directory(fs::path(root) / "versions", ec)) {
-    std::vector<std::string> found;
-    for (const auto& entry : fs::directory_iterator(fs::path(root) / "versions", ec)) {
-      fs::path py = entry.path() / "bin" / "python3";
-      if (fs::exists(py, ec)) found.push_back(py.string());
-    }
-    std::sort(found.begin(), found.end());
-    for (auto& p : found) out.push_back({p, "pyenv", {}, ""});
+  for (const auto& s : found.value("skipped", nlohmann::json::array())) {
+    notes.push_back("skipping " + s.value("path", "") + " (" + s.value("found_via", "") +
+                    "): " + s.value("reason", ""));
   }
-  // pyenv's shims only re-run the versions found above, slowly (and fail for versions that
-  // are not selected), so they are not probed.
-  const fs::path shims = root.empty() ? fs::path() : fs::path(root) / "shims";
-  if (const char* path = std::getenv("PATH")) {
-    for (const auto& dir : split(path, ':')) {
-      if (!shims.empty() && fs::equivalent(dir, shims, ec)) continue;
-      std::vector<std::string> found;
-      for (const auto& entry : fs::directory_iterator(dir, ec)) {
-        std::string name = entry.path().filename().string();
-        bool match = name == "python3" || (name.rfind("python3.", 0) == 0 && name.size() > 8 &&
-                                           std::all_of(name.begin() + 8, name.end(), ::isdigit));
-        if (match && ::access(entry.path().c_str(), X_OK) == 0) found.push_back(entry.path());
-      }
-      std::sort(found.begin(), found.end());
-      for (auto& p : found) out.push_back({p, "PATH", {}, ""});
-    }
+  std::vector<Candidate> result;
+  for (const auto& p : found.value("pythons", nlohmann::json::array())) {
+    result.push_back({p.value("path", ""), p.value("found_via", ""), {}, ""});
   }
-  return out;
+  return result;
 }
 
 // Does --python SPEC select this interpreter?
@@ -253,7 +232,7 @@ Discovery discover(const DiscoveryOptions& options) {
   for (const auto& spec : options.python_specs) {
     if (spec.find('/') != std::string::npos) add({spec, "--python", {}, ""});
   }
-  for (const auto& c : candidates()) add(c);
+  for (const auto& c : cpythons(options, result.notes)) add(c);
 
   std::map<std::string, std::size_t> by_id;  // id -> index in implementations
   auto accept = [&](Implementation impl, std::unique_ptr<Agent> agent) {

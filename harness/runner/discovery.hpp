@@ -1,8 +1,8 @@
-// Finding the implementations to test: the C++ agent, every CPython >= 3.8 on PATH, under
-// pyenv and in SHM_PYTHONS (the order and rules of compat/tools/regen_vectors), the libshm
-// Python module on each CPython it was built for, and any program given with --agent or
-// SHM_AGENTS. A candidate is probed by starting its agent and asking "hello": whatever fails
-// to answer (a pyenv shim for an unselected version, Python 2, 3.7) is skipped with a note.
+// Finding the implementations to test: the C++ agent, every CPython that
+// compat/tools/find_cpythons.py finds (the rules shared with the build and the other tools,
+// described in harness/README.md), the libshm Python module on each CPython it was built for,
+// and any program given with --agent or SHM_AGENTS. A candidate is probed by starting its agent
+// and asking "hello": whatever fails to answer is skipped with a note.
 #pragma once
 
 #include <memory>
@@ -46,6 +46,8 @@ AgentSpec parse_agent_spec(const std::string& text, const std::string& found_via
 struct DiscoveryOptions {
   std::string cpp_agent;                  // path of cpp_agent; empty: no C++ implementation
   std::string py_agent;                   // path of py_agent.py
+  std::string tools_python;               // the interpreter that runs find_cpythons
+  std::string find_cpythons;              // path of compat/tools/find_cpythons.py
   std::vector<std::string> python_specs;  // --python: ids, versions ("3.12", "3.12.1"), paths
   std::vector<AgentSpec> agents;          // --agent / SHM_AGENTS
   std::string libshm_python_dir;  // <dir>/<CPython version>/libshm: the module, built per CPython

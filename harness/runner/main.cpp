@@ -143,6 +143,8 @@ int main(int argc, char** argv) {
   DiscoveryOptions dopts;
   dopts.cpp_agent = no_cpp ? "" : cpp_agent;
   dopts.py_agent = py_agent;
+  dopts.tools_python = SHM_HARNESS_TOOLS_PYTHON;
+  dopts.find_cpythons = SHM_HARNESS_FIND_CPYTHONS;
   dopts.python_specs = pythons;
   dopts.libshm_python_dir = no_module ? "" : libshm_python;
   try {

@@ -2,8 +2,8 @@
 
 pip calls build_wheel() with the interpreter it installs for. The backend configures the
 repository's CMake project (two directories up) with that interpreter first in SHM_PYTHONS,
-so the project's own CPython discovery (compat/python/CMakeLists.txt, cmake/probe_python.py)
-decides its include directory and extension suffix; then it builds only that interpreter's
+so the project's own CPython discovery (compat/tools/find_cpythons.py, run by
+compat/python/CMakeLists.txt) decides its include directory and extension suffix; then it builds only that interpreter's
 module target and packs libshm/__init__.py and libshm/_core*.so into a wheel.
 
 Environment:
