@@ -72,10 +72,18 @@ reading (gh-106939); types are looked up by exact type() (KeyError for subclasse
 ..., str and bytes subclasses accepted only by assignment); count() and index() compare with
 ==; close() raises BufferError while a view of `buf` is alive; after sl.shm.close() the list
 raises TypeError.
+
+Beyond the stdlib, with numpy (imported on first use; `import libshm` does not need it):
+ndarray(shape, dtype, order, name) makes a numpy array in a new block that starts with numpy's
+.npy header (the one C++'s shm::NpyArray writes), attach_ndarray(name) finds the array in such
+a block; both return a SharedArray (a numpy.ndarray subclass, `.shm` its block) that pickles
+as a reference to its block, so Pool workers and Queues share it instead of copying it
+(compat/python/README.md in the repository, "Arrays").
 """
 
 import atexit
 import functools
+import math
 import operator
 import os
 import secrets
@@ -687,9 +695,7 @@ def _read_npy_header(np, buf, name):
     if dtype.hasobject:
         raise bad(f"descr {header['descr']!r} holds Python objects")
     offset = start + hlen
-    nbytes = dtype.itemsize
-    for n in shape:
-        nbytes *= n
+    nbytes = dtype.itemsize * math.prod(shape)
     if nbytes > size - offset:
         raise bad(f"the data of shape {shape} {dtype.str} ({nbytes} bytes from byte {offset}) "
                   f"runs past the end of the {size}-byte block")
@@ -714,10 +720,14 @@ def ndarray(shape, dtype=float, order="C", name=None, *, track=True):
         shape = _shape_tuple(shape)
     if dtype.hasobject:
         raise ValueError(f"dtype {dtype} holds Python objects, which cannot be shared")
-    header = _npy_header(np.lib.format.dtype_to_descr(dtype), shape, order == "F")
     nbytes = dtype.itemsize
-    for n in shape:
-        nbytes *= n
+    for n in shape:  # numpy's rule: zero dimensions do not excuse the others
+        nbytes *= n or 1
+    if nbytes > sys.maxsize:
+        raise ValueError(f"array is too big: shape {shape} of {dtype} has more than "
+                         f"{sys.maxsize} bytes")
+    nbytes = dtype.itemsize * math.prod(shape)
+    header = _npy_header(np.lib.format.dtype_to_descr(dtype), shape, order == "F")
     shm = SharedMemory(name, create=True, size=len(header) + nbytes, track=track)
     try:
         shm.buf[:len(header)] = header
