@@ -15,6 +15,7 @@ import re
 import secrets
 import subprocess
 import sys
+import tempfile
 import unittest
 import warnings
 
@@ -396,18 +397,31 @@ class Processes(unittest.TestCase):
                 self.assertLess(self.run_scenario("queue", method)["pickle"], 1024)
 
 
-class Recipe(BlockTest):
-    """The stdlib + numpy recipe of compat/python/README.md, as written there."""
+class Readme(BlockTest):
+    """The example and the stdlib + numpy recipe of compat/python/README.md, as written."""
 
-    def recipe(self):
+    def readme_code(self, what):
         with open(README, encoding="utf8") as f:
             text = f.read()
-        match = re.search(r"<!-- ndarray_tests.py: recipe -->\n```python\n(.*?)```", text, re.S)
-        self.assertIsNotNone(match, "the recipe is missing from compat/python/README.md")
+        match = re.search(r"<!-- ndarray_tests.py: %s -->\n```python\n(.*?)```" % what, text,
+                          re.S)
+        self.assertIsNotNone(match, "the %s is missing from compat/python/README.md" % what)
         return match.group(1)
 
+    def test_the_example(self):
+        with tempfile.TemporaryDirectory() as tmp:  # spawn imports the main module by path
+            path = os.path.join(tmp, "example.py")
+            with open(path, "w", encoding="utf8") as f:
+                f.write(self.readme_code("example"))
+            proc = subprocess.run([sys.executable, path], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+        # A block left behind would make the tracker warn on stderr (its name is random).
+        self.assertEqual((proc.returncode, proc.stderr), (0, ""))
+        expected = np.square(np.arange(4e6).reshape(4, 1000000)[:, :3])
+        self.assertEqual(proc.stdout, str(expected) + "\n")
+
     def test_a_plain_numpy_user_reads_and_writes_the_block(self):
-        code = self.recipe()
+        code = self.readme_code("recipe")
         placeholder = 'name = "psm_1a2b3c4d"'
         self.assertEqual(code.count(placeholder), 1)
         for descr, shape, order in [("<f8", (3, 4), "C"), (">i2", (5, 2), "F"),
