@@ -655,6 +655,20 @@ def _npy_header(descr, shape, fortran_order):
             b" " * (total - hlen) + b"\n")
 
 
+def _dtype_fits(dtype):
+    """Whether a dtype's item size, fields and subarrays are non-negative and nest inside it."""
+    if dtype.itemsize < 0:
+        return False
+    if dtype.subdtype is not None:
+        base, shape = dtype.subdtype
+        return _dtype_fits(base) and base.itemsize * math.prod(shape) <= dtype.itemsize
+    for field in (dtype.fields or {}).values():
+        sub, offset = field[0], field[1]
+        if not (_dtype_fits(sub) and 0 <= offset and offset + sub.itemsize <= dtype.itemsize):
+            return False
+    return True
+
+
 def _read_npy_header(np, buf, name):
     """(dtype, shape, fortran_order, data offset) of the .npy header at the start of `buf`;
     ValueError naming what is wrong (the rules of shm::read_npy_header, docs/format.md)."""
@@ -694,7 +708,11 @@ def _read_npy_header(np, buf, name):
         raise bad(f"descr {header['descr']!r} is not a dtype ({type(e).__name__}: {e})") from None
     if dtype.hasobject:
         raise bad(f"descr {header['descr']!r} holds Python objects")
+    if not _dtype_fits(dtype):  # numpy 1.24 wraps '<U999999999' to a negative itemsize
+        raise bad(f"descr {header['descr']!r} has an impossible layout")
     offset = start + hlen
+    if dtype.itemsize * math.prod(n or 1 for n in shape) > sys.maxsize:  # numpy's own limit
+        raise bad(f"shape {shape} of {dtype.str} is too big for numpy")
     nbytes = dtype.itemsize * math.prod(shape)
     if nbytes > size - offset:
         raise bad(f"the data of shape {shape} {dtype.str} ({nbytes} bytes from byte {offset}) "
@@ -720,12 +738,8 @@ def ndarray(shape, dtype=float, order="C", name=None, *, track=True):
         shape = _shape_tuple(shape)
     if dtype.hasobject:
         raise ValueError(f"dtype {dtype} holds Python objects, which cannot be shared")
-    nbytes = dtype.itemsize
-    for n in shape:  # numpy's rule: zero dimensions do not excuse the others
-        nbytes *= n or 1
-    if nbytes > sys.maxsize:
-        raise ValueError(f"array is too big: shape {shape} of {dtype} has more than "
-                         f"{sys.maxsize} bytes")
+    if dtype.itemsize * math.prod(n or 1 for n in shape) > sys.maxsize:  # numpy's own limit
+        raise ValueError(f"shape {shape} of {dtype.str} is too big for numpy")
     nbytes = dtype.itemsize * math.prod(shape)
     header = _npy_header(np.lib.format.dtype_to_descr(dtype), shape, order == "F")
     shm = SharedMemory(name, create=True, size=len(header) + nbytes, track=track)
@@ -750,10 +764,11 @@ def attach_ndarray(name, *, track=True):
     except BaseException:
         shm.close()
         raise
+    arr = arrays.array_over(shm, dtype, shape, offset, order="F" if fortran_order else "C")
     if track:
         shm._track = True
         _register(shm._name)
-    return arrays.array_over(shm, dtype, shape, offset, order="F" if fortran_order else "C")
+    return arr
 
 
 def _ndarray_from_reference(name, size, dtype, shape, strides, offset, writeable):

@@ -6,6 +6,7 @@ Needs numpy: run as a script, it exits 77 (ctest's SKIP_RETURN_CODE) where numpy
 Not named test_*.py, so that python.V.module's discovery leaves it to python.V.ndarray.
 """
 
+import copy
 import gc
 import io
 import json
@@ -154,7 +155,9 @@ class Create(BlockTest):
         self.assertIs(type(a.sum()), np.int64)
         np.add(a, 1, out=a)  # an out= in the block stays one
         self.assertTrue((a == 1).all())
-        self.assertIsNone(a.copy().shm)
+        for copied in (a.copy(), copy.copy(a), copy.deepcopy(a)):  # copies, not references
+            self.assertIsNone(copied.shm)
+            self.assertFalse(np.shares_memory(copied, a))
         self.assertIs(type(np.asarray(a)), np.ndarray)
         a.shm.unlink()
 
@@ -227,7 +230,11 @@ class Attach(BlockTest):
              r"the data of shape \(4,\) <f8 \(32 bytes from byte 128\) runs past the end "
              r"of the 159-byte block"),
             ("huge shape", header("{'descr': '<f8', 'fortran_order': False, "
-                                  "'shape': (4611686018427387904, 4), }"), None, "runs past"),
+                                  "'shape': (4611686018427387904, 4), }"), None, "too big"),
+            ("huge empty", header("{'descr': '<f8', 'fortran_order': False, "
+                                  "'shape': (0, 4611686018427387904), }"), None, "too big"),
+            ("huge item", header("{'descr': '<U999999999', 'fortran_order': False, "
+                                 "'shape': (3,), }"), None, "impossible layout"),
             ("not a literal", header("{'descr': '<f8', 'fortran_order': False, "
                                      "'shape': __import__('os'), }"), None, "does not parse"),
             ("not a dict", header("['<f8', False, (4,)]"), None, "not a dict"),
@@ -250,6 +257,61 @@ class Attach(BlockTest):
         for why, content, size, message in cases:
             with self.subTest(why):
                 self.assert_refused(self.bad_block(content, size), message)
+
+    def test_the_cpp_readers_fuzz_regressions(self):
+        # Each input that broke shm::read_npy_header once: refused with ValueError, or an
+        # array inside the block that numpy reads the same from the bytes.
+        corpus = os.path.join(HERE, "..", "..", "..", "libshm", "fuzz", "regressions",
+                              "npy_header")
+        files = sorted(os.listdir(corpus))
+        self.assertGreater(len(files), 5)
+        for file in files:
+            with self.subTest(file):
+                with open(os.path.join(corpus, file), "rb") as f:
+                    raw = f.read()
+                name = self.bad_block(raw)
+                try:
+                    a = libshm.attach_ndarray(name)
+                except ValueError:
+                    self.assertNotIn("/" + name, libshm._registered)
+                    continue
+                fp = io.BytesIO(raw)
+                version = np.lib.format.read_magic(fp)
+                shape, fortran_order, dtype = np.lib.format._read_array_header(fp, version)
+                self.assertEqual((a.dtype, a.shape, a.flags.f_contiguous and a.ndim > 1),
+                                 (dtype, shape, fortran_order and a.ndim > 1))
+                self.assertEqual(a.tobytes("A"), raw[fp.tell():fp.tell() + a.nbytes])
+
+    def test_mutated_headers(self):
+        # The reader on its own, over bytes: mutated valid blocks are refused with ValueError
+        # or give a layout numpy accepts inside the bytes.
+        seed = secrets.randbelow(1 << 30)
+        rng = np.random.default_rng(seed)
+        seeds = [libshm._npy_header(np.lib.format.dtype_to_descr(np.dtype(d)), s, o == "F") +
+                 b"\x00" * 64 for d, s, o in CASES if s != (123456789012,)]
+        accepted = 0
+        for _ in range(3000):
+            raw = bytearray(seeds[rng.integers(len(seeds))])
+            for _ in range(rng.integers(1, 4)):
+                at = int(rng.integers(len(raw) + 1))
+                kind = rng.integers(4)
+                if kind == 0 and at < len(raw):
+                    raw[at] = int(rng.integers(256))
+                elif kind == 1:
+                    raw[at:at] = rng.choice([b"9", b"0", b",", b"(", b"'", b"99999999999"])
+                elif kind == 2:
+                    del raw[at:at + int(rng.integers(1, 8))]
+                else:
+                    raw = raw[:at]
+            try:
+                dtype, shape, fortran, offset = libshm._read_npy_header(np, bytes(raw), "x")
+            except ValueError:
+                continue
+            accepted += 1
+            a = np.ndarray(shape, dtype, buffer=bytes(raw), offset=offset,
+                           order="F" if fortran else "C")
+            self.assertLessEqual(offset + a.nbytes, len(raw), (seed, bytes(raw)))
+        print("\n  seed %d: %d of 3000 mutated headers accepted" % (seed, accepted), end=" ")
 
     def test_every_truncation_of_a_valid_block(self):
         a = libshm.ndarray((3, 2), "<i4", name=self.name(), track=False)
