@@ -98,7 +98,8 @@ from ._core import _ListBase
 from ._core import _bind_direct_slots
 from ._core import unlink_block as _unlink_block
 
-__all__ = ["SharedMemory", "ShareableList", "LayoutError", "ndarray", "attach_ndarray"]
+# Not ndarray and attach_ndarray: a star import after numpy's must not replace numpy.ndarray.
+__all__ = ["SharedMemory", "ShareableList", "LayoutError"]
 __version__ = "0.1.0"
 
 _O_CREX = os.O_CREAT | os.O_EXCL
