@@ -526,11 +526,12 @@ def _make_array_support(np):
         releases the view first, so the block then closes quietly (a SharedMemory collected
         while a view is exported prints BufferError from __del__)."""
 
-        __slots__ = ("shm", "address", "__array_interface__", "_pin")
+        __slots__ = ("shm", "address", "identity", "__array_interface__", "_pin")
 
         def __init__(self, shm):
             self._pin = memoryview(shm.buf)
             self.shm = shm
+            self.identity = _identity(shm.name)  # (device, inode), to tell a reused name
             # numpy's frombuffer keeps no export either: the address outlives the temporary.
             self.address = np.frombuffer(self._pin, np.uint8).__array_interface__["data"][0]
             self.__array_interface__ = {"version": 3, "shape": (len(self._pin),),
@@ -597,7 +598,7 @@ def _make_array_support(np):
                                  f"({shm.size} bytes) and cannot be pickled")
             return (_ndarray_from_reference,
                     (shm.name, shm.size, self.dtype, self.shape, self.strides, offset,
-                     bool(self.flags.writeable)))
+                     bool(self.flags.writeable), mapping.identity))
 
         def __reduce_ex__(self, protocol):
             # ndarray's own would send a contiguous array's data out of band (protocol 5).
@@ -772,16 +773,18 @@ def attach_ndarray(name, *, track=True):
     return arr
 
 
-def _ndarray_from_reference(name, size, dtype, shape, strides, offset, writeable):
+def _ndarray_from_reference(name, size, dtype, shape, strides, offset, writeable,
+                            identity=None):
     """Unpickles a SharedArray: attaches the block untracked (the sender's registration, if
     any, governs its lifetime) and makes the same view of it."""
     arrays = _array_support()
     shm = SharedMemory(name, track=False)
     try:
         dtype = arrays.np.dtype(dtype)
-        if shm.size != size:
-            raise ValueError(f"block {name!r} is not the block this array was pickled from "
-                             f"({shm.size} bytes, not {size})")
+        now = _identity(name)
+        if shm.size != size or (identity is not None and now is not None and now != identity):
+            # The name was unlinked and given to another block since.
+            raise ValueError(f"block {name!r} is not the block this array was pickled from")
         if dtype.hasobject:
             raise ValueError(f"dtype {dtype} holds Python objects, which cannot be shared")
         if not _fits(shape, strides, dtype.itemsize, offset, size):

@@ -400,11 +400,12 @@ class Pickling(BlockTest):
         a.shm.unlink()
         with self.assertRaises(FileNotFoundError):
             pickle.loads(data)
-        other = libshm.SharedMemory(a.shm.name, create=True, size=64)  # the name, reused
-        with self.assertRaisesRegex(ValueError, "not the block"):
-            pickle.loads(data)
-        other.unlink()
-        other.close()
+        for size in (64, a.shm.size):  # the name, reused by a block of another or the same size
+            other = libshm.SharedMemory(a.shm.name, create=True, size=size)
+            with self.assertRaisesRegex(ValueError, "not the block"):
+                pickle.loads(data)
+            other.unlink()
+            other.close()
         self.assertFalse(exists(a.shm.name))
 
     def test_unpickling_does_not_register(self):
