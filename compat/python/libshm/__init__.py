@@ -72,10 +72,18 @@ reading (gh-106939); types are looked up by exact type() (KeyError for subclasse
 ..., str and bytes subclasses accepted only by assignment); count() and index() compare with
 ==; close() raises BufferError while a view of `buf` is alive; after sl.shm.close() the list
 raises TypeError.
+
+Beyond the stdlib, with numpy (imported on first use; `import libshm` does not need it):
+ndarray(shape, dtype, order, name) makes a numpy array in a new block that starts with numpy's
+.npy header (the one C++'s shm::NpyArray writes), attach_ndarray(name) finds the array in such
+a block; both return a SharedArray (a numpy.ndarray subclass, `.shm` its block) that pickles
+as a reference to its block, so Pool workers and Queues share it instead of copying it
+(compat/python/README.md in the repository, "Arrays").
 """
 
 import atexit
 import functools
+import math
 import operator
 import os
 import secrets
@@ -90,6 +98,7 @@ from ._core import _ListBase
 from ._core import _bind_direct_slots
 from ._core import unlink_block as _unlink_block
 
+# Not ndarray and attach_ndarray: a star import after numpy's must not replace numpy.ndarray.
 __all__ = ["SharedMemory", "ShareableList", "LayoutError"]
 __version__ = "0.1.0"
 
@@ -472,3 +481,318 @@ class ShareableList(_ListBase):
 # Iteration (sl[0], sl[1], ... by the legacy protocol) and len() straight into _ListBase's C
 # slots, not through a method lookup per item (src/core.cpp, bind_direct_slots).
 _bind_direct_slots(ShareableList)
+
+
+# --- numpy arrays in blocks ----------------------------------------------------------------------
+# A block made by ndarray() is numpy's .npy file in shared memory, byte for byte the one C++'s
+# shm::NpyArray::create writes (docs/format.md, "numpy arrays: the .npy header"). numpy is
+# imported on first use, so that `import libshm` works without it.
+
+_NPY_MAGIC = b"\x93NUMPY"
+_NPY_ALIGN = 64  # np.lib.format.ARRAY_ALIGN: the data starts at a multiple of it
+_NPY_GROWTH_AXIS_MAX_DIGITS = 21  # np.lib.format.GROWTH_AXIS_MAX_DIGITS
+_NPY_MAX_DIMS = 32  # numpy 1.x's NPY_MAXDIMS, shm::kMaxDims
+_NPY_KEYS = {"descr", "fortran_order", "shape"}
+
+_arrays = None  # the numpy half, made by _array_support() on first use
+
+
+def __getattr__(name):
+    if name == "SharedArray":  # the class needs numpy: made when first asked for
+        return _array_support().SharedArray
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _array_support():
+    global _arrays
+    if _arrays is None:
+        try:
+            import numpy
+        except ImportError as e:
+            raise ImportError("libshm's arrays need numpy, which this interpreter cannot "
+                              "import") from e
+        _arrays = _make_array_support(numpy)
+    return _arrays
+
+
+def _make_array_support(np):
+    numpy1 = int(np.__version__.split(".")[0]) < 2
+
+    class _Mapping:
+        """The numpy base of the arrays over one block: holds the block and a view of its
+        mapping. While the view is alive, shm.close() raises BufferError rather than unmapping
+        memory an array points to (numpy keeps no buffer export of its own: an array made
+        with np.ndarray(buffer=shm.buf) is left dangling by close()). The last array to go
+        releases the view first, so the block then closes quietly (a SharedMemory collected
+        while a view is exported prints BufferError from __del__)."""
+
+        __slots__ = ("shm", "address", "identity", "__array_interface__", "_pin")
+
+        def __init__(self, shm):
+            self._pin = memoryview(shm.buf)
+            self.shm = shm
+            self.identity = _identity(shm.name)  # (device, inode), to tell a reused name
+            # numpy's frombuffer keeps no export either: the address outlives the temporary.
+            self.address = np.frombuffer(self._pin, np.uint8).__array_interface__["data"][0]
+            self.__array_interface__ = {"version": 3, "shape": (len(self._pin),),
+                                        "typestr": "|u1", "data": (self.address, False)}
+
+        def __del__(self):
+            self._pin.release()
+
+    def mapping_of(arr):
+        """The _Mapping at the end of an array's chain of bases, None if there is none. The
+        chain may pass through objects numpy made views of by __array_interface__, with a
+        `base` of their own (np.lib.stride_tricks.as_strided's)."""
+        base = arr
+        for _ in range(64):  # numpy collapses chains of views; a loop is no block's
+            if base is None or isinstance(base, _Mapping):
+                return base
+            base = getattr(base, "base", None)
+        return None
+
+    class SharedArray(np.ndarray):
+        """A numpy array whose memory is a libshm block (libshm.ndarray, attach_ndarray).
+
+        Slices and views keep this type while they point into the block; results with
+        memory of their own (ufuncs, fancy indexing) are plain ndarrays; a copy() or other
+        method that copies keeps the type with `shm` None. An array in a block pickles as a
+        reference to it (name, dtype, shape, strides, offset): unpickling attaches the same
+        memory, untracked (compat/python/README.md, "Arrays"); the rest pickle by value, as
+        plain ndarrays. `shm` is the libshm.SharedMemory the array lives in: shm.unlink()
+        destroys the block once every process has closed it; the mapping is closed when the
+        last array over it (and shm itself) is gone, and shm.close() raises BufferError
+        while one is alive."""
+
+        @property
+        def shm(self):
+            "The libshm.SharedMemory the array's memory belongs to; None if not in a block."
+            mapping = mapping_of(self)
+            return None if mapping is None else mapping.shm
+
+        def __array_wrap__(self, arr, context=None, return_scalar=False):
+            # As np.memmap: a ufunc's own output is a plain ndarray (or scalar); an out= in
+            # the block stays a SharedArray.
+            arr = super().__array_wrap__(arr, context)
+            if arr is self or mapping_of(arr) is not None:
+                return arr
+            if return_scalar or (numpy1 and arr.shape == ()):
+                return arr[()]
+            return arr.view(np.ndarray)
+
+        def __getitem__(self, index):
+            res = super().__getitem__(index)
+            if type(res) is SharedArray and mapping_of(res) is None:
+                return res.view(np.ndarray)
+            return res
+
+        def __reduce__(self):
+            mapping = mapping_of(self)
+            if mapping is None:
+                return self.view(np.ndarray).__reduce__()
+            shm = mapping.shm
+            offset = self.__array_interface__["data"][0] - mapping.address
+            if not _fits(self.shape, self.strides, self.itemsize, offset, shm.size):
+                # Only stride tricks make such views: better no pickle than a wrong one.
+                raise ValueError(f"this view reaches outside its block {shm.name!r} "
+                                 f"({shm.size} bytes) and cannot be pickled")
+            return (_ndarray_from_reference,
+                    (shm.name, shm.size, self.dtype, self.shape, self.strides, offset,
+                     bool(self.flags.writeable), mapping.identity))
+
+        def __reduce_ex__(self, protocol):
+            # ndarray's own would send a contiguous array's data out of band (protocol 5).
+            return self.__reduce__()
+
+    def array_over(shm, dtype, shape, offset, strides=None, order="C"):
+        # numpy checks that the shape, strides and offset stay inside the buffer.
+        whole = np.asarray(_Mapping(shm))
+        return np.ndarray.__new__(SharedArray, shape, dtype, buffer=whole, offset=offset,
+                                  strides=strides, order=order)
+
+    # Named as libshm's own, where the module's __getattr__ finds it (repr, pickling the class).
+    SharedArray.__module__, SharedArray.__qualname__ = __name__, "SharedArray"
+    return types.SimpleNamespace(np=np, SharedArray=SharedArray, array_over=array_over)
+
+
+def _fits(shape, strides, itemsize, offset, size):
+    """Whether the elements of an array at byte `offset` of a `size`-byte block lie in it."""
+    if 0 in shape:
+        return 0 <= offset <= size
+    low = offset + sum(min(0, (n - 1) * s) for n, s in zip(shape, strides))
+    high = offset + sum(max(0, (n - 1) * s) for n, s in zip(shape, strides)) + itemsize
+    return 0 <= low and high <= size
+
+
+def _shape_tuple(shape):
+    try:
+        dims = (operator.index(shape),)
+    except TypeError:
+        dims = tuple(operator.index(n) for n in shape)
+    if any(n < 0 for n in dims):
+        raise ValueError(f"negative dimensions are not allowed: {dims}")
+    if len(dims) > _NPY_MAX_DIMS:
+        raise ValueError(f"an array has at most {_NPY_MAX_DIMS} dimensions, not {len(dims)}")
+    return dims
+
+
+def _npy_header(descr, shape, fortran_order):
+    """The .npy header of np.lib.format._write_array_header, version chosen as
+    shm::make_npy_header chooses it: 1.0, 2.0 past 65,535 bytes, 3.0 (UTF-8) when the text is
+    not ASCII (numpy writes latin-1 names as 1.0)."""
+    text = "{'descr': %r, 'fortran_order': %r, 'shape': %r, }" % (descr, fortran_order, shape)
+    if shape:  # room to grow the first axis (the last in Fortran order) in place
+        text += " " * (_NPY_GROWTH_AXIS_MAX_DIGITS - len(repr(shape[-1 if fortran_order else 0])))
+    try:
+        raw, major, prefix = text.encode("ascii"), 1, 10
+    except UnicodeEncodeError:
+        raw, major, prefix = text.encode("utf8"), 3, 12
+    hlen = len(raw) + 1  # the final newline
+    if major == 1 and hlen + _NPY_ALIGN - (prefix + hlen) % _NPY_ALIGN > 0xFFFF:
+        major, prefix = 2, 12
+    total = hlen + _NPY_ALIGN - (prefix + hlen) % _NPY_ALIGN
+    if total > 0xFFFFFFFF:
+        raise ValueError(".npy header too long")
+    return (_NPY_MAGIC + bytes((major, 0)) + total.to_bytes(prefix - 8, "little") + raw +
+            b" " * (total - hlen) + b"\n")
+
+
+def _dtype_fits(dtype):
+    """Whether a dtype's item size, fields and subarrays are non-negative and nest inside it."""
+    if dtype.itemsize < 0:
+        return False
+    if dtype.subdtype is not None:
+        base, shape = dtype.subdtype
+        return _dtype_fits(base) and base.itemsize * math.prod(shape) <= dtype.itemsize
+    for field in (dtype.fields or {}).values():
+        sub, offset = field[0], field[1]
+        if not (_dtype_fits(sub) and 0 <= offset and offset + sub.itemsize <= dtype.itemsize):
+            return False
+    return True
+
+
+def _read_npy_header(np, buf, name):
+    """(dtype, shape, fortran_order, data offset) of the .npy header at the start of `buf`;
+    ValueError naming what is wrong (the rules of shm::read_npy_header, docs/format.md)."""
+    def bad(why):
+        return ValueError(f"block {name!r} does not hold an .npy array: {why}")
+
+    size = len(buf)
+    if size < 10:
+        raise bad(f"{size} bytes are too few for an .npy header")
+    if bytes(buf[:6]) != _NPY_MAGIC:
+        raise bad("no .npy magic (\\x93NUMPY) at its start")
+    major, minor = buf[6], buf[7]
+    if minor != 0 or major not in (1, 2, 3):
+        raise bad(f"unsupported .npy version {major}.{minor}")
+    start = 10 if major == 1 else 12
+    hlen = int.from_bytes(buf[8:start], "little")
+    if hlen > size - start:
+        raise bad(f"its header length {hlen} runs past the end of the {size}-byte block")
+    import ast
+    try:
+        header = ast.literal_eval(bytes(buf[start:start + hlen]).decode(
+            "utf8" if major == 3 else "latin1"))
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError,
+            UnicodeDecodeError) as e:
+        raise bad(f"its header does not parse ({type(e).__name__}: {e})") from None
+    if not isinstance(header, dict) or set(header) != _NPY_KEYS:
+        raise bad("its header is not a dict with exactly the keys descr, fortran_order, shape")
+    shape, fortran_order = header["shape"], header["fortran_order"]
+    if type(fortran_order) is not bool:
+        raise bad(f"fortran_order is {fortran_order!r}, not True or False")
+    if (type(shape) is not tuple or len(shape) > _NPY_MAX_DIMS or
+            not all(type(n) is int and n >= 0 for n in shape)):
+        raise bad(f"shape {shape!r} is not a tuple of at most {_NPY_MAX_DIMS} sizes")
+    try:
+        dtype = np.lib.format.descr_to_dtype(header["descr"])
+    except Exception as e:  # numpy raises ValueError or TypeError, with or without a message
+        raise bad(f"descr {header['descr']!r} is not a dtype ({type(e).__name__}: {e})") from None
+    if dtype.hasobject:
+        raise bad(f"descr {header['descr']!r} holds Python objects")
+    if not _dtype_fits(dtype):  # numpy 1.24 wraps '<U999999999' to a negative itemsize
+        raise bad(f"descr {header['descr']!r} has an impossible layout")
+    offset = start + hlen
+    if dtype.itemsize * math.prod(n or 1 for n in shape) > sys.maxsize:  # numpy's own limit
+        raise bad(f"shape {shape} of {dtype.str} is too big for numpy")
+    nbytes = dtype.itemsize * math.prod(shape)
+    if nbytes > size - offset:
+        raise bad(f"the data of shape {shape} {dtype.str} ({nbytes} bytes from byte {offset}) "
+                  f"runs past the end of the {size}-byte block")
+    return dtype, shape, fortran_order, offset
+
+
+def ndarray(shape, dtype=float, order="C", name=None, *, track=True):
+    """A new numpy array, zero-filled, in a new block that starts with numpy's .npy header
+    (the one shm::NpyArray::create writes), so that C++ (NpyArray::attach), attach_ndarray
+    and a plain numpy user (compat/python/README.md, "Arrays") find its dtype, shape and
+    order. Returns a libshm.SharedArray: `a.shm` is its block (name=None picks a random
+    name, as SharedMemory; track as in SharedMemory), unlinked with a.shm.unlink(); it pickles
+    as a reference to the block. Needs numpy."""
+    arrays = _array_support()
+    np = arrays.np
+    if order not in ("C", "F"):
+        raise ValueError(f"order must be 'C' or 'F', not {order!r}")
+    shape = _shape_tuple(shape)
+    dtype = np.dtype(dtype)
+    if dtype.subdtype is not None:  # as np.ndarray: a subarray dtype adds dimensions
+        dtype, shape = dtype.base, shape + dtype.shape
+        shape = _shape_tuple(shape)
+    if dtype.hasobject:
+        raise ValueError(f"dtype {dtype} holds Python objects, which cannot be shared")
+    if dtype.itemsize * math.prod(n or 1 for n in shape) > sys.maxsize:  # numpy's own limit
+        raise ValueError(f"shape {shape} of {dtype.str} is too big for numpy")
+    nbytes = dtype.itemsize * math.prod(shape)
+    header = _npy_header(np.lib.format.dtype_to_descr(dtype), shape, order == "F")
+    shm = SharedMemory(name, create=True, size=len(header) + nbytes, track=track)
+    try:
+        shm.buf[:len(header)] = header
+        return arrays.array_over(shm, dtype, shape, len(header), order=order)
+    except BaseException:
+        shm.unlink()
+        raise
+
+
+def attach_ndarray(name, *, track=True):
+    """The numpy array in the existing block `name`, which must start with an .npy header
+    (made by ndarray(), C++'s NpyArray::create or numpy's np.lib.format): a
+    libshm.SharedArray over the block, as ndarray() returns. ValueError when the block holds
+    no valid header or is too small for the shape it names; the block is registered with
+    the tracker (track=True, as SharedMemory) only once it is found valid. Needs numpy."""
+    arrays = _array_support()
+    shm = SharedMemory(name, track=False)
+    try:
+        dtype, shape, fortran_order, offset = _read_npy_header(arrays.np, shm.buf, name)
+    except BaseException:
+        shm.close()
+        raise
+    arr = arrays.array_over(shm, dtype, shape, offset, order="F" if fortran_order else "C")
+    if track:
+        shm._track = True
+        _register(shm._name)
+    return arr
+
+
+def _ndarray_from_reference(name, size, dtype, shape, strides, offset, writeable,
+                            identity=None):
+    """Unpickles a SharedArray: attaches the block untracked (the sender's registration, if
+    any, governs its lifetime) and makes the same view of it."""
+    arrays = _array_support()
+    shm = SharedMemory(name, track=False)
+    try:
+        dtype = arrays.np.dtype(dtype)
+        now = _identity(name)
+        if shm.size != size or (identity is not None and now is not None and now != identity):
+            # The name was unlinked and given to another block since.
+            raise ValueError(f"block {name!r} is not the block this array was pickled from")
+        if dtype.hasobject:
+            raise ValueError(f"dtype {dtype} holds Python objects, which cannot be shared")
+        if not _fits(shape, strides, dtype.itemsize, offset, size):
+            raise ValueError(f"the pickled view lies outside block {name!r}")
+    except BaseException:
+        shm.close()
+        raise
+    arr = arrays.array_over(shm, dtype, shape, offset, strides=strides)
+    if not writeable:
+        arr.flags.writeable = False
+    return arr
