@@ -162,6 +162,10 @@ void ShareableList::set(std::ptrdiff_t index, const Item& value) {
   detail::write_item(all, ref, encoded);
 }
 
+std::size_t ShareableList::allocation(std::ptrdiff_t index) const {
+  return slot(index).allocation();
+}
+
 std::string ShareableList::format() const {
   const std::span<const std::byte> all = bytes();
   std::string out;

@@ -297,9 +297,10 @@ class ShareableList(_ListBase):
     deliberate differences. Values are read from the block on every access."""
 
     # __getitem__, __setitem__ and __len__ are _ListBase's C slots (src/core.cpp): an exact int
-    # index into an open list and a value of an exact supported type are handled there; every
-    # other case, errors included, calls _getitem, _setitem or _len below, which follow the
-    # stdlib's code so that its exceptions and messages are the running version's. Iteration
+    # index inside [-N, N) of an open list and a value of a type the list stores are handled
+    # there (a set that fails there raises what _setitem would after its checks, so it runs
+    # once); every other case calls _getitem, _setitem or _len below, which follow the stdlib's
+    # code so that its exceptions and messages are the running version's. Iteration
     # (the stdlib's: the sequence protocol over __getitem__), count and index (the stdlib's
     # loops, in _ListBase's C methods _count and _index) and so list(sl) and repr(sl) run in
     # C, one pass over the block without a Python-level call per item.

@@ -79,53 +79,93 @@ auto translated(std::string_view name, const char* index_message, F&& f) -> decl
 // ---------------------------------------------------------------------------------------------
 // Items: Python objects <-> shm::Item, with the stdlib's type rules.
 
-// The stdlib looks types up by exact type(), so subclasses of int/float (and bool, None) give
-// KeyError(type). Assignment accepts str and bytes subclasses (isinstance), creation does not.
+// Why a Python value is or is not an item (convert_item).
+enum class Conversion {
+  ok,                // converted
+  wrong_type,        // the stdlib raises KeyError(type(value))
+  int_out_of_range,  // an int that 'q' cannot pack: the stdlib raises struct.error
+  python_error,      // a Python error is set (UnicodeEncodeError for surrogates, MemoryError)
+};
+
+// `v` as an item, by the stdlib's type rules, without raising: the one conversion of both the
+// C slots' fast paths and the methods. The stdlib looks types up by exact type(), so
+// subclasses of int/float (and bool, None) are the wrong type; assignment accepts str and
+// bytes subclasses (isinstance), creation does not.
+Conversion convert_item(PyObject* v, bool assignment, shm::Item& out) noexcept {
+  try {
+    if (v == Py_None) {
+      out = shm::None{};
+    } else if (PyBool_Check(v)) {
+      out = (v == Py_True);
+    } else if (PyLong_CheckExact(v)) {
+      int overflow = 0;
+      const long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+      if (overflow != 0) return Conversion::int_out_of_range;
+      if (x == -1 && PyErr_Occurred()) return Conversion::python_error;
+      out = static_cast<std::int64_t>(x);
+    } else if (PyFloat_CheckExact(v)) {
+      out = PyFloat_AS_DOUBLE(v);
+    } else if (PyUnicode_CheckExact(v) || (assignment && PyUnicode_Check(v))) {
+      Py_ssize_t n = 0;
+      const char* s = PyUnicode_AsUTF8AndSize(v, &n);  // UnicodeEncodeError for surrogates
+      if (s == nullptr) return Conversion::python_error;
+      out = std::string(s, static_cast<std::size_t>(n));
+    } else if (PyBytes_CheckExact(v) || (assignment && PyBytes_Check(v))) {
+      out = shm::Bytes{
+          std::string(PyBytes_AS_STRING(v), static_cast<std::size_t>(PyBytes_GET_SIZE(v)))};
+    } else {
+      return Conversion::wrong_type;
+    }
+    return Conversion::ok;
+  } catch (const std::bad_alloc&) {
+    PyErr_NoMemory();
+    return Conversion::python_error;
+  }
+}
+
+// convert_item, raising what the stdlib raises for a value it cannot store.
 shm::Item to_item(py::handle value, bool assignment) {
-  PyObject* v = value.ptr();
-  if (v == Py_None) return shm::None{};
-  if (PyBool_Check(v)) return v == Py_True;
-  if (PyLong_CheckExact(v)) {
-    int overflow = 0;
-    const long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
-    if (overflow != 0) raise_struct_error(q_range_message);
-    if (x == -1 && PyErr_Occurred()) throw py::error_already_set();
-    return static_cast<std::int64_t>(x);
+  shm::Item item;
+  switch (convert_item(value.ptr(), assignment, item)) {
+    case Conversion::ok:
+      return item;
+    case Conversion::int_out_of_range:
+      raise_struct_error(q_range_message);
+    case Conversion::wrong_type:
+      PyErr_SetObject(PyExc_KeyError, reinterpret_cast<PyObject*>(Py_TYPE(value.ptr())));
+      throw py::error_already_set();
+    case Conversion::python_error:
+      break;
   }
-  if (PyFloat_CheckExact(v)) return PyFloat_AS_DOUBLE(v);
-  if (PyUnicode_CheckExact(v) || (assignment && PyUnicode_Check(v))) {
-    Py_ssize_t n = 0;
-    const char* s = PyUnicode_AsUTF8AndSize(v, &n);  // UnicodeEncodeError for surrogates
-    if (s == nullptr) throw py::error_already_set();
-    return std::string(s, static_cast<std::size_t>(n));
-  }
-  if (PyBytes_CheckExact(v) || (assignment && PyBytes_Check(v))) {
-    return shm::Bytes{
-        std::string(PyBytes_AS_STRING(v), static_cast<std::size_t>(PyBytes_GET_SIZE(v)))};
-  }
-  PyErr_SetObject(PyExc_KeyError, reinterpret_cast<PyObject*>(Py_TYPE(v)));
   throw py::error_already_set();
 }
 
+// The Python object for an item or for an item view into the block (a new reference, or
+// nullptr with a Python error set): the one mapping of get() and the C slots' fast path.
+struct NewObject {
+  PyObject* operator()(shm::None) const noexcept { Py_RETURN_NONE; }
+  PyObject* operator()(bool b) const noexcept { return PyBool_FromLong(b ? 1 : 0); }
+  PyObject* operator()(std::int64_t i) const noexcept {
+    return PyLong_FromLongLong(static_cast<long long>(i));
+  }
+  PyObject* operator()(double d) const noexcept { return PyFloat_FromDouble(d); }
+  PyObject* operator()(std::string_view s) const noexcept {
+    return PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "strict");
+  }
+  PyObject* operator()(const std::string& s) const noexcept { return (*this)(std::string_view(s)); }
+  PyObject* operator()(const shm::BytesView& b) const noexcept { return bytes(b.data); }
+  PyObject* operator()(const shm::Bytes& b) const noexcept { return bytes(b.data); }
+
+ private:
+  static PyObject* bytes(std::string_view data) noexcept {
+    return PyBytes_FromStringAndSize(data.data(), static_cast<Py_ssize_t>(data.size()));
+  }
+};
+
 py::object from_item(const shm::Item& item) {
-  struct Visitor {
-    py::object operator()(shm::None) const { return py::none(); }
-    py::object operator()(bool b) const { return py::bool_(b); }
-    py::object operator()(std::int64_t i) const {
-      return py::reinterpret_steal<py::object>(PyLong_FromLongLong(i));
-    }
-    py::object operator()(double d) const { return py::float_(d); }
-    py::object operator()(const std::string& s) const {
-      return py::reinterpret_steal<py::object>(
-          PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "strict"));
-    }
-    py::object operator()(const shm::Bytes& b) const {
-      return py::bytes(b.data.data(), b.data.size());
-    }
-  };
-  py::object out = std::visit(Visitor{}, item);
-  if (!out) throw py::error_already_set();
-  return out;
+  PyObject* out = std::visit(NewObject{}, item);
+  if (out == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(out);
 }
 
 // A list index as the stdlib takes it: any object with __index__; others are a TypeError.
@@ -245,70 +285,9 @@ PyObject* fast_get(shm::ShareableList& list, Py_ssize_t i) noexcept {
   } catch (...) {
     return nullptr;
   }
-  PyObject* out = nullptr;
-  switch (item.index()) {
-    case 0:
-      Py_RETURN_NONE;
-    case 1:
-      if (*std::get_if<bool>(&item)) Py_RETURN_TRUE;
-      Py_RETURN_FALSE;
-    case 2:
-      out = PyLong_FromLongLong(static_cast<long long>(*std::get_if<std::int64_t>(&item)));
-      break;
-    case 3:
-      out = PyFloat_FromDouble(*std::get_if<double>(&item));
-      break;
-    case 4: {
-      const std::string_view s = *std::get_if<std::string_view>(&item);
-      out = PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "strict");
-      break;
-    }
-    default: {
-      const std::string_view b = std::get_if<shm::BytesView>(&item)->data;
-      out = PyBytes_FromStringAndSize(b.data(), static_cast<Py_ssize_t>(b.size()));
-      break;
-    }
-  }
+  PyObject* out = std::visit(NewObject{}, item);
   if (out == nullptr) PyErr_Clear();  // let the slow path raise it
   return out;
-}
-
-// `value` as an item by the stdlib's assignment rules, or false (no error set) when the fast
-// path does not apply: other types, ints out of range, unencodable str.
-bool fast_item(PyObject* v, shm::Item& out) noexcept {
-  try {
-    if (v == Py_None) {
-      out = shm::None{};
-    } else if (PyBool_Check(v)) {
-      out = (v == Py_True);
-    } else if (PyLong_CheckExact(v)) {
-      int overflow = 0;
-      const long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
-      if (overflow != 0 || (x == -1 && PyErr_Occurred())) {
-        PyErr_Clear();
-        return false;
-      }
-      out = static_cast<std::int64_t>(x);
-    } else if (PyFloat_CheckExact(v)) {
-      out = PyFloat_AS_DOUBLE(v);
-    } else if (PyUnicode_Check(v)) {  // subclasses too, as __setitem__ takes them
-      Py_ssize_t n = 0;
-      const char* s = PyUnicode_AsUTF8AndSize(v, &n);
-      if (s == nullptr) {
-        PyErr_Clear();
-        return false;
-      }
-      out = std::string(s, static_cast<std::size_t>(n));
-    } else if (PyBytes_Check(v)) {
-      out = shm::Bytes{
-          std::string(PyBytes_AS_STRING(v), static_cast<std::size_t>(PyBytes_GET_SIZE(v)))};
-    } else {
-      return false;
-    }
-    return true;
-  } catch (...) {  // std::bad_alloc
-    return false;
-  }
 }
 
 // The index of an exact int key, or false (no error set).
@@ -362,19 +341,56 @@ PyObject* list_item(PyObject* self, Py_ssize_t i) noexcept {
   return out;
 }
 
+// Sets item `at` (inside [0, N) of an open list) to `item`, converted from a str, bytes or
+// scalar by the assignment rules, raising what the Python-level _setitem would raise after its
+// index and type checks passed: the stdlib's ValueError for a str/bytes longer than the slot,
+// else set()'s exception, translated. The set runs once, failed or not.
+int set_checked(shm::ShareableList& list, Py_ssize_t at, const shm::Item& item) noexcept {
+  try {
+    const std::string_view chars = std::holds_alternative<std::string>(item)
+                                       ? std::string_view(std::get<std::string>(item))
+                                   : std::holds_alternative<shm::Bytes>(item)
+                                       ? std::string_view(std::get<shm::Bytes>(item).data)
+                                       : std::string_view();
+    if (chars.size() > list.allocation(at)) {
+      PyErr_SetString(PyExc_ValueError, "bytes/str item exceeds available storage");
+      return -1;
+    }
+    translated(list.name(), "assignment index out of range", [&] { list.set(at, item); });
+    return 0;
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (const py::builtin_exception& e) {
+    e.set_error();
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_SystemError, e.what());
+  }
+  return -1;
+}
+
 int list_ass_subscript(PyObject* self, PyObject* key, PyObject* value) noexcept {
   if (value == nullptr) {  // del sl[i]: the stdlib's class has __setitem__, no __delitem__
     PyErr_SetString(PyExc_AttributeError, "__delitem__");
     return -1;
   }
+  // An exact int index inside [-N, N) of an open list and a value of a type the list stores
+  // are set here; anything else (whose exceptions are the running version's) goes to _setitem.
   shm::ShareableList* list = as_list(self)->list;
   Py_ssize_t i = 0;
-  shm::Item item;
-  if (list != nullptr && fast_index(key, i) && fast_item(value, item)) {
-    try {
-      list->set(static_cast<std::ptrdiff_t>(i), item);
-      return 0;
-    } catch (...) {  // nothing was written: the slow path raises the error
+  if (list != nullptr && !list->shm().closed() && fast_index(key, i)) {
+    const auto n = static_cast<Py_ssize_t>(list->size());
+    const Py_ssize_t at = i < 0 ? i + n : i;
+    if (at >= 0 && at < n) {
+      shm::Item item;
+      switch (convert_item(value, true, item)) {
+        case Conversion::ok:
+          return set_checked(*list, at, item);
+        case Conversion::python_error:
+          PyErr_Clear();  // _setitem raises it again, with the stdlib's context
+          break;
+        default:
+          break;
+      }
     }
   }
   return slow_set(self, key, value);

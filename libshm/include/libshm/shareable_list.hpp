@@ -173,6 +173,11 @@ class ShareableList {
 
   /// Concatenated format strings, e.g. "q8sxxxxxx?x" (CPython's ShareableList.format).
   [[nodiscard]] std::string format() const;
+  /// The bytes reserved for item `index`'s slot (CPython's _allocated_offsets[i + 1] -
+  /// _allocated_offsets[i]): the most a str (as UTF-8) or bytes set() stores there can have,
+  /// less if the slot's current "<k>s" format is shorter. Throws std::out_of_range outside
+  /// [-N, N), std::logic_error on a closed list.
+  [[nodiscard]] std::size_t allocation(std::ptrdiff_t index) const;
   /// The format string of item `index` alone, e.g. "8s" (CPython's private
   /// _get_packing_format). Throws std::out_of_range outside [-N, N), LayoutError if it is not
   /// one CPython writes.
