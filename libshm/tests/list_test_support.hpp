@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "libshm/item.hpp"
+#include "libshm/item_json.hpp"
 #include "libshm/shared_memory.hpp"
 
 namespace shm {
