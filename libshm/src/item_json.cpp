@@ -113,16 +113,13 @@ std::string write(const Json& j) {
   return j.dump();
 }
 
-// Runs a text API parse, naming Item JSON in parse_json's errors.
-template <typename F>
-auto parse_item_json(std::string_view text, F convert) {
-  Json j;
+// parse_json for the text API, naming Item JSON in its errors.
+Json parse_text(std::string_view text) {
   try {
-    j = parse_json(text);
+    return parse_json(text);
   } catch (const std::invalid_argument& e) {
     fail(e.what());
   }
-  return convert(j);
 }
 
 }  // namespace
@@ -148,14 +145,13 @@ std::string to_json(std::span<const Item> items) {
 }
 
 Item item_from_json(std::string_view json) {
-  return parse_item_json(json, [](const Json& j) { return j.get<Item>(); });
+  return parse_text(json).get<Item>();
 }
 
 std::vector<Item> items_from_json(std::string_view json) {
-  return parse_item_json(json, [](const Json& j) {
-    if (!j.is_array()) fail("expected a JSON array of items");
-    return j.get<std::vector<Item>>();
-  });
+  const Json j = parse_text(json);
+  if (!j.is_array()) fail("expected a JSON array of items");
+  return j.get<std::vector<Item>>();
 }
 
 }  // namespace shm
