@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <iostream>
 #include <libshm/hex.hpp>
-#include <libshm/item.hpp>
+#include <libshm/item_json.hpp>
 #include <libshm/pickle.hpp>
 #include <libshm/shareable_list.hpp>
 #include <libshm/shared_memory.hpp>
@@ -42,48 +42,13 @@ class AgentError : public std::runtime_error {
   std::string kind_;  // error kind (harness/PROTOCOL.md)
 };
 
-// Parses a request like json::parse, except that an integer literal outside 64 bits (which
-// nlohmann would turn into a double) becomes {"$bigint": "<digits>"}, so that it is reported
-// as an integer libshm cannot hold rather than stored as a float.
-class RequestSax : public nlohmann::detail::json_sax_dom_parser<json> {
- public:
-  explicit RequestSax(json& result) : json_sax_dom_parser(result, true) {}
-  bool number_float(double value, const std::string& text) {
-    if (text.find_first_of(".eE") == std::string::npos) {
-      return start_object(1) && key(big_key_) && string(big_text_ = text) && end_object();
-    }
-    return json_sax_dom_parser::number_float(value, text);
-  }
-
- private:
-  std::string big_key_ = "$bigint";  // key of the marker object
-  std::string big_text_;             // the literal's text
-};
-
-json parse_request(const std::string& line) {
-  json result;
-  RequestSax sax(result);
-  json::sax_parse(line, &sax);
-  return result;
-}
-
+// An unholdable value (an integer outside int64, an unknown object, …) is the request's fault.
 shm::Item to_item(const json& j) {
-  if (j.is_object() && j.contains("$bigint")) {
-    throw AgentError("InvalidArgument", "integer " + j["$bigint"].get<std::string>() +
-                                            " is outside int64: libshm cannot hold it");
-  }
-  // A str needs no round trip through text (the parser has checked its UTF-8 already); a
-  // 10 MB item would otherwise be written and parsed again.
-  if (j.is_string()) return shm::Item{j.get<std::string>()};
   try {
-    return shm::item_from_json(j.dump());
+    return j.get<shm::Item>();
   } catch (const std::invalid_argument& e) {
     throw AgentError("InvalidArgument", std::string("not an item libshm can hold: ") + e.what());
   }
-}
-
-json from_item(const shm::Item& item) {
-  return json::parse(shm::to_json(item));
 }
 
 std::string hex_of(std::span<const std::byte> bytes) {
@@ -132,14 +97,14 @@ class Agent {
     if (op == "block.write") return block_write(req);
     if (op == "list.create") return list_create(req);
     if (op == "list.attach") return list_attach(req);
-    if (op == "list.get") return from_item(list(req).get(req.at("index").get<std::ptrdiff_t>()));
+    if (op == "list.get") return list(req).get(req.at("index").get<std::ptrdiff_t>());
     if (op == "list.set") {
       list(req).set(req.at("index").get<std::ptrdiff_t>(), to_item(req.at("value")));
       return nullptr;
     }
     if (op == "list.len") return list(req).size();
     if (op == "list.format") return list(req).format();
-    if (op == "list.items") return items(list(req).items());
+    if (op == "list.items") return list(req).items();
     if (op == "list.count") return list(req).count(to_item(req.at("value")));
     if (op == "list.index") return list(req).index(to_item(req.at("value")));
     if (op == "list.slice") return slice(req);
@@ -197,12 +162,6 @@ class Agent {
     auto h = req.value("handle", "");
     if (auto it = lists_.find(h); it != lists_.end()) return it->second;
     throw AgentError("InvalidArgument", "no list handle " + h);
-  }
-
-  static json items(const std::vector<shm::Item>& values) {
-    json out = json::array();
-    for (const auto& v : values) out.push_back(from_item(v));
-    return out;
   }
 
   void note(const shm::SharedMemory& b) {
@@ -306,7 +265,7 @@ class Agent {
     auto step = req.value("step", std::int64_t{1});
     if (step <= 0) throw AgentError("InvalidArgument", "step must be positive");
     json out = json::array();
-    for (auto i = start; i < stop; i += step) out.push_back(from_item(l.get(i)));
+    for (auto i = start; i < stop; i += step) out.push_back(l.get(i));
     return out;
   }
 
@@ -406,11 +365,11 @@ int main() {
     try {
       json req;
       try {
-        req = parse_request(line);
-      } catch (const json::parse_error& e) {
+        req = shm::parse_json(line);
+      } catch (const std::invalid_argument& e) {
         std::smatch m;
         if (std::regex_search(line, m, id_pattern)) id = std::stoll(m[1].str());
-        throw AgentError("InvalidArgument", std::string("request is not JSON: ") + e.what());
+        throw AgentError("InvalidArgument", std::string("request: ") + e.what());
       }
       id = req.value("id", json());
       op = req.value("op", "");

@@ -9,6 +9,8 @@
 #include <optional>
 #include <vector>
 
+#include "libshm/item_json.hpp"
+
 namespace pyshm {
 
 namespace {
@@ -67,14 +69,11 @@ void print_table(std::ostream& out, const shm::ShareableList& list, int cpython_
 }
 
 std::string list_json(const shm::ShareableList& list) {
-  nlohmann::json items = nlohmann::json::array();
-  for (const shm::Item& item : list.items())
-    items.push_back(nlohmann::json::parse(shm::to_json(item)));
   nlohmann::json doc = {{"name", list.name()},
                         {"size", list.shm().size()},
                         {"layout", shm::to_string(list.layout())},
                         {"format", list.format()},
-                        {"items", std::move(items)}};
+                        {"items", list.items()}};
   return doc.dump();
 }
 

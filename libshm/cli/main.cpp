@@ -20,6 +20,7 @@
 #include "block_listing.hpp"
 #include "dump.hpp"
 #include "libshm/hex.hpp"
+#include "libshm/item_json.hpp"
 #include "libshm/pickle.hpp"
 #include "libshm/shareable_list.hpp"
 

@@ -10,6 +10,13 @@ install(TARGETS shm EXPORT libshmTargets
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/include/libshm DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT libshmTargets NAMESPACE shm:: DESTINATION ${LIBSHM_CMAKE_DIR})
+# shm::item_json in an export set of its own: libshmConfig.cmake loads it (and looks for
+# nlohmann-json) only for a consumer that asks for the component item_json.
+install(TARGETS shm_item_json EXPORT libshmItemJsonTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(EXPORT libshmItemJsonTargets NAMESPACE shm:: DESTINATION ${LIBSHM_CMAKE_DIR})
 
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/libshmConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/libshmConfig.cmake INSTALL_DESTINATION ${LIBSHM_CMAKE_DIR})
@@ -32,4 +39,7 @@ file(RELATIVE_PATH LIBSHM_PC_TO_PREFIX ${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_L
      ${CMAKE_INSTALL_PREFIX})
 string(REGEX REPLACE "/$" "" LIBSHM_PC_TO_PREFIX "${LIBSHM_PC_TO_PREFIX}")
 configure_file(${CMAKE_CURRENT_LIST_DIR}/libshm.pc.in ${CMAKE_CURRENT_BINARY_DIR}/libshm.pc @ONLY)
-install(FILES ${CMAKE_CURRENT_BINARY_DIR}/libshm.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+configure_file(${CMAKE_CURRENT_LIST_DIR}/libshm-item-json.pc.in
+               ${CMAKE_CURRENT_BINARY_DIR}/libshm-item-json.pc @ONLY)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/libshm.pc ${CMAKE_CURRENT_BINARY_DIR}/libshm-item-json.pc
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "libshm/item.hpp"
+#include "libshm/item_json.hpp"
 
 namespace {
 

@@ -11,6 +11,7 @@
 
 #include "libshm/hex.hpp"
 #include "libshm/item.hpp"
+#include "libshm/item_json.hpp"
 #include "libshm/shared_memory.hpp"
 
 namespace shm {

@@ -1,4 +1,5 @@
-// shm::Item: one value of a ShareableList, with Python's equality, and its JSON encoding.
+// shm::Item: one value of a ShareableList, with Python's equality and repr. Its JSON form, Item
+// JSON, is libshm/item_json.hpp (target shm::item_json).
 #pragma once
 
 #include <compare>
@@ -51,19 +52,5 @@ bool python_isprintable(char32_t code_point, int cpython_minor = kNewestReprMino
 
 /// The Python type name: "NoneType", "bool", "int", "float", "str" or "bytes".
 std::string_view type_name(const Item& item) noexcept;
-
-/// Item JSON (docs/format.md): int → integer; float → number with a fraction or exponent, or
-/// {"float": "nan" | "inf" | "-inf"}; bool; null; str → string; bytes → {"bytes": "<hex>"}.
-/// Floats are written with the shortest text that reads back to the same double (repr).
-std::string to_json(const Item& item);
-/// A JSON array of items in Item JSON.
-std::string to_json(std::span<const Item> items);
-
-/// Parses one value in Item JSON. Throws std::invalid_argument naming what is wrong (not JSON,
-/// an integer outside int64, an unknown object, bad hex, a string that is not UTF-8). Bytes'
-/// hex may be in either case, as bytes.fromhex() accepts; "nan" is CPython's float('nan').
-Item item_from_json(std::string_view json);
-/// Parses a JSON array of Item JSON values; throws std::invalid_argument as item_from_json.
-std::vector<Item> items_from_json(std::string_view json);
 
 }  // namespace shm

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "libshm/item_json.hpp"
 #include "libshm/shareable_list.hpp"
 #include "values.hpp"
 
