@@ -229,7 +229,7 @@ std::string read_text(const Json& entry) {
   if (entry.is_object() && entry.contains("error")) {
     return "error:" + entry["error"].get<std::string>();
   }
-  return to_json(item_from_json(entry.dump()));
+  return to_json(entry.get<Item>());
 }
 
 std::string read_text(const ShareableList& list, std::size_t i) {

@@ -49,7 +49,7 @@ Read parse_read(const Json& entry) {
   if (entry.is_object() && entry.contains("error")) {
     return {std::nullopt, entry["error"]["type"].get<std::string>()};
   }
-  return {item_from_json(entry.dump()), ""};
+  return {entry.get<Item>(), ""};
 }
 
 // Checks libshm's read of item i against CPython's. The only errors CPython records are
@@ -88,7 +88,7 @@ TEST_P(Vectors, LibshmWritesAndReadsWhatCPythonDid) {
     const std::string id = c["id"];
     SCOPED_TRACE(GetParam() + " case " + id);
     test::BlockCleanup cleanup;
-    const std::vector<Item> items = items_from_json(c["items"].dump());
+    const std::vector<Item> items = c["items"].get<std::vector<Item>>();
     const std::string cpython_block = test::unhex(c["block"].get<std::string>());
     ASSERT_EQ(cpython_block.size(), c["size"].get<std::size_t>());
 
@@ -130,7 +130,7 @@ TEST_P(Vectors, LibshmWritesAndReadsWhatCPythonDid) {
     for (ShareableList* list : targets) {
       for (const Json& s : c["sets"]) {
         const auto index = s["index"].get<std::ptrdiff_t>();
-        const Item value = item_from_json(s["value"].dump());
+        const Item value = s["value"].get<Item>();
         if (s["error"].is_null()) {
           EXPECT_NO_THROW(list->set(index, value)) << "sl[" << index << "] = " << s["value"];
         } else {
