@@ -9,6 +9,7 @@
 
 #include "bytes_text.hpp"
 #include "float_repr.hpp"
+#include "item_view.hpp"
 #include "printable.hpp"
 #include "utf8.hpp"
 
@@ -33,7 +34,7 @@ struct Number {
   double d = 0;            // float
 };
 
-Number as_number(const Item& item) noexcept {
+Number as_number(const ItemView& item) noexcept {
   if (const bool* b = std::get_if<bool>(&item)) return {true, false, *b ? 1 : 0, 0};
   if (const auto* i = std::get_if<std::int64_t>(&item)) return {true, false, *i, 0};
   if (const double* d = std::get_if<double>(&item)) return {true, true, 0, *d};
@@ -107,7 +108,45 @@ std::string bytes_repr(std::string_view data) {
 
 }  // namespace
 
+ItemView view_of(const Item& item) noexcept {
+  switch (item.index()) {
+    case 0:
+      return None{};
+    case 1:
+      return *std::get_if<bool>(&item);
+    case 2:
+      return *std::get_if<std::int64_t>(&item);
+    case 3:
+      return *std::get_if<double>(&item);
+    case 4:
+      return std::string_view(*std::get_if<std::string>(&item));
+    default:
+      return BytesView{std::get_if<Bytes>(&item)->data};
+  }
+}
+
+Item to_item(const ItemView& view) {
+  switch (view.index()) {
+    case 0:
+      return None{};
+    case 1:
+      return std::get<bool>(view);
+    case 2:
+      return std::get<std::int64_t>(view);
+    case 3:
+      return std::get<double>(view);
+    case 4:
+      return std::string(std::get<std::string_view>(view));
+    default:
+      return Bytes{std::string(std::get<BytesView>(view).data)};
+  }
+}
+
 bool python_equal(const Item& a, const Item& b) noexcept {
+  return detail::python_equal(view_of(a), view_of(b));
+}
+
+bool detail::python_equal(const ItemView& a, const ItemView& b) noexcept {
   const Number x = as_number(a);
   const Number y = as_number(b);
   if (x.is_number || y.is_number) {
@@ -126,6 +165,10 @@ bool python_isprintable(char32_t code_point, int cpython_minor) {
 }
 
 std::string python_repr(const Item& item, int cpython_minor) {
+  return detail::python_repr(view_of(item), cpython_minor);
+}
+
+std::string detail::python_repr(const ItemView& item, int cpython_minor) {
   check_minor(cpython_minor);
   switch (item.index()) {
     case 0:
@@ -137,9 +180,9 @@ std::string python_repr(const Item& item, int cpython_minor) {
     case 3:
       return detail::python_float_repr(std::get<double>(item));
     case 4:
-      return str_repr(std::get<std::string>(item), cpython_minor);
+      return str_repr(std::get<std::string_view>(item), cpython_minor);
     default:
-      return bytes_repr(std::get<Bytes>(item).data);
+      return bytes_repr(std::get<BytesView>(item).data);
   }
 }
 

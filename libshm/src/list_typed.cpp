@@ -17,23 +17,6 @@
 
 namespace shm {
 
-Item to_item(const ItemView& view) {
-  switch (view.index()) {
-    case 0:
-      return None{};
-    case 1:
-      return std::get<bool>(view);
-    case 2:
-      return std::get<std::int64_t>(view);
-    case 3:
-      return std::get<double>(view);
-    case 4:
-      return std::string(std::get<std::string_view>(view));
-    default:
-      return Bytes{std::string(std::get<BytesView>(view).data)};
-  }
-}
-
 namespace {
 
 [[noreturn, gnu::cold, gnu::noinline]] void throw_range(std::size_t first, std::size_t count,

@@ -11,6 +11,7 @@
 #include <system_error>
 #include <utility>
 
+#include "item_view.hpp"
 #include "libshm/tracker.hpp"
 #include "list_codec.hpp"
 #include "list_layout.hpp"
@@ -186,15 +187,21 @@ std::vector<Item> ShareableList::items() const {
   return out;
 }
 
+// count, index and repr read each item as a view (view(i), get()'s checks and exceptions), so
+// no str or bytes is copied out of the block.
 std::size_t ShareableList::count(const Item& value) const {
+  const ItemView wanted = view_of(value);
   std::size_t n = 0;
-  for (const Item& item : *this) n += python_equal(value, item) ? 1 : 0;
+  for (std::size_t i = 0; i < size_; ++i) {
+    n += detail::python_equal(wanted, view(static_cast<std::ptrdiff_t>(i))) ? 1 : 0;
+  }
   return n;
 }
 
 std::size_t ShareableList::index(const Item& value) const {
+  const ItemView wanted = view_of(value);
   for (std::size_t i = 0; i < size_; ++i) {
-    if (python_equal(value, get(static_cast<std::ptrdiff_t>(i)))) return i;
+    if (detail::python_equal(wanted, view(static_cast<std::ptrdiff_t>(i)))) return i;
   }
   throw std::invalid_argument(python_repr(value) + " not in this container");
 }
@@ -203,7 +210,7 @@ std::string ShareableList::repr(int cpython_minor) const {
   std::string out = "ShareableList([";
   for (std::size_t i = 0; i < size_; ++i) {
     if (i != 0) out += ", ";
-    out += python_repr(get(static_cast<std::ptrdiff_t>(i)), cpython_minor);
+    out += detail::python_repr(view(static_cast<std::ptrdiff_t>(i)), cpython_minor);
   }
   return out + "], name=" + python_repr(Item(name()), cpython_minor) + ")";
 }

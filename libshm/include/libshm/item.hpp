@@ -27,6 +27,27 @@ struct Bytes {
 /// The alternatives are in this order; index() tells the type.
 using Item = std::variant<None, bool, std::int64_t, double, std::string, Bytes>;
 
+/// A bytes value seen without copying: in a block (ShareableList::view), NUL-stripped as get()
+/// strips it, or in an Item (view_of).
+struct BytesView {
+  std::string_view data;  ///< the bytes
+
+  friend bool operator==(const BytesView&, const BytesView&) = default;
+};
+
+/// An item seen without copying: the alternatives of Item, in the same order, with a str's
+/// UTF-8 and a bytes' data as views instead of owned strings. From ShareableList::view they
+/// point into the block and are valid while the list stays open (not closed, moved or
+/// destroyed); another process assigning to the item while a view is used changes what the
+/// view shows (there is no locking, as in CPython), so copy what must stay stable.
+using ItemView = std::variant<None, bool, std::int64_t, double, std::string_view, BytesView>;
+
+/// The Item an ItemView shows, with its characters copied.
+Item to_item(const ItemView& view);
+
+/// A view of `item` (its strings are viewed, not copied; valid while `item` lives unchanged).
+ItemView view_of(const Item& item) noexcept;
+
 /// Python's `a == b` for two items, as ShareableList.count and .index use it: numbers compare
 /// by value across bool, int and float (1 == True == 1.0, 0 == False == 0.0), NaN equals
 /// nothing (not even itself), None equals only None, str equals only str and bytes only bytes.

@@ -23,26 +23,6 @@ struct ListGeometry;
 struct SlotRef;
 }  // namespace detail
 
-// ---------------------------------------------------------------------------------------------
-// Typed and zero-copy reads (ShareableList::view, get_view, get_as; src/list_typed.cpp).
-
-/// A bytes item's data inside a block, NUL-stripped as get() strips it (see ItemView).
-struct BytesView {
-  std::string_view data;  ///< the bytes, pointing into the block
-
-  friend bool operator==(const BytesView&, const BytesView&) = default;
-};
-
-/// An item read without copying: the alternatives of Item, in the same order, with a str's
-/// UTF-8 (validated) and a bytes' data as views into the block instead of owned strings.
-/// The views are valid while the list stays open (not closed, moved or destroyed). They point
-/// into shared memory: another process assigning to the item while a view is used changes
-/// what the view shows (there is no locking, as in CPython), so copy what must stay stable.
-using ItemView = std::variant<None, bool, std::int64_t, double, std::string_view, BytesView>;
-
-/// The Item an ItemView shows, with its characters copied.
-Item to_item(const ItemView& view);
-
 /// Options for ShareableList::create.
 struct ListCreateOptions {
   /// Block name without the leading slash; a random "psm_" name when empty.
