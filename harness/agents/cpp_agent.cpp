@@ -5,11 +5,14 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <bit>
 #include <cerrno>
 #include <cmath>
 #include <complex>
 #include <cstdint>
+#include <cstring>
 #include <iostream>
 #include <libshm/array.hpp>
 #include <libshm/hex.hpp>
@@ -18,6 +21,7 @@
 #include <libshm/shareable_list.hpp>
 #include <libshm/shared_memory.hpp>
 #include <libshm/tracker.hpp>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -111,7 +115,7 @@ std::string descr_literal(const json& spec) {
     if (f.size() == 3) {
       std::string dims;
       for (const auto& n : f[2]) dims += std::to_string(n.get<std::size_t>()) + ", ";
-      if (f[2].size() > 1) dims.resize(dims.size() - 2);
+      if (!dims.empty()) dims.resize(dims.size() - (f[2].size() == 1 ? 1 : 2));  // "(2,)", "(2, 3)"
       out += ", (" + dims + ")";
     }
     out += ")";
@@ -184,7 +188,9 @@ template <typename T>
 T integer_of(const json& j) {
   if (!j.is_number_integer()) throw AgentError("InvalidArgument", "not an int: " + j.dump());
   if constexpr (std::is_signed_v<T>) {
-    if (j.is_number_unsigned() && j.get<std::uint64_t>() > std::uint64_t(INT64_MAX)) {
+    if (j.is_number_unsigned() &&
+        j.get<std::uint64_t>() >
+            static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
       throw AgentError("InvalidArgument", j.dump() + " does not fit");
     }
     auto v = j.get<std::int64_t>();
