@@ -13,6 +13,7 @@ DIR, a directory holding the package, else from wherever `import libshm` finds i
 is then the implementation "pylibshm<version>", under test and judged by libshm's policy.
 """
 
+import io
 import json
 import math
 import os
@@ -96,6 +97,145 @@ def item_from_json(value):
     return value
 
 
+# --------------------------------------------------------------------------- Array JSON (numpy)
+# An element of a typed array (ops array.* and npy.*, harness/PROTOCOL.md "Array JSON"): bool,
+# int, float (a number; {"float": "inf"|"-inf"}; a NaN as {"nan": "<hex of its bits>"} so that
+# payloads travel exactly), complex as [re, im], bytes (S, V) as {"bytes": hex}, str (U), a
+# structured element as {field: value}; subarrays and the array itself as nested lists.
+
+
+def dtype_of(spec):
+    """The numpy dtype a request names: a dtype.str spelling ("<f8") or a descr as JSON lists
+    ([["a", "<i4"], ["", "|V4"], ["b", ">f8", [2]]]), read as the .npy header's descr is."""
+    def descr(d):
+        if isinstance(d, str):
+            return d
+        if not isinstance(d, list):
+            raise HarnessError("InvalidArgument", "not a dtype: %r" % (d,))
+        return [tuple([f[0], descr(f[1])] + [tuple(x) for x in f[2:]]) for f in d]
+    return numpy.lib.format.descr_to_dtype(descr(spec))
+
+
+def float_to_json(x):
+    """A numpy floating scalar (native order) as Array JSON, NaN payloads kept."""
+    if numpy.isnan(x):
+        bits = int(numpy.array([x]).view("u%d" % x.itemsize)[0])
+        return {"nan": "%0*x" % (2 * x.itemsize, bits)}
+    if numpy.isinf(x):
+        return {"float": "inf" if x > 0 else "-inf"}
+    return float(x)
+
+
+def float_from_json(value, dtype):
+    """The scalar of native floating `dtype` that Array JSON `value` describes."""
+    if isinstance(value, dict) and set(value) == {"nan"}:
+        bits = numpy.array([int(value["nan"], 16)], dtype="u%d" % dtype.itemsize)
+        return bits.view(dtype)[0]
+    if isinstance(value, dict) and value.get("float") in ("inf", "-inf", "nan"):
+        return dtype.type(float(value["float"]))
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise HarnessError("InvalidArgument", "not a float: %r" % (value,))
+    return dtype.type(value)
+
+
+def element_from_json(value, dtype):
+    """The numpy scalar to assign for Array JSON `value` in an array of plain `dtype`."""
+    native = dtype.newbyteorder("=")
+    kind = dtype.kind
+    if kind == "b":
+        if not isinstance(value, bool):
+            raise HarnessError("InvalidArgument", "not a bool: %r" % (value,))
+        return numpy.bool_(value)
+    if kind in "iu":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise HarnessError("InvalidArgument", "not an int: %r" % (value,))
+        info = numpy.iinfo(native)
+        if not info.min <= value <= info.max:
+            raise OverflowError("%d does not fit %s" % (value, dtype.str))
+        return native.type(value)
+    if kind == "f":
+        return float_from_json(value, native)
+    if kind == "c":
+        part = numpy.dtype("f%d" % (dtype.itemsize // 2))
+        if not isinstance(value, list) or len(value) != 2:
+            raise HarnessError("InvalidArgument", "a complex is [re, im], not %r" % (value,))
+        parts = numpy.array([float_from_json(v, part) for v in value], dtype=part)
+        return parts.view(native)[0]
+    if kind == "U":
+        if not isinstance(value, str):
+            raise HarnessError("InvalidArgument", "not a str: %r" % (value,))
+        return value
+    if kind in "SV" and isinstance(value, dict) and set(value) == {"bytes"}:
+        data = bytes.fromhex(value["bytes"])
+        return numpy.bytes_(data) if kind == "S" else numpy.void(data)
+    raise HarnessError("InvalidArgument", "no %s element from %r" % (dtype.str, value))
+
+
+def element_to_json(x, dtype):
+    """Array JSON for the scalar `x` read from an array of plain `dtype`."""
+    kind = dtype.kind
+    if kind == "b":
+        return bool(x)
+    if kind in "iu":
+        return int(x)
+    if kind == "f":
+        return float_to_json(x)
+    if kind == "c":
+        parts = numpy.array([x]).view("f%d" % (dtype.itemsize // 2))
+        return [float_to_json(parts[0]), float_to_json(parts[1])]
+    if kind == "U":
+        return str(x)
+    if kind in "SV":
+        return {"bytes": bytes(x).hex()}
+    raise HarnessError("Other", "no Array JSON for %s" % dtype.str)
+
+
+def array_write(arr, index, value):
+    """Assigns nested Array JSON `value` to arr[index...], field by field for records."""
+    if len(index) < arr.ndim:
+        n = arr.shape[len(index)]
+        if not isinstance(value, list) or len(value) != n:
+            raise HarnessError("InvalidArgument", "expected a list of %d at %r" % (n, index))
+        for i, item in enumerate(value):
+            array_write(arr, index + (i,), item)
+    elif arr.dtype.names is not None:
+        if not isinstance(value, dict) or set(value) != set(arr.dtype.names):
+            raise HarnessError("InvalidArgument", "expected the fields %r, not %r"
+                               % (arr.dtype.names, value))
+        for name in arr.dtype.names:
+            array_write(arr[name], index, value[name])  # arr[name] is a view: writes through
+    else:
+        arr[index] = element_from_json(value, arr.dtype)
+
+
+def array_read(arr, index, raw):
+    """arr[index...] as nested Array JSON, or with `raw` each element's bytes as stored."""
+    if len(index) < arr.ndim:
+        return [array_read(arr, index + (i,), raw) for i in range(arr.shape[len(index)])]
+    if raw:
+        return arr[tuple(slice(i, i + 1) for i in index)].tobytes().hex()
+    if arr.dtype.names is not None:
+        return {name: array_read(arr[name], index, raw) for name in arr.dtype.names}
+    return element_to_json(arr[index], arr.dtype)
+
+
+def npy_header_of(buf):
+    """(dtype, shape, fortran_order, data offset) of the .npy header at the start of `buf`,
+    read as a stdlib + numpy user does (docs/format.md)."""
+    f = io.BytesIO(bytes(buf))
+    version = numpy.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, fortran_order, dtype = numpy.lib.format.read_array_header_1_0(f)
+    elif version == (2, 0):
+        shape, fortran_order, dtype = numpy.lib.format.read_array_header_2_0(f)
+    else:
+        shape, fortran_order, dtype = numpy.lib.format._read_array_header(f, version)
+    offset = f.tell()
+    if offset + dtype.itemsize * math.prod(shape) > len(buf):
+        raise ValueError("the array runs past the end of the block")
+    return dtype, shape, fortran_order, offset
+
+
 # --------------------------------------------------------------------------- errors
 
 
@@ -133,6 +273,8 @@ class Agent:
         self.blocks = {}  # handle -> SharedMemory
         self.lists = {}  # handle -> ShareableList
         self.tracked = set()  # _name of every block this process's tracker holds because of us
+        self.npy = {}  # handle -> (dtype, shape, fortran_order, data offset) of an .npy block
+        self.npy_arrays = {}  # handle -> the module's SharedArray over an .npy block (--libshm)
 
     # -- helpers
 
@@ -193,7 +335,7 @@ class Agent:
             caps = ["block", "list", "list.raw", "pickle-libshm", "layout-" + NATIVE_LAYOUT,
                     "track-option"]
             if numpy is not None:
-                caps.append("numpy")
+                caps += ["numpy", "array"]
             return {
                 "protocol": PROTOCOL_VERSION,
                 "implementation": "libshm",
@@ -209,7 +351,7 @@ class Agent:
         if HAS_TRACK:
             caps.append("track-option")
         if numpy is not None:
-            caps.append("numpy")
+            caps += ["numpy", "array"]
         return {
             "protocol": PROTOCOL_VERSION,
             "implementation": "CPython",
@@ -396,6 +538,96 @@ class Agent:
         del array
         return values
 
+    def array_of(self, req):
+        """The numpy array a request names over its block: `dtype`, `shape`, `order`,
+        `offset`, or, for an .npy handle without `dtype`, what its header says."""
+        if numpy is None:
+            raise HarnessError("InvalidArgument", "numpy is not installed")
+        shm = self.block(req)
+        handle = req.get("handle")
+        if "dtype" not in req and handle in self.npy_arrays:
+            return self.npy_arrays[handle]
+        if "dtype" not in req and handle in self.npy:
+            dtype, shape, fortran_order, offset = self.npy[handle]
+            order = "F" if fortran_order else "C"
+        else:
+            dtype = dtype_of(req.get("dtype", "<f8"))
+            shape = tuple(req["shape"])
+            order = req.get("order", "C")
+            offset = req.get("offset", 0)
+        return numpy.ndarray(shape, dtype=dtype, buffer=shm.buf, offset=offset, order=order)
+
+    def op_array_write(self, req):
+        arr = self.array_of(req)
+        try:
+            array_write(arr, (), req["values"])
+        finally:
+            del arr  # its export of shm.buf would keep the block from closing
+        return None
+
+    def op_array_read(self, req):
+        arr = self.array_of(req)
+        try:
+            return array_read(arr, (), bool(req.get("raw", False)))
+        finally:
+            del arr
+
+    def npy_result(self, handle, shm):
+        dtype, shape, fortran_order, offset = self.npy[handle]
+        return {"name": shm.name, "size": shm.size, "dtype": dtype.str,
+                "descr": repr(numpy.lib.format.dtype_to_descr(dtype)), "shape": list(shape),
+                "order": "F" if fortran_order else "C", "offset": offset}
+
+    def op_npy_create(self, req):
+        if numpy is None:
+            raise HarnessError("InvalidArgument", "numpy is not installed")
+        handle = self.new_handle(req)
+        dtype = dtype_of(req["dtype"])
+        shape = tuple(req["shape"])
+        fortran_order = req.get("order", "C") == "F"
+        kwargs = self.track_kwargs(req)
+        if LIBSHM is not None:
+            arr = LIBSHM.ndarray(shape, dtype, order="F" if fortran_order else "C",
+                                 name=req.get("name"), **kwargs)
+            shm = arr.shm
+            self.npy_arrays[handle] = arr
+        else:
+            out = io.BytesIO()
+            numpy.lib.format.write_array_header_1_0(out, {
+                "descr": numpy.lib.format.dtype_to_descr(dtype),
+                "fortran_order": fortran_order, "shape": shape})
+            header = out.getvalue()
+            shm = SharedMemory(req.get("name"), create=True,
+                               size=len(header) + dtype.itemsize * math.prod(shape), **kwargs)
+            shm.buf[:len(header)] = header
+        self.blocks[handle] = shm
+        self.note_tracked(shm, kwargs.get("track", True))
+        self.npy[handle] = npy_header_of(shm.buf)
+        return self.npy_result(handle, shm)
+
+    def op_npy_attach(self, req):
+        if numpy is None:
+            raise HarnessError("InvalidArgument", "numpy is not installed")
+        handle = self.new_handle(req)
+        kwargs = self.track_kwargs(req)
+        if LIBSHM is not None:
+            arr = LIBSHM.attach_ndarray(req["name"], **kwargs)
+            shm = arr.shm
+            header = npy_header_of(shm.buf)
+            self.npy_arrays[handle] = arr
+        else:
+            shm = SharedMemory(req["name"], **kwargs)
+            self.note_tracked(shm, kwargs.get("track", True))  # before: the header may be bad
+            try:
+                header = npy_header_of(shm.buf)
+            except Exception:
+                shm.close()
+                raise
+        self.blocks[handle] = shm
+        self.note_tracked(shm, kwargs.get("track", True))
+        self.npy[handle] = header
+        return self.npy_result(handle, shm)
+
     def op_pickle_dumps(self, req):
         """`pickler`: "pickle" (pickle.dumps, the default), "python" (pickle._Pickler),
         "forking" (multiprocessing's ForkingPickler, what Queues and Pools use), "optimized"
@@ -441,6 +673,8 @@ class Agent:
         """End of a cell: close every handle and withdraw every registration this agent made
         that no unlink withdrew, so that a long-lived agent's tracker never touches a block
         of a later cell (names are unique, but the exit warnings would be noise)."""
+        self.npy_arrays.clear()  # the module's arrays pin their blocks' mappings
+        self.npy.clear()
         for shm in list(self.blocks.values()) + [sl.shm for sl in self.lists.values()]:
             try:
                 shm.close()

@@ -70,11 +70,13 @@ std::string cpython_kind(const nlohmann::json& error, const std::string& op) {
   if (is.count("ValueError")) {
     // The module's "item of N bytes exceeds the limit" is a bad value, not a bad argument of
     // the constructor (CPython raises AssertionError there).
-    if ((op == "block.create" || op == "block.attach" || op == "list.create") &&
+    if ((op == "block.create" || op == "block.attach" || op == "list.create" ||
+         op == "array.read" || op == "array.write" || op == "npy.create") &&
         message.find("exceeds") == std::string::npos) {
       return "InvalidArgument";
     }
-    return op == "list.attach" ? "Corrupt" : "Value";
+    // numpy's np.lib.format and the module's attach_ndarray refuse a bad .npy header so.
+    return op == "list.attach" || op == "npy.attach" ? "Corrupt" : "Value";
   }
   if (is.count("OSError") && error.contains("errno") && error["errno"].is_number_integer()) {
     const std::string k = errno_kind(error["errno"].get<int>());
