@@ -9,7 +9,6 @@
 namespace shm {
 namespace {
 
-constexpr std::array<unsigned char, 6> kMagic{0x93, 'N', 'U', 'M', 'P', 'Y'};
 constexpr std::size_t kArrayAlign = 64;           // np.lib.format.ARRAY_ALIGN
 constexpr std::size_t kGrowthAxisMaxDigits = 21;  // np.lib.format.GROWTH_AXIS_MAX_DIGITS
 
@@ -68,7 +67,7 @@ std::vector<std::byte> make_npy_header(const Dtype& dtype, std::span<const std::
   }
   const std::size_t total = hlen + pad;
   std::vector<std::byte> out(prefix + total);
-  std::memcpy(out.data(), kMagic.data(), kMagic.size());
+  std::memcpy(out.data(), kNpyMagic.data(), kNpyMagic.size());
   out[6] = static_cast<std::byte>(major);
   out[7] = std::byte{0};
   for (std::size_t k = 0; k < prefix - 8; ++k) {
@@ -101,7 +100,7 @@ NpyHeader read_npy_header(std::span<const std::byte> head, std::size_t block_siz
         0, "a block of " + std::to_string(block_size) + " bytes is too small for an .npy header");
   }
   short_read(0, 10);
-  if (std::memcmp(head.data(), kMagic.data(), kMagic.size()) != 0) {
+  if (std::memcmp(head.data(), kNpyMagic.data(), kNpyMagic.size()) != 0) {
     throw LayoutError(0, "no .npy magic (\\x93NUMPY)");
   }
   NpyHeader h;

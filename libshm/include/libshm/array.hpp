@@ -575,6 +575,9 @@ extern template class BasicArrayView<false>;
 // ---------------------------------------------------------------------------------------------
 // .npy blocks
 
+/// The six bytes every .npy header starts with: `\x93NUMPY`.
+inline constexpr std::array<unsigned char, 6> kNpyMagic{0x93, 'N', 'U', 'M', 'P', 'Y'};
+
 /// What an .npy header says, validated against the bytes that follow it.
 struct NpyHeader {
   /// Format version: {1, 0}, {2, 0} or {3, 0}.
