@@ -146,8 +146,8 @@ int dump_as_array(const std::string& name, const ArrayRequest& request, bool jso
     if (rest % dtype.itemsize() != 0) {
       throw std::invalid_argument("the " + std::to_string(rest) + " bytes after offset " +
                                   std::to_string(request.offset) + " are not a whole number of " +
-                                  dtype.str() + " elements (" + std::to_string(dtype.itemsize()) +
-                                  " bytes each): give --shape");
+                                  pyshm::dtype_text(dtype) + " elements (" +
+                                  std::to_string(dtype.itemsize()) + " bytes each): give --shape");
     }
     shape.push_back(rest / dtype.itemsize());
   }
@@ -283,7 +283,7 @@ shm::Layout parse_layout(const std::string& text) {
 int main(int argc, char** argv) {
   CLI::App app{
       "pyshm: inspect, create and repair Python-compatible shared memory "
-      "(multiprocessing.shared_memory blocks and ShareableLists)"};
+      "(multiprocessing.shared_memory blocks, ShareableLists and numpy arrays)"};
   app.set_version_flag("--version", std::string("pyshm (libshm) ") + LIBSHM_VERSION);
   app.require_subcommand(1);
 
@@ -302,13 +302,20 @@ int main(int argc, char** argv) {
   auto* ls = app.add_subcommand("ls",
                                 "List every block in /dev/shm: name, size, owner, mode, "
                                 "modification time and kind (shareable-list 3.9+, "
-                                "shareable-list 3.8, raw), judged by full validation");
+                                "shareable-list 3.8, npy <f8 (1000, 3) for a block with numpy's "
+                                ".npy header, raw), judged by full validation");
   ls->add_flag("--json", json, "Print a JSON array");
 
   auto* dump =
-      app.add_subcommand("dump", "Show a ShareableList as a table, JSON, hex or raw bytes");
+      app.add_subcommand("dump",
+                         "Show a ShareableList as a table, or an array (a block with numpy's "
+                         ".npy header, or any block read with --dtype) numpy-style; --json for "
+                         "either, --hex or --raw for any block");
   dump->add_option("NAME", name, "Block name")->required();
-  auto* dump_json = dump->add_flag("--json", json, "Print {name, size, layout, format, items}");
+  auto* dump_json = dump->add_flag("--json", json,
+                                   "Print {name, size, layout, format, items} for a list, "
+                                   "{name, size, dtype, shape, order, offset, data} for an array "
+                                   "(data: the whole array as nested lists)");
   auto* dump_hex = dump->add_flag("--hex", hex, "Annotated hex dump (works for any block)");
   auto* dump_raw = dump->add_flag("--raw", raw, "The block's bytes, unchanged, on stdout");
   std::string repr_python = "3." + std::to_string(shm::kNewestReprMinor);
@@ -327,7 +334,7 @@ int main(int argc, char** argv) {
   std::string shape_text;
   auto* dump_dtype = dump->add_option(
       "--dtype", dtype_text,
-      "Read the block as an array of this numpy dtype.str (<f8, >i2, |b1, c16, |S5, <U3, ...) "
+      "Read the block as an array of this numpy dtype.str (<f8, >i2, |b1, <c16, |S5, <U3, ...) "
       "or dtype.descr list ([('a', '<i4'), ('b', '<f8')]) instead of as a list or by its .npy "
       "header");
   auto* dump_shape =
@@ -347,8 +354,9 @@ int main(int argc, char** argv) {
   dump_dtype->excludes(dump_hex)->excludes(dump_raw);
 
   auto* check = app.add_subcommand("check",
-                                   "Exit 0 if NAME is a valid ShareableList, else 1 "
-                                   "with the reason");
+                                   "Exit 0 if NAME is a valid ShareableList or .npy array "
+                                   "(header well-formed, data inside the block), else 1 with "
+                                   "the reason");
   check->add_option("NAME", name, "Block name")->required();
 
   auto* create_list = app.add_subcommand(
