@@ -9,7 +9,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <system_error>
+
+#include "array_dump.hpp"
 
 namespace pyshm {
 
@@ -41,6 +44,47 @@ shm::ListRegions validate_exact(std::span<const std::byte> block) {
 
 namespace {
 
+// Fills `buf` from byte `at` of `fd` with pread; fewer bytes only at the end of the file.
+std::size_t pread_full(int fd, std::span<std::byte> buf, off_t at) {
+  std::size_t got = 0;
+  while (got < buf.size()) {
+    const ssize_t n = ::pread(fd, buf.data() + got, buf.size() - got, at + static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::system_error(errno, std::generic_category(), "cannot read the block");
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  return got;
+}
+
+}  // namespace
+
+std::optional<shm::NpyHeader> read_npy_by_read(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw std::system_error(errno, std::generic_category(), "fstat");
+  if (!S_ISREG(st.st_mode)) return std::nullopt;
+  const auto size = static_cast<std::size_t>(st.st_size);
+  // Most headers are a few hundred bytes: read a page first, and more only when the header
+  // says it is longer.
+  std::vector<std::byte> head(std::min<std::size_t>(size, 4096));
+  head.resize(pread_full(fd, head, 0));
+  if (head.size() < shm::kNpyMagic.size() ||
+      std::memcmp(head.data(), shm::kNpyMagic.data(), shm::kNpyMagic.size()) != 0) {
+    return std::nullopt;
+  }
+  try {
+    return shm::read_npy_header(head, size);
+  } catch (const shm::LayoutError& e) {
+    const std::size_t more = std::min(size, kMaxNpyHeaderRead);
+    if (e.offset() != 8 || head.size() >= more) throw;  // not a header past what was read
+  }
+  head.resize(std::min(size, kMaxNpyHeaderRead));
+  head.resize(pread_full(fd, head, 0));
+  return shm::read_npy_header(head, size);
+}
+
+namespace {
+
 // Judges the block open on `fd` (read-only, a regular file of info.size bytes) by reading
 // it with pread: no mapping, so no hole takes a page and a truncation is no SIGBUS.
 void classify_open(BlockInfo& info, int fd) {
@@ -50,6 +94,18 @@ void classify_open(BlockInfo& info, int fd) {
     return;
   }
   try {
+    std::optional<shm::NpyHeader> header;
+    try {
+      header = read_npy_by_read(fd);
+    } catch (const shm::LayoutError& e) {  // numpy's magic: judged as an array, not a list
+      info.kind = "raw";
+      info.problem = std::string("not a valid .npy array: ") + e.what();
+      return;
+    }
+    if (header) {
+      info.kind = npy_kind(*header);
+      return;
+    }
     const shm::ListRegions list = validate_exact(fd);
     info.kind = "shareable-list " + std::string(shm::to_string(list.layout));
   } catch (const shm::LayoutError& e) {

@@ -4,10 +4,12 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "libshm/array.hpp"
 #include "libshm/shareable_list.hpp"
 
 namespace pyshm {
@@ -19,8 +21,8 @@ struct BlockInfo {
   std::string owner;    // user name, or the uid if it has none
   mode_t mode;          // permission bits
   std::int64_t mtime;   // modification time, seconds since the epoch
-  std::string kind;     // "shareable-list 3.9+", "shareable-list 3.8", "raw", "semaphore", ...
-  std::string problem;  // why a block is "raw" or "unreadable" (empty for lists)
+  std::string kind;     // "shareable-list 3.9+", "npy <f8 (1000, 3)", "raw", "semaphore", ...
+  std::string problem;  // why a block is "raw" or "unreadable" (empty for lists and arrays)
 };
 
 /// Lists the blocks in `dir` (normally /dev/shm), sorted by name.
@@ -38,6 +40,19 @@ shm::ListRegions validate_exact(std::span<const std::byte> block);
 /// validate_exact for a block read with pread from `fd` (ShareableList::validate_by_read): never
 /// faults, whatever holes or truncation the block has.
 shm::ListRegions validate_exact(int fd);
+
+/// The most bytes read_npy_by_read reads: numpy writes headers of a few hundred bytes (more
+/// only for structured dtypes of thousands of fields); a longer one is refused, so that a
+/// hostile length costs no more than this.
+inline constexpr std::size_t kMaxNpyHeaderRead = std::size_t{1} << 20;
+
+/// The .npy header of the block open on `fd`, read with pread only (shm::read_npy_header on
+/// the first bytes: never a mapping, so holes take no page and truncation is no SIGBUS), or
+/// nullopt if the block is not a regular file or does not start with numpy's magic. Throws
+/// shm::LayoutError for a block with the magic whose header is bad, longer than
+/// kMaxNpyHeaderRead, or followed by less data than it describes; std::system_error if the
+/// block cannot be read.
+std::optional<shm::NpyHeader> read_npy_by_read(int fd);
 
 /// Block `name` opened read-only for pread (O_NOFOLLOW | O_NONBLOCK, so a FIFO never blocks).
 /// Throws std::invalid_argument for a bad name, std::system_error if it cannot be opened.

@@ -1,5 +1,6 @@
 // pyshm: inspect, create and repair Python-compatible shared memory from the command line.
 // Exit codes: 0 success, 1 error (message on stderr, starting "pyshm: "), 2 usage.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -12,11 +13,13 @@
 #include <iostream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
 #include <vector>
 
+#include "array_dump.hpp"
 #include "block_listing.hpp"
 #include "dump.hpp"
 #include "libshm/hex.hpp"
@@ -79,7 +82,84 @@ int cmd_ls(bool json) {
   return 0;
 }
 
-int cmd_dump(const std::string& name, bool json, bool hex, bool raw, int cpython_minor) {
+// What --dtype, --shape, --offset and --order ask dump for.
+struct ArrayRequest {
+  std::optional<std::string> dtype;  // --dtype; none: the block is a list or an .npy array
+  std::optional<std::string> shape;  // --shape; none: all of the block after the offset, 1-D
+  std::size_t offset = 0;            // --offset
+  std::string order = "C";           // --order
+};
+
+// The .npy header of block `name` (open on fd), read with pread, or nullopt if it has no
+// numpy magic; a bad one is an error that names the block.
+std::optional<shm::NpyHeader> npy_header(const std::string& name, int fd) {
+  try {
+    return pyshm::read_npy_by_read(fd);
+  } catch (const shm::LayoutError& e) {
+    throw std::runtime_error(name + " is not a valid .npy array: " + e.what());
+  }
+}
+
+// The array dump: the block and the array's layout, a blank line, then the array.
+void print_array_dump(const shm::SharedMemory& block, const shm::ConstArrayView& view,
+                      shm::Order order, const shm::NpyHeader* npy, bool json, int cpython_minor) {
+  const std::string order_text = order == shm::Order::F ? "F" : "C";
+  if (json) {
+    const nlohmann::json meta = {
+        {"name", block.name()},  {"size", block.size()}, {"dtype", pyshm::dtype_text(view.dtype())},
+        {"shape", view.shape()}, {"order", order_text},  {"offset", view.offset()}};
+    // The data is streamed after the other keys, so that a large array never sits in a DOM.
+    std::string text = meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    text.pop_back();  // the closing brace
+    std::cout << text << ",\"data\":";
+    pyshm::print_array_json(std::cout, view);
+    std::cout << "}\n";
+    return;
+  }
+  std::cout << "name: " << block.name() << "\nsize: " << block.size()
+            << "\ndtype: " << pyshm::dtype_text(view.dtype())
+            << "\nshape: " << pyshm::shape_repr(view.shape()) << "\norder: " << order_text
+            << "\noffset: " << view.offset() << "\n";
+  if (npy != nullptr) {
+    std::cout << "header: .npy " << npy->version.first << "." << npy->version.second << "\n";
+  }
+  std::cout << "\n";
+  pyshm::print_array(std::cout, view, cpython_minor);
+  std::cout << "\n";
+}
+
+// dump --dtype: any block, read as the array the options describe.
+int dump_as_array(const std::string& name, const ArrayRequest& request, bool json,
+                  int cpython_minor) {
+  const shm::Dtype dtype = pyshm::parse_dtype(*request.dtype);
+  const auto block = shm::SharedMemory::attach(name, {.read_only = true});
+  std::vector<std::size_t> shape;
+  if (request.shape) {
+    shape = pyshm::parse_shape(*request.shape);
+  } else {  // as numpy.frombuffer: the rest of the block, which must be whole elements
+    if (request.offset > block.size()) {
+      throw std::invalid_argument("offset " + std::to_string(request.offset) +
+                                  " is past the end of the " + std::to_string(block.size()) +
+                                  "-byte block");
+    }
+    const std::size_t rest = block.size() - request.offset;
+    if (rest % dtype.itemsize() != 0) {
+      throw std::invalid_argument("the " + std::to_string(rest) + " bytes after offset " +
+                                  std::to_string(request.offset) + " are not a whole number of " +
+                                  pyshm::dtype_text(dtype) + " elements (" +
+                                  std::to_string(dtype.itemsize()) + " bytes each): give --shape");
+    }
+    shape.push_back(rest / dtype.itemsize());
+  }
+  const shm::Order order = request.order == "F" ? shm::Order::F : shm::Order::C;
+  // The view checks that every element lies in the block and is aligned before any is read.
+  const shm::ConstArrayView view(block, dtype, shape, order, request.offset);
+  print_array_dump(block, view, order, nullptr, json, cpython_minor);
+  return 0;
+}
+
+int cmd_dump(const std::string& name, bool json, bool hex, bool raw, int cpython_minor,
+             const ArrayRequest& request) {
   if (raw) {
     // pread, in chunks: holes come out as zeros, a block shrunk meanwhile just ends sooner.
     const pyshm::BlockFd fd(name);
@@ -102,9 +182,21 @@ int cmd_dump(const std::string& name, bool json, bool hex, bool raw, int cpython
     pyshm::print_hex(std::cout, block.buf());
     return 0;
   }
-  // Validated by reading first: a list with an unreadable part is reported as invalid, and a
-  // hostile one never reaches a mapping.
-  pyshm::validate_exact(pyshm::BlockFd(name).get());
+  if (request.dtype) return dump_as_array(name, request, json, cpython_minor);
+  // Validated by reading first: a list or array with an unreadable part is reported as invalid,
+  // and a hostile one never reaches a mapping.
+  const pyshm::BlockFd fd(name);
+  if (npy_header(name, fd.get())) {
+    try {
+      const auto array = shm::NpyArray::attach(name, {.read_only = true});
+      print_array_dump(array.shm(), array.cview(), array.order(), &array.header(), json,
+                       cpython_minor);
+    } catch (const shm::LayoutError& e) {  // changed since it was read
+      throw std::runtime_error(name + " is not a valid .npy array: " + e.what());
+    }
+    return 0;
+  }
+  pyshm::validate_exact(fd.get());
   const auto list = shm::ShareableList::attach(name, {.read_only = true});
   if (json) {
     std::cout << pyshm::list_json(list) << "\n";
@@ -116,7 +208,24 @@ int cmd_dump(const std::string& name, bool json, bool hex, bool raw, int cpython
 
 int cmd_check(const std::string& name) {
   // Read with pread only: no mapping, so holes take no page and truncation is no SIGBUS.
-  const shm::ListRegions list = pyshm::validate_exact(pyshm::BlockFd(name).get());
+  const pyshm::BlockFd fd(name);
+  if (const auto npy = npy_header(name, fd.get())) {
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0)
+      throw std::system_error(errno, std::generic_category(), "fstat");
+    const auto size = static_cast<std::size_t>(st.st_size);
+    const std::size_t end = npy->data_offset + npy->nbytes;
+    const std::size_t after = size > end ? size - end : 0;
+    std::printf(
+        "%s: valid .npy array, %s %s, %s order, .npy %d.%d header of %zu bytes, %zu data "
+        "bytes%s\n",
+        name.c_str(), pyshm::dtype_text(npy->dtype).c_str(), pyshm::shape_repr(npy->shape).c_str(),
+        npy->fortran_order ? "Fortran" : "C", npy->version.first, npy->version.second,
+        npy->data_offset, npy->nbytes,
+        after == 0 ? "" : (", " + std::to_string(after) + " bytes after them").c_str());
+    return 0;
+  }
+  const shm::ListRegions list = pyshm::validate_exact(fd.get());
   std::printf("%s: valid ShareableList, layout %s, %zu items, %zu bytes\n", name.c_str(),
               std::string(shm::to_string(list.layout)).c_str(), list.count, list.end);
   return 0;
@@ -148,6 +257,22 @@ int cmd_unpickle(const std::string& hex_arg) {
   return 0;
 }
 
+// Checks a number of bytes: digits only (CLI11's range checks would accept "+1" and print the
+// range as 0 to 1.79e308).
+CLI::Validator byte_count(const std::string& option, bool zero_allowed) {
+  return CLI::Validator(
+      [option, zero_allowed](const std::string& text) -> std::string {
+        const bool digits =
+            !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+        if (!digits || (!zero_allowed && text.find_first_not_of('0') == std::string::npos)) {
+          return option + " must be a " + (zero_allowed ? "" : "positive ") +
+                 "number of bytes, not '" + text + "'";
+        }
+        return "";
+      },
+      "BYTES");
+}
+
 shm::Layout parse_layout(const std::string& text) {
   if (text == "3.8") return shm::Layout::v38;
   return shm::Layout::v39;  // CLI11's IsMember already refused anything else
@@ -158,7 +283,7 @@ shm::Layout parse_layout(const std::string& text) {
 int main(int argc, char** argv) {
   CLI::App app{
       "pyshm: inspect, create and repair Python-compatible shared memory "
-      "(multiprocessing.shared_memory blocks and ShareableLists)"};
+      "(multiprocessing.shared_memory blocks, ShareableLists and numpy arrays)"};
   app.set_version_flag("--version", std::string("pyshm (libshm) ") + LIBSHM_VERSION);
   app.require_subcommand(1);
 
@@ -177,13 +302,20 @@ int main(int argc, char** argv) {
   auto* ls = app.add_subcommand("ls",
                                 "List every block in /dev/shm: name, size, owner, mode, "
                                 "modification time and kind (shareable-list 3.9+, "
-                                "shareable-list 3.8, raw), judged by full validation");
+                                "shareable-list 3.8, npy <f8 (1000, 3) for a block with numpy's "
+                                ".npy header, raw), judged by full validation");
   ls->add_flag("--json", json, "Print a JSON array");
 
   auto* dump =
-      app.add_subcommand("dump", "Show a ShareableList as a table, JSON, hex or raw bytes");
+      app.add_subcommand("dump",
+                         "Show a ShareableList as a table, or an array (a block with numpy's "
+                         ".npy header, or any block read with --dtype) numpy-style; --json for "
+                         "either, --hex or --raw for any block");
   dump->add_option("NAME", name, "Block name")->required();
-  auto* dump_json = dump->add_flag("--json", json, "Print {name, size, layout, format, items}");
+  auto* dump_json = dump->add_flag("--json", json,
+                                   "Print {name, size, layout, format, items} for a list, "
+                                   "{name, size, dtype, shape, order, offset, data} for an array "
+                                   "(data: the whole array as nested lists)");
   auto* dump_hex = dump->add_flag("--hex", hex, "Annotated hex dump (works for any block)");
   auto* dump_raw = dump->add_flag("--raw", raw, "The block's bytes, unchanged, on stdout");
   std::string repr_python = "3." + std::to_string(shm::kNewestReprMinor);
@@ -197,10 +329,34 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember(repr_pythons));
   dump_json->excludes(dump_hex)->excludes(dump_raw);
   dump_hex->excludes(dump_raw);
+  ArrayRequest array_request;
+  std::string dtype_text;
+  std::string shape_text;
+  auto* dump_dtype = dump->add_option(
+      "--dtype", dtype_text,
+      "Read the block as an array of this numpy dtype.str (<f8, >i2, |b1, <c16, |S5, <U3, ...) "
+      "or dtype.descr list ([('a', '<i4'), ('b', '<f8')]) instead of as a list or by its .npy "
+      "header");
+  auto* dump_shape =
+      dump->add_option("--shape", shape_text,
+                       "With --dtype: the shape, e.g. 1000,3 (default: 1-D, all of the block "
+                       "after --offset)");
+  auto* dump_offset = dump->add_option("--offset", array_request.offset,
+                                       "With --dtype: where the array starts in the block, in "
+                                       "bytes (a multiple of the dtype's alignment; default 0)")
+                          ->check(byte_count("--offset", true));
+  auto* dump_order = dump->add_option("--order", array_request.order,
+                                      "With --dtype: C (row-major, default) or F (Fortran)")
+                         ->check(CLI::IsMember({"C", "F"}));
+  dump_shape->needs(dump_dtype);
+  dump_offset->needs(dump_dtype);
+  dump_order->needs(dump_dtype);
+  dump_dtype->excludes(dump_hex)->excludes(dump_raw);
 
   auto* check = app.add_subcommand("check",
-                                   "Exit 0 if NAME is a valid ShareableList, else 1 "
-                                   "with the reason");
+                                   "Exit 0 if NAME is a valid ShareableList or .npy array "
+                                   "(header well-formed, data inside the block), else 1 with "
+                                   "the reason");
   check->add_option("NAME", name, "Block name")->required();
 
   auto* create_list = app.add_subcommand(
@@ -222,16 +378,7 @@ int main(int argc, char** argv) {
   create->add_option("NAME", name, "Block name")->required();
   create->add_option("--size", size, "Size in bytes")
       ->required()
-      ->check(CLI::Validator(
-          [](const std::string& text) -> std::string {
-            const bool digits =
-                !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
-            if (!digits || text.find_first_not_of('0') == std::string::npos) {
-              return "--size must be a positive number of bytes, not '" + text + "'";
-            }
-            return "";
-          },
-          "BYTES"));
+      ->check(byte_count("--size", false));
 
   auto* get = app.add_subcommand("get", "Print one item of a ShareableList as Item JSON");
   get->add_option("NAME", name, "Block name")->required();
@@ -304,8 +451,11 @@ int main(int argc, char** argv) {
   try {
     if (*ls) return finish(cmd_ls(json));
     if (*dump) {
-      return finish(
-          cmd_dump(name, json, hex, raw, std::stoi(repr_python.substr(repr_python.find('.') + 1))));
+      if (*dump_dtype) array_request.dtype = dtype_text;
+      if (*dump_shape) array_request.shape = shape_text;
+      return finish(cmd_dump(name, json, hex, raw,
+                             std::stoi(repr_python.substr(repr_python.find('.') + 1)),
+                             array_request));
     }
     if (*check) return finish(cmd_check(name));
     if (*create_list) {

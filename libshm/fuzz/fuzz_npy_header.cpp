@@ -1,7 +1,8 @@
 // Fuzz target: any bytes as an .npy block (read_npy_header), and as text for the dtype parsers
 // (Dtype::parse, Dtype::from_descr). Each must succeed or throw its documented error; whatever
 // parses must print and parse back to an equal value, and a header that validates must give a
-// view that lies inside the block.
+// view that lies inside the block. Read from a prefix of the block (read_npy_header(head,
+// block_size), as pyshm reads with pread), a header gives the same result or a LayoutError.
 #include <cstdint>
 #include <cstdlib>
 #include <span>
@@ -23,6 +24,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const std::invalid_argument&) {
   }
   const std::span<const std::byte> block(reinterpret_cast<const std::byte*>(data), size);
+  // The prefix's length comes from the input, so the fuzzer explores every cut.
+  const std::size_t cut = size == 0 ? 0 : data[size - 1] * size / 255;
+  bool whole_ok = false;
+  shm::NpyHeader whole;
+  try {
+    whole = shm::read_npy_header(block);
+    whole_ok = true;
+    const shm::NpyHeader h = shm::read_npy_header(block.first(whole.data_offset), size);
+    if (!(h.dtype == whole.dtype) || h.shape != whole.shape || h.nbytes != whole.nbytes) {
+      std::abort();
+    }
+  } catch (const shm::LayoutError&) {
+    if (whole_ok) std::abort();  // the header's own bytes must be enough
+  }
+  try {
+    const shm::NpyHeader h = shm::read_npy_header(block.first(cut), size);
+    if (!whole_ok || !(h.dtype == whole.dtype) || h.shape != whole.shape) std::abort();
+  } catch (const shm::LayoutError&) {
+  }
   try {
     const shm::NpyHeader h = shm::read_npy_header(block);
     if (h.data_offset > size || h.nbytes > size - h.data_offset) std::abort();

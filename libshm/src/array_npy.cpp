@@ -9,7 +9,6 @@
 namespace shm {
 namespace {
 
-constexpr std::array<unsigned char, 6> kMagic{0x93, 'N', 'U', 'M', 'P', 'Y'};
 constexpr std::size_t kArrayAlign = 64;           // np.lib.format.ARRAY_ALIGN
 constexpr std::size_t kGrowthAxisMaxDigits = 21;  // np.lib.format.GROWTH_AXIS_MAX_DIGITS
 
@@ -68,7 +67,7 @@ std::vector<std::byte> make_npy_header(const Dtype& dtype, std::span<const std::
   }
   const std::size_t total = hlen + pad;
   std::vector<std::byte> out(prefix + total);
-  std::memcpy(out.data(), kMagic.data(), kMagic.size());
+  std::memcpy(out.data(), kNpyMagic.data(), kNpyMagic.size());
   out[6] = static_cast<std::byte>(major);
   out[7] = std::byte{0};
   for (std::size_t k = 0; k < prefix - 8; ++k) {
@@ -81,32 +80,49 @@ std::vector<std::byte> make_npy_header(const Dtype& dtype, std::span<const std::
 }
 
 NpyHeader read_npy_header(std::span<const std::byte> block) {
+  return read_npy_header(block, block.size());
+}
+
+NpyHeader read_npy_header(std::span<const std::byte> head, std::size_t block_size) {
   using detail::PyLiteral;
-  if (block.size() < 10) {
-    throw LayoutError(
-        0, "a block of " + std::to_string(block.size()) + " bytes is too small for an .npy header");
+  if (head.size() > block_size) {
+    throw std::invalid_argument("the " + std::to_string(head.size()) +
+                                " bytes read exceed the block's " + std::to_string(block_size));
   }
-  if (std::memcmp(block.data(), kMagic.data(), kMagic.size()) != 0) {
+  const auto short_read = [&](std::size_t offset, std::size_t end) {
+    if (end > head.size()) {  // only for a caller that read part of the block
+      throw LayoutError(offset, "the header runs to byte " + std::to_string(end) + ", past the " +
+                                    std::to_string(head.size()) + " bytes read");
+    }
+  };
+  if (block_size < 10) {
+    throw LayoutError(
+        0, "a block of " + std::to_string(block_size) + " bytes is too small for an .npy header");
+  }
+  short_read(0, 10);
+  if (std::memcmp(head.data(), kNpyMagic.data(), kNpyMagic.size()) != 0) {
     throw LayoutError(0, "no .npy magic (\\x93NUMPY)");
   }
   NpyHeader h;
-  h.version = {std::to_integer<int>(block[6]), std::to_integer<int>(block[7])};
+  h.version = {std::to_integer<int>(head[6]), std::to_integer<int>(head[7])};
   if (h.version.second != 0 || h.version.first < 1 || h.version.first > 3) {
     throw LayoutError(6, "unsupported .npy version " + std::to_string(h.version.first) + "." +
                              std::to_string(h.version.second));
   }
   const std::size_t len_size = h.version.first == 1 ? 2 : 4;
   const std::size_t start = 8 + len_size;
-  if (block.size() < start) throw LayoutError(8, "block ends inside the header length");
+  if (block_size < start) throw LayoutError(8, "block ends inside the header length");
+  short_read(8, start);
   std::size_t hlen = 0;
   for (std::size_t k = 0; k < len_size; ++k) {
-    hlen |= std::to_integer<std::size_t>(block[8 + k]) << (8 * k);
+    hlen |= std::to_integer<std::size_t>(head[8 + k]) << (8 * k);
   }
-  if (hlen > block.size() - start) {
+  if (hlen > block_size - start) {
     throw LayoutError(8, "header length " + std::to_string(hlen) + " runs past the end of the " +
-                             std::to_string(block.size()) + "-byte block");
+                             std::to_string(block_size) + "-byte block");
   }
-  const auto* raw = reinterpret_cast<const char*>(block.data() + start);
+  short_read(8, start + hlen);
+  const auto* raw = reinterpret_cast<const char*>(head.data() + start);
   std::string text;
   if (h.version.first == 3) {
     text.assign(raw, hlen);
@@ -188,13 +204,13 @@ NpyHeader read_npy_header(std::span<const std::byte> block) {
   for (const std::size_t d : h.shape) {
     if (d > static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max())) overflow = true;
   }
-  if (overflow || h.nbytes > block.size() - h.data_offset) {
+  if (overflow || h.nbytes > block_size - h.data_offset) {
     throw LayoutError(
         h.data_offset,
         "the data of shape " + shape_repr(h.shape) + " " + h.dtype.str() +
             (overflow ? " overflows"
                       : " (" + std::to_string(h.nbytes) + " bytes) runs past the end of the " +
-                            std::to_string(block.size()) + "-byte block"));
+                            std::to_string(block_size) + "-byte block"));
   }
   return h;
 }

@@ -549,6 +549,30 @@ TEST(NpyHeader, HostileHeadersGiveLayoutError) {
   }
 }
 
+TEST(NpyHeader, ReadsAHeaderFromTheFirstBytesOfABlock) {
+  const std::vector<std::size_t> shape{1000, 3};
+  const auto h = make_npy_header(Dtype::parse("<f8"), shape);
+  const std::size_t size = h.size() + 24000;
+  const NpyHeader r = read_npy_header(h, size);
+  EXPECT_EQ(r.shape, shape);
+  EXPECT_EQ(r.data_offset, h.size());
+  EXPECT_EQ(r.nbytes, 24000u);
+  // The data must fit in the block, not in what was read.
+  EXPECT_THROW((void)read_npy_header(h, size - 1), LayoutError);
+  // Fewer bytes than the header: a LayoutError saying so, at offset 0 or 8.
+  for (const std::size_t n : {std::size_t{0}, std::size_t{9}, std::size_t{11}, h.size() - 1}) {
+    SCOPED_TRACE(n);
+    try {
+      (void)read_npy_header(std::span(h).first(n), size);
+      ADD_FAILURE();
+    } catch (const LayoutError& e) {
+      EXPECT_EQ(e.offset(), n < 10 ? 0u : 8u);
+      EXPECT_NE(std::string(e.what()).find("bytes read"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW((void)read_npy_header(h, 5), std::invalid_argument);
+}
+
 TEST(NpyArray, CreateAttachAndViews) {
   test::BlockCleanup cleanup;
   const std::string name = cleanup.fresh();

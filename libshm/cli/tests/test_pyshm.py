@@ -2,14 +2,22 @@
 
 Run by ctest with the system python3: python3 -m unittest test_pyshm.
 """
+import ast
 import json
+import math
 import os
+import re
 import secrets
 import struct
 import subprocess
 import sys
 import unittest
 from multiprocessing import resource_tracker, shared_memory
+
+try:
+    import numpy
+except ImportError:  # the array tests that compare with numpy are skipped
+    numpy = None
 
 PYSHM = os.environ["PYSHM"]
 SHM_DIR = "/dev/shm"
@@ -42,6 +50,22 @@ def list_block_39(items_packed, formats, codes, sizes):
         offsets.append(offsets[-1] + s)
     return (struct.pack("q", n) + struct.pack("%dq" % (n + 1), *offsets) + items_packed
             + b"".join(f.ljust(8, b"\0") for f in formats) + bytes(codes))
+
+
+def npy_header(descr, shape, fortran=False):
+    """numpy's .npy 1.0 header, as np.lib.format.write_array writes it, without numpy."""
+    text = "{'descr': %s, 'fortran_order': %s, 'shape': %r, }" % (
+        descr if descr.startswith("[") else repr(descr), fortran, tuple(shape))
+    hlen = len(text) + 1
+    pad = 64 - (10 + hlen) % 64
+    return (b"\x93NUMPY\x01\x00" + struct.pack("<H", hlen + pad) + text.encode("latin-1")
+            + b" " * pad + b"\n")
+
+
+def array_body(dump):
+    """The array part of a text dump (after the blank line that ends the header)."""
+    head, _, body = dump.partition("\n\n")
+    return body
 
 
 class PyshmTest(unittest.TestCase):
@@ -303,6 +327,248 @@ class PyshmTest(unittest.TestCase):
         self.assertIn("pyshm: ", self.fails("unpickle", data[:-2]))  # truncated
         self.assertIn("pyshm: ", self.fails("unpickle", "zz"))  # not hex
 
+    # arrays (issue 15): dump --dtype, .npy blocks in ls, dump and check
+
+    # (dtype, shape, order, data, the values as Python reads them, text, JSON data)
+    ARRAYS = [
+        ("<f8", "2,3", "C", struct.pack("<6d", 0.5, -0.0, 1e300, math.nan, math.inf, -math.inf),
+         None, "[[0.5, -0.0, 1e+300],\n [nan, inf, -inf]]",
+         [[0.5, -0.0, 1e300], [{"float": "nan"}, {"float": "inf"}, {"float": "-inf"}]]),
+        ("<i4", "4", "C", struct.pack("<4i", -1, 2**31 - 1, -2**31, 0),
+         [-1, 2**31 - 1, -2**31, 0], None, [-1, 2**31 - 1, -2**31, 0]),
+        (">i2", "2,2", "F", struct.pack(">4h", 1, 3, 2, -4), [[1, 2], [3, -4]], None,
+         [[1, 2], [3, -4]]),
+        ("|b1", "3", "C", b"\x01\x00\x02", [True, False, True], None, [True, False, True]),
+        ("<c16", "3", "C", struct.pack("<6d", 1, 2, 0, -1, -0.0, 0), [1 + 2j, -1j, complex(-0.0, 0)],
+         "[(1+2j), -1j, (-0+0j)]", [[1.0, 2.0], [0.0, -1.0], [-0.0, 0.0]]),
+        ("|S5", "2", "C", b"ab\0\0\0hello", [b"ab", b"hello"], None,
+         [{"bytes": "6162"}, {"bytes": "68656c6c6f"}]),
+        ("<U3", "2", "C", "é\0\0abc".encode("utf-32-le"), ["é", "abc"], None, ["é", "abc"]),
+        (">u8", "1", "C", struct.pack(">Q", 2**64 - 1), [2**64 - 1], None, [2**64 - 1]),
+        ("<f4", "2", "C", struct.pack("<2f", 0.1, 1.5), list(struct.unpack("<2f",
+                                                                           struct.pack("<2f", 0.1, 1.5))),
+         "[0.10000000149011612, 1.5]", None),
+        ("<f2", "1", "C", struct.pack("<e", -2.5), [-2.5], None, [-2.5]),
+        ("[('a', '<i4'), ('b', '<f8')]", "2", "C", struct.pack("<id", 1, 2.5) + struct.pack("<id", -3, math.nan),
+         None, "[(1, 2.5), (-3, nan)]", [[1, 2.5], [-3, {"float": "nan"}]]),
+        ("[('x', '<i2', (2,)), ('n', [('m', '|u1')])]", "1", "C", struct.pack("<hhB", 7, -7, 200),
+         [([7, -7], (200,))], "[([7, -7], (200,))]", [[[7, -7], [200]]]),
+        ("<f8", "", "C", struct.pack("<d", 3.5), 3.5, "3.5", 3.5),
+        ("<i4", "2,0", "C", b"", None, "[]", [[], []]),  # numpy prints every empty array so
+    ]
+
+    def test_dump_dtype_every_kind_as_text_and_json(self):
+        for dtype, shape, order, data, values, text, data_json in self.ARRAYS:
+            with self.subTest(dtype=dtype, shape=shape):
+                name = self.name()
+                write_block(name, data + b"\xee" * 8)  # bytes past the array are never read
+                args = ["dump", name, "--dtype", dtype, "--shape", shape, "--order", order]
+                out = self.ok(*args)
+                body = array_body(out)
+                self.assertTrue(body.endswith("\n"), out)
+                if text is not None:
+                    self.assertEqual(body, text + "\n")
+                if values is not None:  # the text is the repr of what tolist() gives
+                    self.assertEqual(ast.literal_eval(body), values)
+                self.assertIn("\ndtype: " + dtype + "\n", out)
+                doc = json.loads(self.ok(*args, "--json"))
+                self.assertEqual((doc["name"], doc["dtype"], doc["order"], doc["offset"]),
+                                 (name, dtype, order, 0))
+                self.assertEqual(doc["shape"], [int(d) for d in shape.split(",") if d])
+                if data_json is not None:
+                    self.assertEqual(doc["data"], data_json)
+                # (numpy's tolist() leaves a record's subarray field an array)
+                if numpy is not None and values is not None and "(2,)" not in dtype:
+                    a = numpy.ndarray(tuple(doc["shape"]), numpy.dtype(ast.literal_eval(dtype)
+                                                                       if dtype[0] == "[" else dtype),
+                                      buffer=data + b"\xee" * 8, order=order)
+                    self.assertEqual(ast.literal_eval(body), a.tolist())
+
+    def test_dump_dtype_offset_order_and_errors(self):
+        name = self.name()
+        write_block(name, b"\xff" * 8 + struct.pack("<6i", 0, 1, 2, 3, 4, 5))
+        out = self.ok("dump", name, "--dtype", "<i4", "--shape", "2,3", "--offset", "8")
+        self.assertEqual(array_body(out), "[[0, 1, 2],\n [3, 4, 5]]\n")
+        self.assertIn("offset: 8\n", out)
+        out = self.ok("dump", name, "--dtype", "<i4", "--shape", "(2, 3)", "--offset", "8",
+                      "--order", "F")
+        self.assertEqual(array_body(out), "[[0, 2, 4],\n [1, 3, 5]]\n")
+        # Without --shape: all of the block after the offset, 1-D, as numpy.frombuffer.
+        self.assertEqual(array_body(self.ok("dump", name, "--dtype", "<i4", "--offset", "24")),
+                         "[4, 5]\n")
+        self.assertIn("whole number of <i4", self.fails("dump", name, "--dtype", "<i4",
+                                                         "--offset", "2"))
+        errors = {
+            ("--dtype", "f16"): "cannot parse dtype 'f16'",
+            ("--dtype", "<M8"): "M8",
+            ("--dtype", "[('a', '<i4'"): "",
+            ("--dtype", "<i4", "--shape", "3,x"): "'x' is not a size",
+            ("--dtype", "<i4", "--shape", "3,,2"): "an empty size",
+            ("--dtype", "<i4", "--shape", "99999999999999999999999"): "too large",
+            ("--dtype", "<i4", "--shape", "9"): "reaches past the end of 32 bytes",
+            ("--dtype", "<i4", "--shape", "2", "--offset", "28"): "reaches past the end",
+            ("--dtype", "<i4", "--shape", "1", "--offset", "40"): "past the end",
+            ("--dtype", "<i4", "--shape", "2", "--offset", "2"): "not aligned to 4 bytes",
+            ("--dtype", "<i4", "--shape", "4294967296,4294967296,4294967296"): "overflows",
+        }
+        for args, message in errors.items():
+            with self.subTest(args=args):
+                self.assertIn(message, self.fails("dump", name, *args))
+        for args in (["--shape", "2"], ["--offset", "8"], ["--order", "C"],  # need --dtype
+                     ["--dtype", "<i4", "--order", "K"], ["--dtype", "<i4", "--offset", "-1"],
+                     ["--dtype", "<i4", "--hex"], ["--dtype", "<i4", "--raw"]):
+            with self.subTest(args=args):
+                self.assertEqual(pyshm("dump", name, *args).returncode, 2, args)
+
+    def test_large_arrays_are_summarised_as_numpy_does(self):
+        cases = [((2000,), "[0, 1, 2, ..., 1997, 1998, 1999]\n"),
+                 ((1000, 3), "[[0, 1, 2],\n [3, 4, 5],\n [6, 7, 8],\n ...,\n"
+                             " [2991, 2992, 2993],\n [2994, 2995, 2996],\n [2997, 2998, 2999]]\n"),
+                 ((10, 10, 20), None), ((1000,), None), ((7, 11, 13), None), ((1, 1001), None)]
+        for shape, expected in cases:
+            with self.subTest(shape=shape):
+                count = math.prod(shape)
+                name = self.name()
+                write_block(name, struct.pack("<%di" % count, *range(count)))
+                body = array_body(self.ok("dump", name, "--dtype", "<i4", "--shape",
+                                          ",".join(map(str, shape))))
+                if expected is not None:
+                    self.assertEqual(body, expected)
+                self.assertEqual("..." in body, count > 1000)
+                if numpy is not None:
+                    a = numpy.arange(count, dtype="<i4").reshape(shape)
+                    theirs = numpy.array2string(a, separator=", ", threshold=1000, edgeitems=3,
+                                                max_line_width=10**9)
+                    # numpy pads to a common width; the layout is otherwise the same.
+                    self.assertEqual(re.sub(r"\[ +", "[", re.sub(" +", " ", body)),
+                                     re.sub(r"\[ +", "[", re.sub(" +", " ", theirs)) + "\n")
+
+    def make_npy(self, descr, shape, data, fortran=False, extra=b""):
+        name = self.name()
+        write_block(name, npy_header(descr, shape, fortran) + data + extra)
+        return name
+
+    def test_npy_blocks_in_ls_dump_and_check(self):
+        c = self.make_npy("<f8", (1000, 3), struct.pack("<3000d", *(i / 4 for i in range(3000))))
+        f = self.make_npy(">i2", (2, 3), struct.pack(">6h", 0, 3, 1, 4, 2, 5), fortran=True)
+        rec = self.make_npy("[('a', '<i4'), ('b', '|S2')]", (2,), struct.pack("<i2s", 1, b"xy")
+                            + struct.pack("<i2s", -1, b"z"))
+        scalar = self.make_npy("<c8", (), struct.pack("<2f", 1, -2), extra=b"\0" * 3)
+        kinds = {b["name"]: b for b in json.loads(self.ok("ls", "--json"))}
+        self.assertEqual(kinds[c]["kind"], "npy <f8 (1000, 3)")
+        self.assertEqual(kinds[f]["kind"], "npy >i2 (2, 3) fortran")
+        self.assertEqual(kinds[rec]["kind"], "npy [('a', '<i4'), ('b', '|S2')] (2,)")
+        self.assertEqual(kinds[scalar]["kind"], "npy <c8 ()")
+        self.assertNotIn("problem", kinds[c])
+        self.assertIn("npy <f8 (1000, 3)", self.ok("ls"))
+
+        out = self.ok("dump", c)
+        self.assertIn("dtype: <f8\nshape: (1000, 3)\norder: C\noffset: 128\nheader: .npy 1.0\n",
+                      out)
+        self.assertTrue(array_body(out).startswith("[[0.0, 0.25, 0.5],\n [0.75, 1.0, 1.25],\n"),
+                        out)
+        self.assertIn(" ...,\n [747.75, 748.0, 748.25],\n", out)
+        doc = json.loads(self.ok("dump", c, "--json"))
+        self.assertEqual(doc["data"], [[(3 * i + k) / 4 for k in range(3)] for i in range(1000)])
+        self.assertEqual((doc["shape"], doc["offset"]), ([1000, 3], 128))
+        self.assertEqual(array_body(self.ok("dump", f)), "[[0, 1, 2],\n [3, 4, 5]]\n")
+        self.assertEqual(json.loads(self.ok("dump", f, "--json"))["order"], "F")
+        self.assertEqual(array_body(self.ok("dump", rec)), "[(1, b'xy'), (-1, b'z')]\n")
+        self.assertEqual(array_body(self.ok("dump", scalar)), "(1-2j)\n")
+        # --dtype reads the bytes, header and all, as asked.
+        self.assertEqual(array_body(self.ok("dump", f, "--dtype", "|u1", "--shape", "6")),
+                         "[147, 78, 85, 77, 80, 89]\n")
+
+        self.assertEqual(self.ok("check", c),
+                         "%s: valid .npy array, <f8 (1000, 3), C order, .npy 1.0 header of 128 "
+                         "bytes, 24000 data bytes\n" % c)
+        self.assertIn("Fortran order", self.ok("check", f))
+        self.assertIn("3 bytes after them", self.ok("check", scalar))
+        for name in (c, f, rec, scalar):  # pyshm reads arrays; no command may write them
+            self.assertIn("not a valid ShareableList", self.fails("get", name, "0"))
+
+    def test_npy_block_made_by_numpy(self):
+        if numpy is None:
+            self.skipTest("numpy is not importable")
+        import io
+        for order in ("C", "F"):
+            with self.subTest(order=order):
+                a = numpy.asarray((numpy.arange(24).reshape(2, 3, 4) / 3).astype(">f4"), order=order)
+                buf = io.BytesIO()
+                numpy.lib.format.write_array(buf, a)
+                name = self.name()
+                shm = shared_memory.SharedMemory(name, create=True, size=len(buf.getvalue()))
+                try:
+                    shm.buf[:] = buf.getvalue()
+                    kinds = {b["name"]: b["kind"] for b in json.loads(self.ok("ls", "--json"))}
+                    self.assertEqual(kinds[name], "npy >f4 (2, 3, 4)" +
+                                     (" fortran" if order == "F" else ""))
+                    self.assertEqual(json.loads(self.ok("dump", name, "--json"))["data"],
+                                     a.tolist())
+                    self.assertEqual(ast.literal_eval(array_body(self.ok("dump", name))),
+                                     a.tolist())
+                    self.ok("check", name)
+                finally:
+                    shm.close()
+                    shm.unlink()
+
+    def test_check_rejects_corrupted_npy_blocks(self):
+        good = npy_header("<f8", (4,)) + struct.pack("<4d", 1, 2, 3, 4)
+        header = npy_header("<f8", (4,))
+
+        def with_text(text):
+            return header[:10] + text.ljust(len(header) - 11).encode() + b"\n" + good[128:]
+        cases = {
+            "truncated data": (good[:-1], "runs past the end of the 159-byte block"),
+            "no data": (header, "runs past the end"),
+            "bad version": (good[:6] + b"\x04\x00" + good[8:], "unsupported .npy version 4.0"),
+            "header past end": (good[:8] + b"\xff\xff" + good[10:], "header length 65535"),
+            "missing key": (with_text("{'descr': '<f8', 'shape': (4,), }"), "lacks one of"),
+            "bad descr": (with_text("{'descr': '<q9', 'fortran_order': False, 'shape': (4,), }"),
+                          "q9"),
+            "object dtype": (with_text("{'descr': '|O', 'fortran_order': False, 'shape': (4,), }"),
+                             "descr"),
+            "not a dict": (with_text("['descr']"), "not a dict"),
+            "garbage": (with_text("{'descr': '<f8', 'fortran_order': Fals"), "does not parse"),
+            "just the magic": (b"\x93NUMPY", "too small"),
+        }
+        for label, (data, reason) in cases.items():
+            with self.subTest(label):
+                name = self.name()
+                write_block(name, data)
+                err = self.fails("check", name)
+                self.assertIn("%s is not a valid .npy array: offset " % name, err)
+                self.assertIn(reason, err)
+                self.assertEqual(err, self.fails("dump", name))
+                self.assertEqual(pyshm("dump", name, "--hex").returncode, 0)
+                entry = [b for b in json.loads(self.ok("ls", "--json")) if b["name"] == name][0]
+                self.assertEqual(entry["kind"], "raw")
+                self.assertIn("not a valid .npy array", entry["problem"])
+
+    def test_hostile_npy_blocks_are_read_not_mapped(self):
+        # A 1 TB block (all holes) claiming a 4 GB header, and one whose header is fine but
+        # claims a petabyte of data: ls, check and dump read a few KB and refuse both.
+        long_header, huge_data = self.name(), self.name()
+        with open(os.path.join(SHM_DIR, long_header), "wb") as f:
+            f.truncate(1 << 40)
+            f.write(b"\x93NUMPY\x02\x00" + struct.pack("<I", 2**32 - 1) + b"{")
+        with open(os.path.join(SHM_DIR, huge_data), "wb") as f:
+            f.truncate(1 << 40)
+            f.write(npy_header("<f8", (2**47,)))
+        kinds = {b["name"]: b for b in json.loads(self.ok("ls", "--json"))}
+        self.assertIn("past the 1048576 bytes read", kinds[long_header]["problem"])
+        self.assertIn("runs past the end of the 1099511627776-byte block",
+                      kinds[huge_data]["problem"])
+        for name in (long_header, huge_data):
+            self.assertEqual(kinds[name]["kind"], "raw")
+            self.assertIn("not a valid .npy array", self.fails("check", name))
+            self.assertIn("not a valid .npy array", self.fails("dump", name))
+        # A header a little over a page (a structured dtype of many fields) is read whole.
+        fields = ", ".join("('field_%04d', '<i2')" % i for i in range(400))
+        wide = self.make_npy("[%s]" % fields, (1,), b"\0" * 800)
+        self.assertIn("valid .npy array", self.ok("check", wide))
+        self.assertEqual(array_body(self.ok("dump", wide)), "[(%s)]\n" % ", ".join(["0"] * 400))
+
     # usage
 
     def test_usage_errors_exit_2_and_help_exits_0(self):
@@ -317,6 +583,8 @@ class PyshmTest(unittest.TestCase):
             self.assertEqual(r.returncode, 0, command)
             self.assertIn("Usage", r.stdout)
         self.assertIn("does not track", pyshm("create-list", "--help").stdout.replace("\n", " "))
+        for option in ("--dtype", "--shape", "--offset", "--order"):
+            self.assertIn(option, pyshm("dump", "--help").stdout)
         self.assertRegex(pyshm("--version").stdout, r"pyshm \(libshm\) \d+\.\d+\.\d+")
 
     def test_missing_block_and_bad_name_exit_1(self):

@@ -575,6 +575,9 @@ extern template class BasicArrayView<false>;
 // ---------------------------------------------------------------------------------------------
 // .npy blocks
 
+/// The six bytes every .npy header starts with: `\x93NUMPY`.
+inline constexpr std::array<unsigned char, 6> kNpyMagic{0x93, 'N', 'U', 'M', 'P', 'Y'};
+
 /// What an .npy header says, validated against the bytes that follow it.
 struct NpyHeader {
   /// Format version: {1, 0}, {2, 0} or {3, 0}.
@@ -598,6 +601,14 @@ struct NpyHeader {
 /// shm::LayoutError (with the offset of the problem) for anything else; never reads outside
 /// `block` and allocates at most in proportion to the header's length.
 NpyHeader read_npy_header(std::span<const std::byte> block);
+
+/// read_npy_header for a block of `block_size` bytes of which only the first ones, `head`, are
+/// at hand: for a reader that preads a header instead of mapping a block it does not trust (as
+/// pyshm does). The data must fit in block_size; `head` must hold the whole header, else
+/// shm::LayoutError at offset 0 or 8 saying the header runs past the bytes read (a caller that
+/// read less than the block may read more and retry). std::invalid_argument if head is longer
+/// than block_size.
+NpyHeader read_npy_header(std::span<const std::byte> head, std::size_t block_size);
 
 /// The .npy header numpy writes for an array of `dtype` and `shape` in `order`, byte for byte
 /// (np.lib.format.write_array's): version 1.0, or 2.0 when longer than 65,535 bytes (3.0, UTF-8,
