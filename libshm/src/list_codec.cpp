@@ -258,9 +258,7 @@ Item decode_item(std::uint64_t raw_format, std::int8_t code, const SlotRef& ref,
     if (code == static_cast<std::int8_t>(Code::bytes)) throw mismatch("bytes");
     std::array<std::byte, kWord> word;
     fill(std::span<std::byte>(word));
-    Item out;
-    put_scalar(format.kind, std::bit_cast<std::uint64_t>(word), out);
-    return out;
+    return scalar_value<Item>(format.kind, std::bit_cast<std::uint64_t>(word));
   }
 
   std::string data(format.length, '\0');

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "libshm/item.hpp"
 #include "list_layout.hpp"
@@ -111,26 +112,31 @@ inline constexpr std::uint64_t kNoneWord = format_word(kNoneFormat);
 // set, view, get_as, the Python module) and the full checked paths of list_codec.cpp all use
 // these functions, so there is one encoding and one decoding.
 
+/// Calls `on_scalar(kind)` with the scalar kind of a format word as a compile-time constant
+/// (a std::integral_constant), so that the fast paths compile to one compare per format and
+/// straight-line code for each, or `otherwise()` for any other word. Both return one type.
+template <class OnScalar, class Otherwise>
+[[gnu::always_inline]] constexpr auto dispatch_scalar(std::uint64_t format, OnScalar&& on_scalar,
+                                                      Otherwise&& otherwise) {
+  using Kind = Format::Kind;
+  if (format == kIntWord) return on_scalar(std::integral_constant<Kind, Kind::int64>{});
+  if (format == kFloatWord) return on_scalar(std::integral_constant<Kind, Kind::float64>{});
+  if (format == kBoolWord) return on_scalar(std::integral_constant<Kind, Kind::boolean>{});
+  if (format == kNoneWord) return on_scalar(std::integral_constant<Kind, Kind::none>{});
+  return otherwise();
+}
+
 /// The scalar kind of a format word, or nothing for any other word.
 constexpr std::optional<Format::Kind> scalar_kind(std::uint64_t format) noexcept {
-  switch (format) {
-    case kIntWord:
-      return Format::Kind::int64;
-    case kFloatWord:
-      return Format::Kind::float64;
-    case kBoolWord:
-      return Format::Kind::boolean;
-    case kNoneWord:
-      return Format::Kind::none;
-    default:
-      return std::nullopt;
-  }
+  return dispatch_scalar(
+      format, [](auto kind) -> std::optional<Format::Kind> { return kind(); },
+      []() -> std::optional<Format::Kind> { return std::nullopt; });
 }
 
 /// The length k of a "<k>s" format word in CPython's spelling (decimal without a sign or a
 /// leading zero, then 's', NUL-padded), or 0 for any other word: struct would accept "08s" or
 /// "0s", but no CPython writes them, so they mean the block is damaged.
-constexpr std::size_t chars_length(std::uint64_t word) noexcept {
+[[gnu::always_inline]] constexpr std::size_t chars_length(std::uint64_t word) noexcept {
   const auto text = std::bit_cast<std::array<char, kWord>>(word);
   if (text[0] < '1' || text[0] > '9') return 0;
   std::size_t k = 0;
@@ -181,26 +187,16 @@ inline std::optional<ScalarSlot> scalar_slot(const Item& item) noexcept {
   }
 }
 
-/// Assigns to `out` (an Item or an ItemView) what CPython unpacks with type code 0 from a slot
-/// word of scalar format `kind`: struct "?" is true for any non-zero byte, and None's format
-/// read with code 0 gives the '?' in byte 6.
+/// What CPython unpacks with type code 0 from a slot word of scalar format `kind`, as an Item
+/// or an ItemView (returned, so that it is built in the caller's result): struct "?" is true
+/// for any non-zero byte, and None's format read with code 0 gives the '?' in byte 6.
 template <class Value>
-inline void put_scalar(Format::Kind kind, std::uint64_t word, Value& out) noexcept {
+[[gnu::always_inline]] inline Value scalar_value(Format::Kind kind, std::uint64_t word) noexcept {
   const auto bytes = std::bit_cast<std::array<std::byte, kWord>>(word);
-  switch (kind) {
-    case Format::Kind::int64:
-      out = static_cast<std::int64_t>(word);
-      break;
-    case Format::Kind::float64:
-      out = std::bit_cast<double>(word);
-      break;
-    case Format::Kind::boolean:
-      out = bytes[kWord - 1] != std::byte{0};
-      break;
-    default:
-      out = bytes[kWord - 2] != std::byte{0};
-      break;
-  }
+  if (kind == Format::Kind::int64) return static_cast<std::int64_t>(word);
+  if (kind == Format::Kind::float64) return std::bit_cast<double>(word);
+  if (kind == Format::Kind::boolean) return bytes[kWord - 1] != std::byte{0};
+  return bytes[kWord - 2] != std::byte{0};
 }
 
 /// The 8-byte word at `at`, loaded with one atomic access when aligned (see list_codec.cpp).
@@ -225,32 +221,12 @@ inline void store_shared_word(std::byte* at, std::uint64_t value) noexcept {
   }
 }
 
-/// The fast read of a scalar slot at `ref`, inlined into get, view and the Python module: a
-/// scalar format word with type code 0 or 3 (None) in a slot of at least 8 bytes is read into
-/// `out`, in read_item's order (format, code, value). Returns false, `out` untouched, for
-/// anything else (str, bytes, irregular slots), which read_item decides with all its checks.
-template <class Value>
-inline bool read_scalar_fast(std::span<const std::byte> block, const SlotRef& ref,
-                             Value& out) noexcept {
-  if (ref.allocation() < kWord) return false;
-  const auto kind = scalar_kind(load_shared_word(block.data() + ref.format_at));
-  if (!kind) return false;
-  const auto code = static_cast<std::int8_t>(block[ref.code_at]);
-  if (code == static_cast<std::int8_t>(Code::none)) {
-    out = None{};
-    return true;
-  }
-  if (code != static_cast<std::int8_t>(Code::plain)) return false;
-  put_scalar(*kind, load_shared_word(block.data() + ref.begin), out);
-  return true;
-}
-
 /// encode_set + write_item's fast path, inlined into ShareableList::set: an int, float, bool
 /// or None value into a slot of at least 8 bytes gets CPython's format word, type code and
 /// value, written in write_item's order (format, code, value). Returns false, writing nothing,
 /// for str and bytes values and for slots smaller than a word (the full path decides those).
-inline bool write_scalar_fast(std::span<std::byte> block, const SlotRef& ref,
-                              const Item& value) noexcept {
+[[gnu::always_inline]] inline bool write_scalar_fast(std::span<std::byte> block, const SlotRef& ref,
+                                                     const Item& value) noexcept {
   if (ref.allocation() < kWord) return false;
   const std::optional<ScalarSlot> scalar = scalar_slot(value);
   if (!scalar) return false;
@@ -269,10 +245,25 @@ Item read_item(std::span<const std::byte> block, const SlotRef& ref);
 /// read_item for a block read with pread (FileWords): the same checks, results and errors.
 Item read_item(const FileWords& file, const SlotRef& ref);
 
-/// read_item with read_scalar_fast inlined into ShareableList::get.
-inline Item read_item_fast(std::span<const std::byte> block, const SlotRef& ref) {
-  Item out;
-  if (read_scalar_fast(block, ref, out)) return out;
+/// read_item with a fast path inlined into ShareableList::get: a scalar format word with type
+/// code 0 or 3 (None) in a slot of at least 8 bytes is read here, in read_item's order
+/// (format, code, value); anything else (str, bytes, irregular slots) goes to read_item, with
+/// all its checks and messages.
+[[gnu::always_inline]] inline Item read_item_fast(std::span<const std::byte> block,
+                                                  const SlotRef& ref) {
+  if (ref.allocation() >= kWord) {
+    const std::uint64_t format = load_shared_word(block.data() + ref.format_at);
+    const auto code = static_cast<std::int8_t>(block[ref.code_at]);
+    if (code == static_cast<std::int8_t>(Code::plain)) {
+      return dispatch_scalar(
+          format,
+          [&](auto kind) -> Item {
+            return scalar_value<Item>(kind, load_shared_word(block.data() + ref.begin));
+          },
+          [&]() -> Item { return read_item(block, ref); });
+    }
+    if (code == static_cast<std::int8_t>(Code::none) && scalar_kind(format)) return None{};
+  }
   return read_item(block, ref);
 }
 

@@ -50,16 +50,28 @@ constexpr const char* wanted_name() noexcept {
 }
 
 // The item at `ref` as read_item reads it, for the slots CPython writes: the scalar formats
-// with their codes (read_scalar_fast) and "<k>s" with codes 0 - 3, inline. Returns
+// with their codes (as read_item_fast) and "<k>s" with codes 0 - 3, inline. Returns
 // false, with `out` untouched, for anything else, and for a str that is not UTF-8.
 [[gnu::always_inline]] inline bool view_fast(std::span<const std::byte> block,
                                              const detail::SlotRef& ref, ItemView& out) {
-  if (detail::read_scalar_fast(block, ref, out)) return true;
   if (ref.allocation() < detail::kWord) [[unlikely]]
     return false;
   const std::uint64_t format = detail::load_shared_word(block.data() + ref.format_at);
   const auto code = static_cast<std::int8_t>(block[ref.code_at]);
   const std::byte* slot = block.data() + ref.begin;
+  if (code == 0) {
+    const bool scalar = detail::dispatch_scalar(
+        format,
+        [&](auto kind) {
+          out = detail::scalar_value<ItemView>(kind, detail::load_shared_word(slot));
+          return true;
+        },
+        [] { return false; });
+    if (scalar) return true;
+  } else if (code == 3 && detail::scalar_kind(format)) {
+    out = None{};
+    return true;
+  }
   const std::size_t k = detail::chars_length(format);
   if (k == 0 || k > ref.allocation() || code < 0 || code > 3) return false;
   if (code == 3) {

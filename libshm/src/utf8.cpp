@@ -44,7 +44,11 @@ std::size_t sequence_length(std::string_view text, std::size_t at) noexcept {
 
 }  // namespace
 
-std::optional<std::size_t> utf8_code_points(std::string_view text) noexcept {
+// The two validators start on a 64-byte boundary: their 8-bytes-a-step ASCII loop is a few
+// dozen bytes of code whose speed depends on not straddling a cache line (on the AMD EPYC CI
+// machine, a str of 1000 characters read 25 % slower when an unrelated change moved the loop
+// across one), so its place is fixed instead of left to whatever comes before it.
+[[gnu::aligned(64)]] std::optional<std::size_t> utf8_code_points(std::string_view text) noexcept {
   std::size_t count = 0;
   for (std::size_t at = 0; at < text.size(); ++count) {
     if (const std::size_t ascii_end = skip_ascii_words(text, at); ascii_end != at) {
@@ -59,7 +63,7 @@ std::optional<std::size_t> utf8_code_points(std::string_view text) noexcept {
   return count;
 }
 
-std::size_t utf8_valid_prefix(std::string_view text) noexcept {
+[[gnu::aligned(64)]] std::size_t utf8_valid_prefix(std::string_view text) noexcept {
   std::size_t at = 0;
   while (at < text.size()) {
     at = skip_ascii_words(text, at);
