@@ -3,7 +3,7 @@
 // written by both sides and compared element for element, bit for bit (NaN payloads, -0.0).
 // LIBSHM_ARRAY_SEED fixes the seed (printed), LIBSHM_ARRAY_COUNT the number of arrays (1,000).
 // Also: Float16 against numpy's conversions, and .npy blocks across the two (the stdlib + numpy
-// recipe of docs/format.md).
+// recipe of compat/python/README.md, "Arrays").
 #include <gtest/gtest.h>
 #include <pybind11/embed.h>
 #include <pybind11/stl.h>
@@ -477,7 +477,7 @@ TEST_F(ArrayNumpy, Float16ConvertsAsNumpy) {
   }
 }
 
-// The recipe of docs/format.md: a stdlib + numpy reader of an NpyArray block.
+// The recipe of compat/python/README.md ("Arrays"): a stdlib + numpy reader of an NpyArray block.
 const char* const kRecipe = R"(
 class BufReader:
     """A file-like reader over a buffer, so np.lib.format reads the header without copying."""
@@ -546,7 +546,7 @@ dt = np.lib.format.descr_to_dtype(ast.literal_eval(descr))
 src = np.ndarray(tuple(shape), dt, buffer=bytearray(np.random.default_rng(seed).bytes(dt.itemsize * int(np.prod(shape)))),
                  order='F' if forder else 'C')
 fill_text(src, seed)
-if recipe:  # docs/format.md: numpy's header, then the rest of the block as the buffer
+if recipe:  # compat/python/README.md, "Arrays": numpy's header, then the rest of the block as the buffer
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(header, {"descr": np.lib.format.dtype_to_descr(dt),
                                                   "fortran_order": forder, "shape": tuple(shape)})
