@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 
 #include "libshm/item_json.hpp"
 
@@ -71,29 +72,20 @@ class ElementWriter {
     return static_cast<Wide>(view_.load<Narrow>(index));
   }
 
-  [[nodiscard]] std::int64_t load_signed(std::span<const std::size_t> index) const {
+  // An integer element of any size, widened to Wide (std::int64_t or std::uint64_t, which
+  // also gives the element's signedness).
+  template <typename Wide>
+  [[nodiscard]] Wide load_integer(std::span<const std::size_t> index) const {
+    constexpr bool kSigned = std::is_signed_v<Wide>;
     switch (view_.dtype().itemsize()) {
       case 1:
-        return load_as<std::int8_t, std::int64_t>(index);
+        return load_as<std::conditional_t<kSigned, std::int8_t, std::uint8_t>, Wide>(index);
       case 2:
-        return load_as<std::int16_t, std::int64_t>(index);
+        return load_as<std::conditional_t<kSigned, std::int16_t, std::uint16_t>, Wide>(index);
       case 4:
-        return load_as<std::int32_t, std::int64_t>(index);
+        return load_as<std::conditional_t<kSigned, std::int32_t, std::uint32_t>, Wide>(index);
       default:
-        return load_as<std::int64_t, std::int64_t>(index);
-    }
-  }
-
-  [[nodiscard]] std::uint64_t load_unsigned(std::span<const std::size_t> index) const {
-    switch (view_.dtype().itemsize()) {
-      case 1:
-        return load_as<std::uint8_t, std::uint64_t>(index);
-      case 2:
-        return load_as<std::uint16_t, std::uint64_t>(index);
-      case 4:
-        return load_as<std::uint32_t, std::uint64_t>(index);
-      default:
-        return load_as<std::uint64_t, std::uint64_t>(index);
+        return load_as<Wide, Wide>(index);
     }
   }
 
@@ -143,10 +135,10 @@ class ElementWriter {
         put(out, view_.load<bool>(index));
         return;
       case shm::DtypeKind::signed_integer:
-        put(out, load_signed(index));
+        put(out, load_integer<std::int64_t>(index));
         return;
       case shm::DtypeKind::unsigned_integer: {
-        const std::uint64_t v = load_unsigned(index);
+        const auto v = load_integer<std::uint64_t>(index);
         if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
           out += std::to_string(v);  // beyond Item's int64; the same digits in Python and JSON
         } else {
