@@ -124,17 +124,31 @@ std::pair<std::string_view, std::size_t> checked_payload(const Item& item, std::
 }  // namespace
 
 std::string Format::text() const {
+  std::string out;
+  append_text(out);
+  return out;
+}
+
+void Format::append_text(std::string& out) const {
   switch (kind) {
     case Kind::int64:
-      return "q";
+      out += 'q';
+      break;
     case Kind::float64:
-      return "d";
+      out += 'd';
+      break;
     case Kind::boolean:
-      return std::string(kBoolFormat);
+      out += kBoolFormat;
+      break;
     case Kind::none:
-      return std::string(kNoneFormat);
-    default:
-      return std::to_string(length) + "s";
+      out += kNoneFormat;
+      break;
+    default: {
+      std::array<char, 24> digits;
+      char* end = std::to_chars(digits.data(), digits.data() + digits.size(), length).ptr;
+      out.append(digits.data(), static_cast<std::size_t>(end - digits.data()));
+      out += 's';
+    }
   }
 }
 

@@ -34,6 +34,8 @@ struct Format {
 
   /// The format string, e.g. "q" or "16s".
   [[nodiscard]] std::string text() const;
+  /// Appends text() to `out` without a temporary string (ShareableList::format, per item).
+  void append_text(std::string& out) const;
 };
 
 /// The back-transform codes CPython stores after the formats (one signed byte each).

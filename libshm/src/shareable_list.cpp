@@ -170,8 +170,9 @@ std::size_t ShareableList::allocation(std::ptrdiff_t index) const {
 std::string ShareableList::format() const {
   const std::span<const std::byte> all = bytes();
   std::string out;
+  out.reserve(size_ * 2);
   for (std::size_t i = 0; i < size_; ++i) {
-    out += detail::read_format(all, slot(static_cast<std::ptrdiff_t>(i))).text();
+    detail::read_format(all, slot(static_cast<std::ptrdiff_t>(i))).append_text(out);
   }
   return out;
 }
