@@ -38,6 +38,9 @@ TARGET_SET_NS = 10.0
 TARGET_SYSCALL_RATIO = 1.2
 TARGET_MODULE_SPEEDUP = 10.0
 TARGET_BULK_RATIO = 0.8
+TARGET_TYPED_NS = 1.5          # issue #17: get_as<T> per item
+TARGET_TYPED_LOAD_RATIO = 5.0  # issue #17: get_as<T> ÷ a plain 8-byte load
+TARGET_ARRAY_VIEW_RATIO = 1.1  # issue #15: view sum ÷ raw loop
 
 # -- loading ---------------------------------------------------------------------------------
 
@@ -117,8 +120,9 @@ def table(header, rows):
 
 
 class Report:
-    def __init__(self, cpp, context, runs, clock):
+    def __init__(self, cpp, context, runs, clock, numpy=None):
         self.cpp = cpp
+        self.numpy = numpy  # bench_numpy.py's result, or None
         self.context = context
         self.runs = runs
         self.clock = clock
@@ -221,6 +225,50 @@ class Report:
             rows.append(row)
         return table(header, rows)
 
+    def typed_table(self):
+        """C++ reads that build no Item, against get() and a plain load of the same slot."""
+        load = self.c("load.int", "raw")
+        rows = []
+        for op, label in (("load.int", "reference: a plain 8-byte load of the slot"),
+                          ("get.int", "get(i) → shm::Item (int)"),
+                          ("get_as.int", "get_as<std::int64_t>(i)"),
+                          ("get_as.float", "get_as<double>(i)"),
+                          ("get.str_short", "get(i) → shm::Item (short str)"),
+                          ("get_view.str_short", "get_view(i) (short str, no copy)"),
+                          ("get_view.str_long", "get_view(i) (1000-character str, no copy)"),
+                          ("read_into.int.1000", "read_into of 1000 ints, per item")):
+            v = self.c(op, "raw" if op == "load.int" else "cpp")
+            per = 1000 if op.startswith("read_into") else 1
+            rows.append([label, self.cell(v, load * per if load and op != "load.int" else None,
+                                          per)])
+        return table(["operation (item 50 of 100, or all 1000)", "time per item (× the plain load)"],
+                     rows)
+
+    def array_sum(self):
+        """{implementation: seconds} of summing the 1-D `<f8` array, and its element count."""
+        sums = {impl: self.c("array.sum.f8", impl) for impl in ("raw", "view", "view_strided")}
+        if self.numpy:
+            sums["numpy"] = self.numpy.get("array.sum.f8/numpy")
+        return sums
+
+    def array_table(self):
+        sums = self.array_sum()
+        raw = sums.get("raw")
+        n = (self.numpy or {}).get("elements")
+        rows = []
+        for impl, label in (("raw", "raw loop over the block's `double*` (C++)"),
+                            ("view", "range-for over `NpyArray::cview().as<double>()` (C++)"),
+                            ("view_strided", "the same through a Fortran-order 2-D view, "
+                                             "C-order iteration (C++, its own block)"),
+                            ("numpy", "numpy's `a.sum()` on the block (%s)" % (
+                                "numpy %s, CPython %s" % (self.numpy["numpy"], self.numpy["python"])
+                                if self.numpy else "not measured in this run"))):
+            v = sums.get(impl)
+            per_element = " (%s an element)" % fmt_time(v / n) if v and n else ""
+            rows.append([label, self.cell(v, raw if impl != "raw" else None) + per_element])
+        return table(["sum of %s `<f8` elements" % (f"{n:,}" if n else "100,000,000"),
+                      "time (× the raw loop)"], rows)
+
     def module_table(self):
         """The module against the stdlib under the same interpreter."""
         if not self.module_runs:
@@ -319,6 +367,24 @@ class Report:
                              "≥ %g×" % TARGET_BULK_RATIO,
                              "%s (%s vs %s)" % (fmt_ratio(ref / v), fmt_time(v), fmt_time(ref)),
                              verdict(ref / v >= TARGET_BULK_RATIO)])
+        typed = [self.c("get_as." + t) for t in ("int", "float")]
+        load = self.c("load.int", "raw")
+        if all(typed):
+            worst = max(typed)
+            rows.append(["C++ get_as<T> per item (int64, double)", "≤ %g ns" % TARGET_TYPED_NS,
+                         "%s (int), %s (float)" % (fmt_time(typed[0]), fmt_time(typed[1])),
+                         verdict(worst <= TARGET_TYPED_NS * 1e-9)])
+            if load:
+                rows.append(["C++ get_as<T> ÷ a plain 8-byte load", "≤ %g×" % TARGET_TYPED_LOAD_RATIO,
+                             "%s (load %s)" % (fmt_ratio(worst / load), fmt_time(load)),
+                             verdict(worst / load <= TARGET_TYPED_LOAD_RATIO)])
+        sums = self.array_sum()
+        if sums.get("raw") and sums.get("view"):
+            r = sums["view"] / sums["raw"]
+            rows.append(["array view sum ÷ raw loop (100 M `<f8`)", "≤ %g×" % TARGET_ARRAY_VIEW_RATIO,
+                         "%s (%s vs %s)" % (fmt_ratio(r), fmt_time(sums["view"]),
+                                            fmt_time(sums["raw"])),
+                         verdict(r <= TARGET_ARRAY_VIEW_RATIO)])
         return table(["target", "goal", "measured", ""], rows)
 
     def headline(self):
@@ -578,11 +644,16 @@ def main():
     parser.add_argument("--elapsed", type=float, default=None, help="seconds the whole run took")
     parser.add_argument("--command", default="ci/bench", help="the command that reproduces it")
     parser.add_argument("--compiler", default="")
+    parser.add_argument("--numpy", default=None, help="bench_numpy.py time's output")
     args = parser.parse_args()
 
     cpp, context = load_cpp(args.cpp, args.clock)
     runs, notes = load_py(args.py)
-    report = Report(cpp, context, runs, args.clock)
+    numpy = None
+    if args.numpy:
+        with open(args.numpy) as f:
+            numpy = json.load(f)
+    report = Report(cpp, context, runs, args.clock, numpy)
     os.makedirs(args.out_dir, exist_ok=True)
 
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -666,6 +737,23 @@ def main():
         "The reference is memcpy between two private buffers. Every page exists before timing.")
     add("")
     add(report.bulk_table())
+    add("")
+    add("## Typed and zero-copy reads (C++)")
+    add("")
+    add("Reads that build no `shm::Item` (issue #17), against `get()` and against a plain load of "
+        "the same 8 bytes; the list is the same 100 items as above.")
+    add("")
+    add(report.typed_table())
+    add("")
+    add("## numpy arrays in a block")
+    add("")
+    add("The 1-D array is made by numpy in a plain stdlib `SharedMemory` with numpy's own .npy "
+        "header (`libshm/bench/bench_numpy.py`); C++ attaches it with `shm::NpyArray::attach` "
+        "and sums it, and numpy's `sum()` (pairwise summation) runs on the same block. Only "
+        "the C++ rows are one process's CPU time in Google Benchmark; numpy's is the best of 5 "
+        "`process_time()` measurements.")
+    add("")
+    add(report.array_table())
     add("")
     mt = report.module_table()
     if mt:
