@@ -330,14 +330,21 @@ struct Client {
   pid_t pid = 0;  // the tracker process (our child), 0 until started
 };
 
+// Constant-initialized, and the fork handlers registered when the library is loaded (before
+// main, or at dlopen), never on first use: a function-local static's first use runs under a
+// guard, and a child forked while another thread was inside that initialization waits on the
+// guard forever (the fork storm of hostile_test saw one such child: the first fork, while the
+// four threads made their first tracked blocks).
+constinit Client the_client;
+
+[[maybe_unused]] const bool fork_handlers_registered = [] {
+  ::pthread_atfork([] { the_client.mu.lock(); }, [] { the_client.mu.unlock(); },
+                   [] { the_client.mu.unlock(); });
+  return true;
+}();
+
 Client& client() {
-  static Client c;
-  static const bool handlers = [] {
-    ::pthread_atfork([] { c.mu.lock(); }, [] { c.mu.unlock(); }, [] { c.mu.unlock(); });
-    return true;
-  }();
-  (void)handlers;
-  return c;
+  return the_client;
 }
 
 // Reads the tracker's start report (report_start); 0 if it runs, else why not.
