@@ -59,10 +59,6 @@ shm::Item to_item(const json& j) {
   }
 }
 
-std::string hex_of(std::span<const std::byte> bytes) {
-  return shm::to_hex(bytes);
-}
-
 shm::Layout parse_layout(const std::string& text) {
   if (text == "3.8") return shm::Layout::v38;
   if (text == "3.9" || text == "3.9+") return shm::Layout::v39;
@@ -136,7 +132,7 @@ json float_json(double value, Bits bits) {
     for (std::size_t i = 0; i < sizeof(Bits); ++i) {
       big[i] = static_cast<std::byte>(bits >> (8 * (sizeof(Bits) - 1 - i)));
     }
-    return {{"nan", hex_of(big)}};
+    return {{"nan", shm::to_hex(big)}};
   }
   if (std::isinf(value)) return {{"float", value > 0 ? "inf" : "-inf"}};
   return value;
@@ -247,12 +243,12 @@ json element_json(const shm::ConstArrayView& v, std::span<const std::size_t> ind
       }
     case K::bytes: {
       const std::string text = v.text(index);
-      return {{"bytes", hex_of(std::as_bytes(std::span<const char>(text)))}};
+      return {{"bytes", shm::to_hex(std::as_bytes(std::span<const char>(text)))}};
     }
     case K::unicode:
       return v.text(index);
     case K::raw:
-      return {{"bytes", hex_of(v.element(index))}};
+      return {{"bytes", shm::to_hex(v.element(index))}};
     case K::structured:
       break;
   }
@@ -317,7 +313,7 @@ json array_read(const shm::ConstArrayView& v, std::vector<std::size_t>& index, b
     }
     return out;
   }
-  if (raw) return hex_of(v.element(index));
+  if (raw) return shm::to_hex(v.element(index));
   if (v.dtype().kind() != shm::DtypeKind::structured) return element_json(v, index);
   json out = json::object();
   for (const auto& f : v.dtype().fields()) out[f.name] = array_read(v.field(f.name), index, raw);
@@ -376,11 +372,11 @@ class Agent {
     if (op == "list.write_range") return write_range(req);
     if (op == "list.raw") {
       auto raw = list(req).get_raw(req.at("index").get<std::ptrdiff_t>());
-      return hex_of(raw);
+      return shm::to_hex(raw);
     }
     if (op == "list.block") {
       const auto& l = list(req);
-      return hex_of(l.shm().buf());
+      return shm::to_hex(l.shm().buf());
     }
     if (op == "list.close") {
       list(req).shm().close();
@@ -481,7 +477,7 @@ class Agent {
     if (offset > buf.size() || length > buf.size() - offset) {
       throw AgentError("Index", "read outside the block");
     }
-    return hex_of(buf.subspan(offset, length));
+    return shm::to_hex(buf.subspan(offset, length));
   }
 
   json block_write(const json& req) {
@@ -579,10 +575,10 @@ class Agent {
     const auto style = pickle_style(req.value("pickler", "pickle"));
     auto h = req.value("handle", "");
     if (auto it = lists_.find(h); it != lists_.end()) {
-      return hex_of(shm::pickle::dumps_shareable_list(it->second.name(), protocol, style));
+      return shm::to_hex(shm::pickle::dumps_shareable_list(it->second.name(), protocol, style));
     }
     const auto& b = block(req);
-    return hex_of(shm::pickle::dumps_shared_memory(b.name(), b.size(), protocol, style));
+    return shm::to_hex(shm::pickle::dumps_shared_memory(b.name(), b.size(), protocol, style));
   }
 
   json pickle_loads(const json& req) {

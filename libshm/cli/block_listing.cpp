@@ -135,7 +135,7 @@ shm::ListRegions validate_exact(int fd) {
 
 BlockFd::BlockFd(const std::string& requested) {
   const std::string name = requested.rfind('/', 0) == 0 ? requested.substr(1) : requested;
-  shm::SharedMemory::validate_name(name);
+  shm::validate_name(name);
   // As the library's attach opens: a FIFO never blocks, a symlink is not followed; what was
   // opened is judged by validate_by_read's fstat.
   fd_ = ::shm_open(("/" + name).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);

@@ -111,7 +111,7 @@ struct Handle {
 std::string_view to_string(Handle::Kind kind) noexcept;
 
 /// Checks that dumps() and loads() can carry `name`: 1 – 255 bytes of ASCII without NUL or
-/// '/'. This is wider than SharedMemory::validate_name: a pickle may name a block CPython
+/// '/'. This is wider than shm::validate_name (names.hpp): a pickle may name a block CPython
 /// can use but libshm refuses to create or attach (':' or a newline, which break CPython's
 /// resource tracker, control characters, "."), so that such pickles can still be read and
 /// written; attach() then refuses them. Names with a leading '/' (CPython's `.name` of a block
