@@ -112,6 +112,14 @@ def pools(method):
 
 def maxtasks(method):
     ctx = mp.get_context(method)
+    # The tracker runs before the pool forks its workers, so that they share it. Otherwise each
+    # first worker, forked before any tracker, starts one of its own when it attaches, and that
+    # tracker unlinks the block when its worker exits (the stdlib's attach-registers-tracker
+    # quirk): whether that comes before a later worker's attach and this process's unlink is a
+    # race, in the stdlib as in libshm, which made this scenario fail now and then under load.
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
     pool = ctx.Pool(2, maxtasksperchild=1)  # created before the list
     sl = ShareableList([7, "x", None], name=PREFIX + "maxtasks")
     print("maxtasks", pool.map(read_list, [sl] * 4))
