@@ -181,15 +181,21 @@ class ElementWriter {
   std::vector<std::size_t> subarray_ndims_;
 };
 
+// One element, through `scratch` (reused, so that a large dump allocates once).
+void write_element(std::ostream& out, const ElementWriter& writer, std::vector<std::size_t>& index,
+                   std::string& scratch) {
+  scratch.clear();
+  writer.write(scratch, index);
+  out << scratch;
+}
+
 // numpy's _formatArray without line wrapping, streamed: items of the last axis on one line,
 // those of axis k separated by a comma and ndim - k - 1 newlines, then k + 1 spaces.
 void write_text(std::ostream& out, const ElementWriter& writer, std::span<const std::size_t> shape,
                 bool summarise, std::vector<std::size_t>& index, std::string& scratch) {
   const std::size_t axis = index.size();
   if (axis == shape.size()) {
-    scratch.clear();
-    writer.write(scratch, index);
-    out << scratch;
+    write_element(out, writer, index, scratch);
     return;
   }
   const std::size_t n = shape[axis];
@@ -215,9 +221,7 @@ void write_json(std::ostream& out, const ElementWriter& writer, std::span<const 
                 std::vector<std::size_t>& index, std::string& scratch) {
   const std::size_t axis = index.size();
   if (axis == shape.size()) {
-    scratch.clear();
-    writer.write(scratch, index);
-    out << scratch;
+    write_element(out, writer, index, scratch);
     return;
   }
   out << '[';

@@ -44,10 +44,10 @@ Number as_number(const ItemView& item) noexcept {
 using detail::append_ascii_repr;
 using detail::repr_quote;
 
-std::string hex_escape(const char* prefix, unsigned value, int width) {
-  std::string out = prefix;
+// Appends an escape such as \x7f or \u2028: `prefix`, then `width` hex digits.
+void append_escape(std::string& out, const char* prefix, unsigned value, int width) {
+  out += prefix;
   detail::append_hex(out, value, width);
-  return out;
 }
 
 void check_minor(int cpython_minor) {
@@ -73,7 +73,7 @@ std::string str_repr(std::string_view text, int cpython_minor) {
   if (!detail::utf8_code_points(text)) {
     // Not a str CPython could hold; show the bytes rather than fail.
     for (unsigned char c : text) {
-      if (!append_ascii_repr(out, c, quote)) out += hex_escape("\\x", c, 2);
+      if (!append_ascii_repr(out, c, quote)) append_escape(out, "\\x", c, 2);
     }
   } else {
     for (std::size_t at = 0; at < text.size();) {
@@ -83,11 +83,11 @@ std::string str_repr(std::string_view text, int cpython_minor) {
       if (printable_in(printable, cp)) {
         out.append(text.substr(start, at - start));
       } else if (cp <= 0xFF) {
-        out += hex_escape("\\x", static_cast<unsigned>(cp), 2);
+        append_escape(out, "\\x", static_cast<unsigned>(cp), 2);
       } else if (cp <= 0xFFFF) {
-        out += hex_escape("\\u", static_cast<unsigned>(cp), 4);
+        append_escape(out, "\\u", static_cast<unsigned>(cp), 4);
       } else {
-        out += hex_escape("\\U", static_cast<unsigned>(cp), 8);
+        append_escape(out, "\\U", static_cast<unsigned>(cp), 8);
       }
     }
   }
@@ -100,7 +100,7 @@ std::string bytes_repr(std::string_view data) {
   std::string out = "b";
   out += quote;
   for (unsigned char c : data) {
-    if (!append_ascii_repr(out, c, quote)) out += hex_escape("\\x", c, 2);
+    if (!append_ascii_repr(out, c, quote)) append_escape(out, "\\x", c, 2);
   }
   out += quote;
   return out;

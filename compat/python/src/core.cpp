@@ -352,7 +352,8 @@ int set_checked(shm::ShareableList& list, Py_ssize_t at, const shm::Item& item) 
                                    : std::holds_alternative<shm::Bytes>(item)
                                        ? std::string_view(std::get<shm::Bytes>(item).data)
                                        : std::string_view();
-    if (chars.size() > list.allocation(at)) {
+    // Only a str or bytes can be too long; a scalar skips the slot lookup.
+    if (!chars.empty() && chars.size() > list.allocation(at)) {
       PyErr_SetString(PyExc_ValueError, "bytes/str item exceeds available storage");
       return -1;
     }
