@@ -71,15 +71,8 @@ Format checked_format(std::uint64_t word, const SlotRef& ref) {
   return *format;
 }
 
-// Scalars and format strings are 8-byte words. In every block CPython makes they start at a
-// multiple of 8, and there they are loaded and stored with one atomic access, so a reader in
-// another process sees a libshm writer's old word or its new one, never half of each. (A
-// CPython writer gives no such promise: struct.pack_into zeroes the bytes first.) A damaged
-// block may misalign them; then they are copied bytewise, which is still in bounds.
-// load_shared_word and store_shared_word (list_codec.hpp) do this.
-static_assert(std::atomic_ref<std::uint64_t>::is_always_lock_free,
-              "8-byte words must be lock-free to be shared");
-static_assert(std::atomic_ref<std::uint64_t>::required_alignment == alignof(std::uint64_t));
+// Scalar and format words are loaded and stored atomically where aligned: why, in
+// libshm/detail/list_words.hpp (load_shared_word, store_shared_word).
 
 // The encoding of a scalar item (scalar_slot); false for str and bytes.
 bool encode_scalar(const Item& item, Encoded& out) {

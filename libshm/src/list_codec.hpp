@@ -14,6 +14,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "libshm/detail/list_words.hpp"
 #include "libshm/item.hpp"
 #include "list_layout.hpp"
 
@@ -92,22 +93,7 @@ void write_item(std::span<std::byte> block, const SlotRef& ref, const Encoded& i
 /// and fit in the slot. Throws LayoutError otherwise.
 Format read_format(std::span<const std::byte> block, const SlotRef& ref);
 
-/// A format string as the 8-byte word it is in a block (NUL-padded), in native byte order, so
-/// that the formats can be recognised with integer compares.
-constexpr std::uint64_t format_word(std::string_view text) noexcept {
-  std::uint64_t word = 0;
-  for (std::size_t i = 0; i < text.size() && i < kWord; ++i) {
-    const auto byte = static_cast<std::uint64_t>(static_cast<unsigned char>(text[i]));
-    word |= byte << (8 * (std::endian::native == std::endian::little ? i : kWord - 1 - i));
-  }
-  return word;
-}
-inline constexpr std::string_view kBoolFormat = "xxxxxxx?";  // the value in byte 7
-inline constexpr std::string_view kNoneFormat = "xxxxxx?x";  // '?' packs None as False
-inline constexpr std::uint64_t kIntWord = format_word("q");
-inline constexpr std::uint64_t kFloatWord = format_word("d");
-inline constexpr std::uint64_t kBoolWord = format_word(kBoolFormat);
-inline constexpr std::uint64_t kNoneWord = format_word(kNoneFormat);
+// format_word and the scalar format words: libshm/detail/list_words.hpp.
 
 // ---------------------------------------------------------------------------------------------
 // The scalar codec: how int, float, bool and None sit in a slot. The inline fast paths (get,
@@ -201,27 +187,7 @@ template <class Value>
   return bytes[kWord - 2] != std::byte{0};
 }
 
-/// The 8-byte word at `at`, loaded with one atomic access when aligned (see list_codec.cpp).
-inline std::uint64_t load_shared_word(const std::byte* at) noexcept {
-  std::uint64_t value;
-  if (reinterpret_cast<std::uintptr_t>(at) % alignof(std::uint64_t) == 0) {
-    auto& target = *reinterpret_cast<std::uint64_t*>(const_cast<std::byte*>(at));
-    value = std::atomic_ref<std::uint64_t>(target).load(std::memory_order_relaxed);
-  } else {
-    std::memcpy(&value, at, sizeof value);
-  }
-  return value;
-}
-
-/// Stores an 8-byte word at `at` with one atomic access when aligned (see list_codec.cpp).
-inline void store_shared_word(std::byte* at, std::uint64_t value) noexcept {
-  if (reinterpret_cast<std::uintptr_t>(at) % alignof(std::uint64_t) == 0) {
-    std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(at))
-        .store(value, std::memory_order_relaxed);
-  } else {
-    std::memcpy(at, &value, sizeof value);
-  }
-}
+// load_shared_word and store_shared_word: libshm/detail/list_words.hpp.
 
 /// encode_set + write_item's fast path, inlined into ShareableList::set: an int, float, bool
 /// or None value into a slot of at least 8 bytes gets CPython's format word, type code and

@@ -8,12 +8,12 @@
 #include <span>
 #include <vector>
 
+#include "libshm/detail/list_words.hpp"
 #include "libshm/layout.hpp"
 
 namespace shm::detail {
 
-/// Everything is counted in 8-byte words: N, each offset or size, each format string.
-inline constexpr std::size_t kWord = 8;
+// kWord, the 8-byte word everything is counted in: libshm/detail/list_words.hpp.
 
 /// Where each part of a list block is, as absolute byte offsets into the block. Computed once
 /// when a list is created or attached, as CPython computes its _allocated_offsets once: the

@@ -129,32 +129,13 @@ ItemView ShareableList::view(std::ptrdiff_t index) const {
 
 namespace {
 
-// get_as<T> for a slot that is not exactly T's format with code 0: None, other types,
-// irregular slots, all through view_slow's rules and errors.
+// Item `ref` read as get() reads it, which must give a T: get_as<T> for every slot its inline
+// fast path (read_exact_scalar) does not take.
 template <class T>
-[[gnu::noinline]] T read_typed_slow(std::span<const std::byte> block, const detail::SlotRef& ref) {
+T read_typed(std::span<const std::byte> block, const detail::SlotRef& ref) {
   const ItemView view = view_item(block, ref);
   if (const T* value = std::get_if<T>(&view)) return *value;
   throw_mismatch(ref.index, view.index(), wanted_name<T>());
-}
-
-// get_as<T>'s body for the slot at `ref`: the exact format word with code 0 is read directly.
-template <class T>
-[[gnu::always_inline]] inline T read_typed(std::span<const std::byte> block,
-                                           const detail::SlotRef& ref) {
-  constexpr std::uint64_t wanted = std::is_same_v<T, std::int64_t> ? detail::kIntWord
-                                   : std::is_same_v<T, double>     ? detail::kFloatWord
-                                                                   : detail::kBoolWord;
-  if (ref.allocation() >= detail::kWord &&
-      detail::load_shared_word(block.data() + ref.format_at) == wanted &&
-      block[ref.code_at] == std::byte{0}) [[likely]] {
-    if constexpr (std::is_same_v<T, bool>) {
-      return block[ref.begin + detail::kWord - 1] != std::byte{0};
-    } else {
-      return std::bit_cast<T>(detail::load_shared_word(block.data() + ref.begin));
-    }
-  }
-  return read_typed_slow<T>(block, ref);
 }
 
 // The characters of a str or bytes item, for get_view and get_bytes_view.
@@ -168,7 +149,7 @@ std::string_view chars_of(std::span<const std::byte> block, const detail::SlotRe
 }  // namespace
 
 template <class T>
-T ShareableList::get_as(std::ptrdiff_t index) const {
+T ShareableList::get_as_slow(std::ptrdiff_t index) const {
   const detail::SlotRef ref = slot(index);
   return read_typed<T>(block_.buf(), ref);
 }
@@ -187,12 +168,21 @@ template <class T>
 void ShareableList::read_into(std::size_t first, std::span<T> out) const {
   if (block_.closed()) detail::throw_list_closed();
   if (first > size_ || out.size() > size_ - first) throw_range(first, out.size(), size_);
-  const std::span<const std::byte> block = block_.buf();
+  // Locals, not members: a store to `out` may alias them (std::int64_t and std::size_t do),
+  // which would reload each member on every item.
+  const std::byte* block = block_.buf().data();
+  const std::size_t* slots = slots_.data();
+  const std::size_t formats_at = formats_at_;
+  const std::size_t codes_at = codes_at_;
+  T* target = out.data();
   for (std::size_t k = 0; k < out.size(); ++k) {
     const std::size_t i = first + k;
-    const detail::SlotRef ref{i, slots_[i], slots_[i + 1], formats_at_ + detail::kWord * i,
-                              codes_at_ + i};
-    out[k] = read_typed<T>(block, ref);
+    T value;
+    if (!detail::read_exact_scalar(block, slots[i], slots[i + 1], formats_at + detail::kWord * i,
+                                   codes_at + i, value)) [[unlikely]] {
+      value = get_as_slow<T>(static_cast<std::ptrdiff_t>(i));
+    }
+    target[k] = value;
   }
 }
 
@@ -214,9 +204,9 @@ void ShareableList::write_from(std::size_t first, std::span<const T> values) {
   }
 }
 
-template std::int64_t ShareableList::get_as<std::int64_t>(std::ptrdiff_t) const;
-template double ShareableList::get_as<double>(std::ptrdiff_t) const;
-template bool ShareableList::get_as<bool>(std::ptrdiff_t) const;
+template std::int64_t ShareableList::get_as_slow<std::int64_t>(std::ptrdiff_t) const;
+template double ShareableList::get_as_slow<double>(std::ptrdiff_t) const;
+template bool ShareableList::get_as_slow<bool>(std::ptrdiff_t) const;
 template void ShareableList::read_into<std::int64_t>(std::size_t, std::span<std::int64_t>) const;
 template void ShareableList::read_into<double>(std::size_t, std::span<double>) const;
 template void ShareableList::read_into<bool>(std::size_t, std::span<bool>) const;

@@ -9,9 +9,11 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
+#include "libshm/detail/list_words.hpp"
 #include "libshm/item.hpp"
 #include "libshm/layout.hpp"
 #include "libshm/shared_memory.hpp"
@@ -185,7 +187,7 @@ class ShareableList {
   /// get_as<T>(i) == std::get<T>(get(i)) whenever get(i) holds a T. Checks the format string
   /// and type code as get() does and throws what get() throws for the same slot
   /// (std::out_of_range, LayoutError); an item of another type is std::invalid_argument
-  /// ("item 3 is a str, not an int").
+  /// ("item 3 is a str, not an int"). Inline: an exact T slot is a few loads and compares.
   template <class T>
   [[nodiscard]] T get_as(std::ptrdiff_t index) const;
   /// The characters of str or bytes item `index` inside the block, without copying: a str's
@@ -243,6 +245,10 @@ class ShareableList {
   // Where item `index` (negative from the end) is; throws std::out_of_range outside [-N, N)
   // and std::logic_error once closed (src/list_slot.hpp, inlined into its callers).
   [[nodiscard]] detail::SlotRef slot(std::ptrdiff_t index) const;
+  // get_as<T> for everything its inline fast path does not take: a closed list, an index
+  // outside [-N, N), None, another type, a damaged slot (src/list_typed.cpp).
+  template <class T>
+  [[nodiscard]] T get_as_slow(std::ptrdiff_t index) const;
 
   SharedMemory block_;              // the mapped block
   Layout layout_;                   // its layout
@@ -252,5 +258,25 @@ class ShareableList {
   std::size_t codes_at_;            // block offset of the N type codes
   bool strict_;                     // refuse values that cannot read back equal
 };
+
+template <class T>
+T ShareableList::get_as(std::ptrdiff_t index) const {
+  static_assert(
+      std::is_same_v<T, std::int64_t> || std::is_same_v<T, double> || std::is_same_v<T, bool>,
+      "get_as<T>: T is std::int64_t, double or bool");
+  // An item CPython wrote as a T is read here; everything else, errors included, is
+  // get_as_slow's, which reads as get() reads.
+  const std::byte* block = block_.buf().data();  // null once closed
+  const auto n = static_cast<std::ptrdiff_t>(size_);
+  if (block != nullptr && index >= -n && index < n) [[likely]] {
+    const auto i = static_cast<std::size_t>(index < 0 ? index + n : index);
+    T value;
+    if (detail::read_exact_scalar(block, slots_[i], slots_[i + 1], formats_at_ + detail::kWord * i,
+                                  codes_at_ + i, value)) [[likely]] {
+      return value;
+    }
+  }
+  return get_as_slow<T>(index);
+}
 
 }  // namespace shm
