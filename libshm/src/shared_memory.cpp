@@ -5,14 +5,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <system_error>
 #include <utility>
 
 #include "libshm/tracker.hpp"
 #include "names.hpp"
+#include "tracker_identified.hpp"
 
 namespace shm {
 
@@ -64,6 +67,38 @@ SharedMemory SharedMemory::create(std::size_t size, const CreateOptions& options
   }
 }
 
+namespace {
+
+constexpr char kShmDir[] = "/dev/shm";  // glibc's shm_open directory on Linux
+
+// Set once naming an unnamed file has failed for want of a way (no /proc, old kernel): tracked
+// creates then use the named create, as untracked ones always do.
+std::atomic<bool> unnamed_create_unavailable{false};
+
+// An unnamed file in /dev/shm (O_TMPFILE), to become a tracked block once registered; -1 with
+// errno where the kernel or filesystem has none.
+int open_unnamed() {
+  return ::open(kShmDir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+}
+
+bool unnamed_unsupported(int err) {
+  return err == EOPNOTSUPP || err == EISDIR || err == EINVAL;  // EISDIR: before Linux 3.11
+}
+
+// Gives the unnamed file `fd` its name: 0, or the errno (EEXIST when the name is taken: the
+// same rule as O_CREAT | O_EXCL, and atomic like it). Linux 6.10 and later let the process that
+// opened the file link it through its descriptor (AT_EMPTY_PATH); before, that needs
+// CAP_DAC_READ_SEARCH and fails with ENOENT, and the descriptor's link in /proc does it.
+int give_name(int fd, const std::string& path) {
+  if (::linkat(fd, "", AT_FDCWD, path.c_str(), AT_EMPTY_PATH) == 0) return 0;
+  if (errno != ENOENT && errno != EPERM) return errno;
+  const std::string proc = "/proc/self/fd/" + std::to_string(fd);
+  if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0) return 0;
+  return errno;
+}
+
+}  // namespace
+
 SharedMemory SharedMemory::create(std::size_t size, std::string_view requested_name,
                                   const CreateOptions& options) {
   if (size == 0) {
@@ -72,6 +107,10 @@ SharedMemory SharedMemory::create(std::size_t size, std::string_view requested_n
   std::string name = detail::normalize_name(requested_name);
   if (size > static_cast<std::size_t>(std::numeric_limits<off_t>::max())) {
     throw os_error(EFBIG, "cannot create shared memory", name);
+  }
+  if (options.track && !unnamed_create_unavailable.load(std::memory_order_relaxed)) {
+    std::optional<SharedMemory> block = create_unnamed_then_name(size, name, options);
+    if (block) return std::move(*block);
   }
   const std::string os = detail::os_name(name);
   FdGuard fd(::shm_open(os.c_str(), O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW, 0600));
@@ -102,6 +141,58 @@ SharedMemory SharedMemory::create(std::size_t size, std::string_view requested_n
     }
     block.tracked_ = true;
   }
+  return block;
+}
+
+// A tracked block that never exists without its registration: the file is made unnamed, sized
+// and mapped, registered by its identity, and only then given its name. A SIGKILL at any moment
+// leaves either no block (the unnamed file dies with its descriptor) or a registered one, which
+// the tracker unlinks; the named create leaves a block behind if killed between its open and its
+// registration. Other processes also never see the block before it has its full size.
+// std::nullopt, with nothing made, where this system cannot make unnamed blocks.
+std::optional<SharedMemory> SharedMemory::create_unnamed_then_name(std::size_t size,
+                                                                   const std::string& name,
+                                                                   const CreateOptions& options) {
+  FdGuard fd(open_unnamed());
+  if (fd.get() < 0) {
+    if (!unnamed_unsupported(errno)) throw os_error(errno, "cannot create shared memory", name);
+    unnamed_create_unavailable.store(true, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+  // Until give_name, a failure leaves nothing behind: closing the descriptor frees the file.
+  if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) {
+    throw os_error(errno, "cannot size shared memory", name);
+  }
+  if (options.reserve) {
+    if (const int err = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(size)); err != 0) {
+      throw os_error(err, "cannot reserve space for shared memory", name);
+    }
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw os_error(errno, "cannot stat shared memory", name);
+  std::byte* data = map_block(fd.get(), size, false);
+  if (data == nullptr) throw os_error(errno, "cannot map shared memory", name);
+  SharedMemory block(name, data, size, false, false);
+  try {
+    detail::register_identified(name, st.st_dev, st.st_ino);
+  } catch (const std::system_error& e) {
+    block.close();
+    throw os_error(e.code().value(), "cannot track shared memory", name);
+  }
+  if (const int err = give_name(fd.get(), kShmDir + detail::os_name(name)); err != 0) {
+    block.close();
+    // Only this registration is withdrawn: one this process made for a block of the same name
+    // (the EEXIST of a create over its own block) stands. A tracker that cannot be reached has
+    // forgotten it anyway; the error that counts is the link's.
+    try {
+      detail::withdraw_identified(name, st.st_dev, st.st_ino);
+    } catch (const std::system_error&) {
+    }
+    if (err != ENOENT) throw os_error(err, "cannot create shared memory", name);
+    unnamed_create_unavailable.store(true, std::memory_order_relaxed);  // no /proc to link with
+    return std::nullopt;
+  }
+  block.tracked_ = true;
   return block;
 }
 

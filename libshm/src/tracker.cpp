@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,6 +20,7 @@
 #include <system_error>
 
 #include "names.hpp"
+#include "tracker_identified.hpp"
 
 #ifdef LIBSHM_COVERAGE
 extern "C" void __gcov_dump();
@@ -37,6 +39,7 @@ constexpr std::size_t kMaxLine = 512;   // CPython 3.10+ rejects longer messages
 constexpr std::size_t kMaxName = 256;   // "/" + 255 bytes (NAME_MAX)
 constexpr char kShmDir[] = "/dev/shm";  // glibc's fixed shm_open directory on Linux
 constexpr char kPrefix[] = "libshm resource_tracker: ";
+constexpr long kGatherNanoseconds = 1'000'000;  // 1 ms between reads (tracker_main)
 
 // One registered block: its name and which file it was when registered, so that a block
 // another process created later under the same name is told apart and left alone (CPython's
@@ -45,6 +48,8 @@ struct Entry {
   char name[kMaxName + 1];  // "/name", NUL-terminated
   dev_t dev;                // st_dev at registration, 0 if it could not be read
   ino_t ino;                // st_ino at registration, 0 if it could not be read
+  dev_t prev_dev;           // the identity the newest registration replaced, 0 if none:
+  ino_t prev_ino;           // what an UNREGISTER of exactly that registration restores
 };
 
 // Registered blocks, a flat array in memory mapped by the tracker itself.
@@ -124,8 +129,15 @@ bool add(NameTable& t, const char* name, std::size_t len, dev_t dev, ino_t ino) 
     e = &t.entries[t.count++];
     std::memcpy(e->name, name, len);
     e->name[len] = '\0';
+    e->dev = 0;
+    e->ino = 0;
   }
-  // A registration again (the name was re-created here) is about the newest block.
+  // A registration again (the name was re-created here) is about the newest block; the one it
+  // replaces is kept for an UNREGISTER of exactly this registration (remove_identified).
+  if (ino != 0 && (dev != e->dev || ino != e->ino)) {
+    e->prev_dev = e->dev;
+    e->prev_ino = e->ino;
+  }
   e->dev = dev;
   e->ino = ino;
   if (ino == 0 && !identify(e->name, e->dev, e->ino)) {
@@ -140,6 +152,22 @@ void remove(NameTable& t, const char* name, std::size_t len) {
   if (e == nullptr) return;
   --t.count;
   if (e != &t.entries[t.count]) std::memcpy(e, &t.entries[t.count], sizeof(Entry));
+}
+
+// Withdraws the registration of `name` as block dev:ino, and only that one: a create that
+// registered a block before giving it its name (SharedMemory::create), and then found the name
+// taken, undoes its registration without touching the name's earlier one.
+void remove_identified(NameTable& t, const char* name, std::size_t len, dev_t dev, ino_t ino) {
+  Entry* e = find(t, name, len);
+  if (e == nullptr || e->dev != dev || e->ino != ino) return;
+  if (e->prev_ino == 0) {
+    remove(t, name, len);
+    return;
+  }
+  e->dev = e->prev_dev;
+  e->ino = e->prev_ino;
+  e->prev_dev = 0;
+  e->prev_ino = 0;
 }
 
 // Splits off the next ':'-separated field of [p, end); p moves past it and its colon.
@@ -170,8 +198,8 @@ std::uint64_t number(const Field& f) {
 }
 
 // One "CMD:NAME:RTYPE" line, CPython's protocol, where libshm's REGISTER may add ":DEV:INO",
-// the block's identity when it was created. Names are validated before they are sent, so they
-// hold no ':'.
+// the block's identity when it was created, and its UNREGISTER the same to withdraw only that
+// registration. Names are validated before they are sent, so they hold no ':'.
 void handle_line(NameTable& t, const char* line, std::size_t len) {
   const char* p = line;
   const char* end = line + len;
@@ -189,7 +217,11 @@ void handle_line(NameTable& t, const char* line, std::size_t len) {
       write_str("out of memory, cannot track a block\n");
     }
   } else if (cmd.is("UNREGISTER")) {
-    remove(t, name.data, name.size);
+    if (const auto id = static_cast<ino_t>(number(ino)); id != 0) {
+      remove_identified(t, name.data, name.size, static_cast<dev_t>(number(dev)), id);
+    } else {
+      remove(t, name.data, name.size);
+    }
   }
 }
 
@@ -289,10 +321,25 @@ void report_start(int fd, int err) {
   char buf[kMaxLine + 1];
   std::size_t used = 0;
   bool overlong = false;  // skipping the rest of a line longer than kMaxLine
+  bool drained = true;    // the socket was found empty: the next read waits
   for (;;) {
-    const ssize_t n = ::read(in, buf + used, sizeof buf - used);
+    const ssize_t n = drained ? ::read(in, buf + used, sizeof buf - used)
+                              : ::recv(in, buf + used, sizeof buf - used, MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && !drained && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // Everything sent so far is handled. Let the next lines gather before waiting again: a
+      // client's send() wakes the tracker only while it waits in read(), and that wakeup (an
+      // interrupt to another CPU, a VM exit under a hypervisor) was most of what tracking added
+      // to a create and an unlink. Nothing waits on the pause: a send returns once its line is
+      // in the socket's buffer, where it survives a SIGKILL of the sender and is read after
+      // it; a sender that fills the buffer (some 270 lines) waits at most this long.
+      const timespec pause{0, kGatherNanoseconds};
+      ::nanosleep(&pause, nullptr);
+      drained = true;
+      continue;
+    }
     if (n <= 0) break;  // EOF: every holder of the write end is gone
+    drained = false;
     used += static_cast<std::size_t>(n);
     std::size_t start = 0;
     for (std::size_t i = 0; i < used; ++i) {
@@ -438,18 +485,23 @@ void send_command(const char* command, std::string_view name, bool start_if_need
   throw std::system_error(EPIPE, std::generic_category(), "cannot reach the resource tracker");
 }
 
+// ":DEV:INO", a block's identity on a REGISTER or UNREGISTER line.
+std::string identity_suffix(dev_t dev, ino_t ino) {
+  return ":" + std::to_string(dev) + ":" + std::to_string(ino);
+}
+
 }  // namespace
 
 void register_block(std::string_view name) {
   // Which file the name is now, so that the tracker will not unlink a later block that merely
   // has the same name. Read here, in the registering call, not later by the tracker: by then
   // another process may have replaced the block.
-  std::string identity;
   struct stat st {};
   if (::stat(("/dev/shm" + detail::os_name(name)).c_str(), &st) == 0) {
-    identity = ":" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+    send_command("REGISTER", name, true, identity_suffix(st.st_dev, st.st_ino));
+  } else {
+    send_command("REGISTER", name, true);
   }
-  send_command("REGISTER", name, true, identity);
 }
 
 void unregister_block(std::string_view name) {
@@ -469,3 +521,15 @@ pid_t pid() noexcept {
 }
 
 }  // namespace shm::tracker
+
+namespace shm::detail {
+
+void register_identified(std::string_view name, dev_t dev, ino_t ino) {
+  tracker::send_command("REGISTER", name, true, tracker::identity_suffix(dev, ino));
+}
+
+void withdraw_identified(std::string_view name, dev_t dev, ino_t ino) {
+  tracker::send_command("UNREGISTER", name, false, tracker::identity_suffix(dev, ino));
+}
+
+}  // namespace shm::detail

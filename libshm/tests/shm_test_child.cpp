@@ -16,6 +16,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -71,6 +72,44 @@ int main(int argc, char** argv) {
       std::printf("created\n");
       std::fflush(stdout);
       ::raise(SIGKILL);
+    }
+    if (command == "create-twice-exit") {
+      // A second create of our own tracked block's name fails, and must not cost the first
+      // block its registration.
+      auto block = shm::SharedMemory::create(4096, name);
+      try {
+        shm::SharedMemory::create(4096, name);
+      } catch (const std::system_error& e) {
+        if (e.code() == std::errc::file_exists) std::printf("exists\n");
+      }
+      return 0;  // no unlink: the tracker must clean up the first block and warn
+    }
+    if (command == "churn-and-kill") {
+      // Creates, fills, keeps or unlinks tracked blocks NAME_0, NAME_1, ... as fast as it can
+      // until a thread SIGKILLs the process `size` microseconds after the first create: a
+      // random moment of a create, a write or an unlink. Every third block is kept, so the
+      // tracker has blocks to remove as well as registrations being made and withdrawn.
+      std::atomic<bool> started{false};
+      const auto delay = std::chrono::microseconds(size);
+      std::jthread killer([&] {
+        started.wait(false);
+        std::this_thread::sleep_for(delay);
+        ::kill(::getpid(), SIGKILL);
+      });
+      std::vector<shm::SharedMemory> kept;
+      for (std::size_t i = 0;; ++i) {
+        auto block = shm::SharedMemory::create(4096, name + "_" + std::to_string(i));
+        if (i == 0) {
+          started = true;
+          started.notify_one();
+        }
+        put(block.buf(), 0, "churn");
+        if (i % 3 == 0) {
+          kept.push_back(std::move(block));
+        } else {
+          block.unlink();
+        }
+      }
     }
     if (command == "create-exit") {
       auto block = shm::SharedMemory::create(4096, name);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <random>
 #include <span>
 #include <thread>
@@ -30,6 +31,15 @@ std::string unique_name() {
 bool block_exists(const std::string& name) {
   struct stat st {};
   return ::stat(("/dev/shm/" + name).c_str(), &st) == 0;
+}
+
+std::vector<std::string> blocks_with_prefix(const std::string& prefix) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm")) {
+    std::string name = entry.path().filename().string();
+    if (name.starts_with(prefix)) names.push_back(std::move(name));
+  }
+  return names;
 }
 
 bool wait_for_block(const std::string& name, bool want, std::chrono::milliseconds timeout) {

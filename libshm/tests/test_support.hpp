@@ -15,6 +15,9 @@ std::string unique_name();
 /// True if /dev/shm/<name> exists.
 bool block_exists(const std::string& name);
 
+/// The names of the blocks in /dev/shm that start with `prefix`.
+std::vector<std::string> blocks_with_prefix(const std::string& prefix);
+
 /// Polls until block_exists(name) == want or the timeout passes; returns the final state.
 bool wait_for_block(const std::string& name, bool want,
                     std::chrono::milliseconds timeout = std::chrono::seconds(10));

@@ -4,9 +4,12 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
+#include <random>
 #include <string>
+#include <vector>
 
 #include "libshm/shared_memory.hpp"
 #include "test_support.hpp"
@@ -36,6 +39,42 @@ TEST_P(TrackerKill, SigkilledCreatorsBlockIsUnlinkedWithAWarning) {
 
 INSTANTIATE_TEST_SUITE_P(SingleAndMultiThreaded, TrackerKill,
                          ::testing::Values("create-and-kill", "create-threads-and-kill"));
+
+// A tracked create registers its block before the block has its name, so there is no moment at
+// which a SIGKILL leaves a block the tracker does not know: killed at random moments of a loop
+// of creates, writes and unlinks, the process leaves nothing in /dev/shm. (The named create,
+// open first and register after, left a block behind in about one kill in ten.)
+TEST(Tracker, KillAtRandomMomentsOfCreatesLeavesNothing) {
+  std::mt19937_64 rng(std::random_device{}());
+  std::uniform_int_distribution<int> delay_us(0, 3000);
+  int leaked = 0;
+  int blocks_cleaned = 0;
+  constexpr int kRounds = 40;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string prefix = test::unique_name();
+    const auto r = test::run_child(
+        {test::child_helper(), "churn-and-kill", prefix, std::to_string(delay_us(rng))});
+    ASSERT_EQ(r.signal, SIGKILL) << r.err;
+    // run_child returned at stderr's EOF: the tracker has finished its cleanup and exited.
+    const std::vector<std::string> left = test::blocks_with_prefix(prefix + "_");
+    leaked += static_cast<int>(left.size());
+    for (const auto& name : left) shm_unlink(("/" + name).c_str());
+    const auto warned = r.err.find("leaked shared_memory objects");
+    if (warned != std::string::npos) ++blocks_cleaned;
+  }
+  EXPECT_EQ(leaked, 0) << "blocks left behind in " << kRounds << " kills";
+  EXPECT_GT(blocks_cleaned, 0) << "no round left the tracker anything to clean up";
+}
+
+TEST(Tracker, CreatingOverItsOwnBlockKeepsThatBlockTracked) {
+  BlockCleanup cleanup;
+  const auto& name = cleanup.fresh();
+  const auto r = test::run_child({test::child_helper(), "create-twice-exit", name});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "exists\n");
+  EXPECT_FALSE(test::wait_for_block(name, false)) << "the first block lost its registration";
+  EXPECT_NE(r.err.find(leak_warning(name)), std::string::npos) << r.err;
+}
 
 TEST(Tracker, CarelessCreatorsBlockIsUnlinkedAtExit) {
   BlockCleanup cleanup;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -15,7 +16,8 @@ namespace shm {
 struct CreateOptions {
   /// Register the block with this process's resource tracker, which unlinks it if the process
   /// ends (even by SIGKILL) without unlink(). CPython's default; turn off for blocks that must
-  /// outlive their creator.
+  /// outlive their creator. A tracked block is registered before it gets its name, so a SIGKILL
+  /// during the create leaves nothing either (libshm/tracker.hpp).
   bool track = true;
   /// Allocate the block's memory now (posix_fallocate), so that a full /dev/shm fails the
   /// create with ENOSPC. Without it the block is sparse, as CPython's: creation succeeds, and a
@@ -108,6 +110,11 @@ class SharedMemory {
 
  private:
   SharedMemory(std::string name, std::byte* data, std::size_t size, bool read_only, bool tracked);
+  // A tracked create that registers the block before it has its name (src/shared_memory.cpp);
+  // std::nullopt where the system cannot make unnamed blocks.
+  static std::optional<SharedMemory> create_unnamed_then_name(std::size_t size,
+                                                              const std::string& name,
+                                                              const CreateOptions& options);
 
   std::string name_;  // name without the leading slash
   std::byte* data_;   // start of the mapping, nullptr when closed

@@ -26,8 +26,16 @@
 //   tracker unlink that process's tracked blocks at once (as CPython's).
 // - wait(): the tracker is a child of the program, so `while (wait(nullptr) > 0)` also waits
 //   for it, i.e. until the program itself exits: wait for your own children by pid.
+// - Batches: after reading what was sent, the tracker pauses 1 ms before it waits again, so
+//   the sends of a burst of creates and unlinks do not each wake it (that wake-up was most of
+//   what tracking cost). A line counts once send() returned: it is in the socket's buffer,
+//   read even after its sender died. When the last holder exits, cleanup starts within 1 ms.
 // - A stopped tracker (SIGSTOP) reads nothing: once the socket buffer is full (a few hundred
 //   registrations), register_block and unregister_block block until it runs again.
+// - A tracked SharedMemory::create registers the block before the block has its name (it is
+//   made unnamed, O_TMPFILE, and linked in after), so no SIGKILL, at any moment, leaves a block
+//   the tracker does not know about. Where /dev/shm cannot make unnamed files (or, before
+//   Linux 6.10, /proc is not mounted) it falls back to CPython's order, open then register.
 //
 // SharedMemory::create registers by default and SharedMemory::unlink unregisters, so most
 // programs never call these functions directly.
