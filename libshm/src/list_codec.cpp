@@ -273,7 +273,7 @@ Item decode_item(std::uint64_t raw_format, std::int8_t code, const SlotRef& ref,
   // Code 0 on "<k>s" gives CPython's raw bytes, padding included.
   if (code == static_cast<std::int8_t>(Code::plain)) return Bytes{std::move(data)};
   // The format stores no length: trailing NULs are padding to every reader (gh-106939).
-  data.erase(data.find_last_not_of('\0') + 1);
+  data.resize(strip_trailing_nuls(data).size());
   if (code == static_cast<std::int8_t>(Code::bytes)) return Bytes{std::move(data)};
   const std::size_t good = utf8_valid_prefix(data);
   if (good != data.size()) {

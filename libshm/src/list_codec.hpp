@@ -125,18 +125,39 @@ constexpr std::optional<Format::Kind> scalar_kind(std::uint64_t format) noexcept
 /// leading zero, then 's', NUL-padded), or 0 for any other word: struct would accept "08s" or
 /// "0s", but no CPython writes them, so they mean the block is damaged.
 [[gnu::always_inline]] constexpr std::size_t chars_length(std::uint64_t word) noexcept {
-  const auto text = std::bit_cast<std::array<char, kWord>>(word);
-  if (text[0] < '1' || text[0] > '9') return 0;
+  // In registers, byte by byte from the format's first character: no copy to memory to index.
+  if constexpr (std::endian::native == std::endian::big) word = __builtin_bswap64(word);
+  if ((word & 0xff) == '0') return 0;  // a leading zero
   std::size_t k = 0;
   std::size_t i = 0;
-  for (; i < kWord && text[i] >= '0' && text[i] <= '9'; ++i) {
-    k = 10 * k + static_cast<std::size_t>(text[i] - '0');
+  for (; i < kWord; ++i, word >>= 8) {
+    const auto digit = static_cast<unsigned>(word & 0xff) - unsigned{'0'};
+    if (digit > 9) break;
+    k = 10 * k + digit;
   }
-  if (i == kWord || text[i] != 's') return 0;
-  for (++i; i < kWord; ++i) {
-    if (text[i] != '\0') return 0;
-  }
+  // Then 's', and only NULs after it.
+  if (i == 0 || i == kWord || (word & 0xff) != 's' || (word >> 8) != 0) return 0;
   return k;
+}
+
+/// `data` without its trailing NULs, which every reader strips (the format stores no length:
+/// gh-106939). Checks a word at a time from the end: a str's slot is NUL-padded to a multiple
+/// of 8.
+[[gnu::always_inline]] inline std::string_view strip_trailing_nuls(std::string_view data) noexcept {
+  std::size_t n = data.size();
+  while (n >= kWord) {
+    std::uint64_t word;
+    std::memcpy(&word, data.data() + n - kWord, kWord);
+    if (word != 0) {
+      // The last byte in memory is the word's most significant on a little-endian machine.
+      const int zero_bits = std::endian::native == std::endian::little ? std::countl_zero(word)
+                                                                       : std::countr_zero(word);
+      return data.substr(0, n - static_cast<std::size_t>(zero_bits) / 8);
+    }
+    n -= kWord;
+  }
+  while (n > 0 && data[n - 1] == '\0') --n;
+  return data.substr(0, n);
 }
 
 /// The format a raw format word holds if it is one CPython writes, else nothing.

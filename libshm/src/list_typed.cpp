@@ -84,8 +84,7 @@ constexpr const char* wanted_name() noexcept {
     out = BytesView{data};
     return true;
   }
-  // The format stores no length: trailing NULs are padding to every reader (gh-106939).
-  data = data.substr(0, data.find_last_not_of('\0') + 1);  // npos + 1 == 0
+  data = detail::strip_trailing_nuls(data);  // padding to every reader (gh-106939)
   if (code == 2) {
     out = BytesView{data};
     return true;
