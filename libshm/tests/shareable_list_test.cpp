@@ -35,10 +35,14 @@ const std::string kE4 = "\xf0\x9f\x98\x80";  // 😀, 4 bytes
 class ListTest : public ::testing::Test {
  protected:
   // A new untracked list with a fresh name that is removed after the test.
-  ShareableList make(std::initializer_list<Item> items, Layout layout = Layout::v39,
+  ShareableList make(std::span<const Item> items, Layout layout = Layout::v39,
                      bool strict = false) {
     return ShareableList::create(
         items, {.name = cleanup_.fresh(), .layout = layout, .strict = strict, .track = false});
+  }
+  ShareableList make(std::initializer_list<Item> items, Layout layout = Layout::v39,
+                     bool strict = false) {
+    return make(std::span<const Item>(items.begin(), items.size()), layout, strict);
   }
   test::BlockCleanup cleanup_;
 };
@@ -124,6 +128,28 @@ TEST_F(ListTest, TrailingNulsAreStrippedOnReadButKeptInTheSlot) {
   EXPECT_TRUE(test::SameItem(list.get(3), std::string()));
   EXPECT_EQ(raw(list.get_raw(0)), std::string("ab\0\0\0\0\0\0", 8));  // the whole slot
   EXPECT_EQ(raw(list.get_raw(1)), std::string("a\0b\0\0\0\0\0", 8));
+}
+
+// Stripping looks at the slot a word at a time: every length and every position of the last
+// non-NUL byte, across word boundaries, reads back as Python's rstrip('\0') would give it.
+TEST_F(ListTest, TrailingNulsAreStrippedAtEveryPositionAcrossWords) {
+  std::vector<Item> items;
+  std::vector<std::string> expected;
+  for (std::size_t length = 0; length <= 25; ++length) {
+    for (std::size_t last = 0; last <= length; ++last) {  // bytes before the trailing NULs
+      std::string value(length, '\0');
+      for (std::size_t i = 0; i < last; ++i) value[i] = static_cast<char>(i % 2 == 0 ? 'a' : 0);
+      if (last > 0) value[last - 1] = 'z';
+      items.emplace_back(Bytes{value});
+      expected.push_back(value.substr(0, last));
+    }
+  }
+  auto list = make(items);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto index = static_cast<std::ptrdiff_t>(i);
+    EXPECT_TRUE(test::SameItem(list.get(index), Bytes{expected[i]})) << "item " << i;
+    EXPECT_EQ(list.get_view(index), expected[i]) << "item " << i;
+  }
 }
 
 TEST_F(ListTest, StrictRefusesValuesThatCannotReadBackEqual) {
