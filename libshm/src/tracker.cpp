@@ -131,18 +131,22 @@ bool add(NameTable& t, const char* name, std::size_t len, dev_t dev, ino_t ino) 
     e->name[len] = '\0';
     e->dev = 0;
     e->ino = 0;
+    e->prev_dev = 0;
+    e->prev_ino = 0;
   }
   // A registration again (the name was re-created here) is about the newest block; the one it
   // replaces is kept for an UNREGISTER of exactly this registration (remove_identified).
-  if (ino != 0 && (dev != e->dev || ino != e->ino)) {
-    e->prev_dev = e->dev;
-    e->prev_ino = e->ino;
-  }
+  const dev_t old_dev = e->dev;
+  const ino_t old_ino = e->ino;
   e->dev = dev;
   e->ino = ino;
   if (ino == 0 && !identify(e->name, e->dev, e->ino)) {
     e->dev = 0;
     e->ino = 0;
+  }
+  if (e->dev != old_dev || e->ino != old_ino) {
+    e->prev_dev = old_dev;
+    e->prev_ino = old_ino;
   }
   return true;
 }
