@@ -112,6 +112,22 @@ class PrivateAttributes(BlockTest):
             ours.shm.unlink()
             theirs.shm.unlink()
 
+    def test_slot_offsets_are_the_headers_at_attach(self):
+        # The module reads the slot table when first asked, from a copy taken at attach: a
+        # header rewritten in between does not change it, as it does not change the stdlib's.
+        theirs = stdlib.ShareableList([1, "abc", b"xy"], name=self.name())
+        attached = libshm.ShareableList(name=theirs.shm.name, track=False)
+        attr = "_allocated_bytes" if PY38 else "_allocated_offsets"
+        header = bytes(theirs.shm.buf[8:40])
+        theirs.shm.buf[8:40] = b"\x7f" * 32
+        try:
+            self.assertEqual(getattr(attached, attr), getattr(theirs, attr))
+        finally:
+            theirs.shm.buf[8:40] = header
+            attached.shm.close()
+            theirs.shm.close()
+            theirs.shm.unlink()
+
 
 class Api(BlockTest):
     def setUp(self):
