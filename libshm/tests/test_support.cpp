@@ -10,7 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <span>
@@ -59,7 +61,38 @@ const std::string& BlockCleanup::add(std::string name) {
   return names_.back();
 }
 
-ChildResult run_child(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+namespace {
+
+// This process's environment with `changes` ("NAME=value") added or replacing NAME's entry.
+std::vector<std::string> environment_with(const std::vector<std::string>& changes) {
+  std::vector<std::string> out;
+  auto name_of = [](const std::string& entry) { return entry.substr(0, entry.find('=') + 1); };
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    const bool replaced = std::any_of(changes.begin(), changes.end(), [&](const std::string& c) {
+      return name_of(c) == name_of(entry);
+    });
+    if (!replaced) out.push_back(entry);
+  }
+  out.insert(out.end(), changes.begin(), changes.end());
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> old_system_env(const std::vector<std::string>& switches) {
+  std::vector<std::string> env = switches;
+  env.push_back(std::string("LD_PRELOAD=") + LIBSHM_OLD_SYSTEM_SHIM);
+  // Under AddressSanitizer the shim comes before its runtime in the load order, which it
+  // refuses unless told that this is intended.
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  env.push_back(std::string("ASAN_OPTIONS=") + (asan != nullptr && *asan != '\0' ? asan : "") +
+                (asan != nullptr && *asan != '\0' ? ":" : "") + "verify_asan_link_order=0");
+  return env;
+}
+
+ChildResult run_child(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                      const std::vector<std::string>& env) {
   int out_pipe[2];
   int err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -74,7 +107,11 @@ ChildResult run_child(const std::vector<std::string>& argv, std::chrono::millise
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  const std::vector<std::string> environment = environment_with(env);
+  std::vector<char*> envp;
+  for (const auto& e : environment) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  const int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);

@@ -48,9 +48,15 @@ struct ChildResult {
 };
 
 /// Runs argv (argv[0] a path) to completion, capturing stdout and stderr until EOF (so until
-/// any resource tracker it started has exited too). Fails the test on timeout.
+/// any resource tracker it started has exited too). Fails the test on timeout. `env`: entries
+/// "NAME=value" added to this process's environment for the child, replacing its own NAME.
 ChildResult run_child(const std::vector<std::string>& argv,
-                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+                      std::chrono::milliseconds timeout = std::chrono::seconds(30),
+                      const std::vector<std::string>& env = {});
+
+/// The environment entries (for run_child) that preload old_system_shim.c with `switches`,
+/// e.g. {"LIBSHM_SHIM_NO_TMPFILE=1"}, so that the child sees an older or smaller system.
+std::vector<std::string> old_system_env(const std::vector<std::string>& switches);
 
 /// Path of the test helper executable `shm_test_child` (set by CMake).
 std::string child_helper();
