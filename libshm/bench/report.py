@@ -62,12 +62,13 @@ BOUNDS = {
         "still tells the resource tracker, if one runs, to forget the name (any handle's unlink "
         "withdraws this process's registration): one send, about 1 µs."),
     "tolist.plain": (
-        "list(plain_list) copies 1,000 references (about 1.2 ns an item); list(sl) must make a "
-        "new object for every item that is not a cached small int (a float, a str decoded from "
-        "UTF-8), and reaches each item through the sequence protocol (PySeqIter calling the "
-        "C sq_item slot), which the module keeps so that iter(sl) is the stdlib's iterator. In "
-        "perf, object allocation and str decoding take most of list(sl)'s time; the slot reads "
-        "are a few ns an item."),
+        "list(plain_list) copies 1,000 references (about 1.2 ns an item); list(sl) makes a new "
+        "object for every item that is not a cached small int, None or a bool (a float, a str "
+        "decoded from UTF-8, a bytes), and reaches each item through the sequence protocol "
+        "(PySeqIter calling the module's C sq_item slot), kept so that iter(sl) is the stdlib's "
+        "iterator. perf record of list(sl) under CPython 3.13 (2026-12-01, 23 µs a call): "
+        "object allocation and freeing 30 %, CPython's iteration (PySequence_GetItem, "
+        "iter_iternext, list extend) 27 %, libshm's slot reads (view, fast_get, list_item) 17 %."),
     "tolist.stdlib": (
         "Both sides run the same CPython object allocation for each item; the stdlib's extra "
         "per-item cost (struct.unpack_from and the Python-level __getitem__) is what the ratio "
