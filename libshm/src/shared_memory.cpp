@@ -97,6 +97,23 @@ int give_name(int fd, const std::string& path) {
   return errno;
 }
 
+// Sizes the new file `fd`, reserves its pages if asked, and maps it: the steps both ways of
+// creating a block share. A failure throws fail(errno, what), which cleans up as its way needs.
+template <class Fail>
+std::byte* size_and_map(int fd, std::size_t size, bool reserve, Fail fail) {
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    throw fail(errno, "cannot size shared memory");
+  }
+  if (reserve) {
+    if (const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(size)); err != 0) {
+      throw fail(err, "cannot reserve space for shared memory");
+    }
+  }
+  std::byte* data = map_block(fd, size, false);
+  if (data == nullptr) throw fail(errno, "cannot map shared memory");
+  return data;
+}
+
 }  // namespace
 
 SharedMemory SharedMemory::create(std::size_t size, std::string_view requested_name,
@@ -121,16 +138,7 @@ SharedMemory SharedMemory::create(std::size_t size, std::string_view requested_n
     ::shm_unlink(os.c_str());
     return os_error(err, what, name);
   };
-  if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) {
-    throw fail(errno, "cannot size shared memory");
-  }
-  if (options.reserve) {
-    if (const int err = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(size)); err != 0) {
-      throw fail(err, "cannot reserve space for shared memory");
-    }
-  }
-  std::byte* data = map_block(fd.get(), size, false);
-  if (data == nullptr) throw fail(errno, "cannot map shared memory");
+  std::byte* data = size_and_map(fd.get(), size, options.reserve, fail);
   SharedMemory block(name, data, size, false, false);  // a copy: `fail` still names it
   if (options.track) {
     try {
@@ -160,18 +168,11 @@ std::optional<SharedMemory> SharedMemory::create_unnamed_then_name(std::size_t s
     return std::nullopt;
   }
   // Until give_name, a failure leaves nothing behind: closing the descriptor frees the file.
-  if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) {
-    throw os_error(errno, "cannot size shared memory", name);
-  }
-  if (options.reserve) {
-    if (const int err = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(size)); err != 0) {
-      throw os_error(err, "cannot reserve space for shared memory", name);
-    }
-  }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw os_error(errno, "cannot stat shared memory", name);
-  std::byte* data = map_block(fd.get(), size, false);
-  if (data == nullptr) throw os_error(errno, "cannot map shared memory", name);
+  std::byte* data = size_and_map(fd.get(), size, options.reserve, [&](int err, const char* what) {
+    return os_error(err, what, name);
+  });
   SharedMemory block(name, data, size, false, false);
   try {
     detail::register_identified(name, st.st_dev, st.st_ino);
