@@ -7,6 +7,8 @@
  *                                before 6.10 for a process without CAP_DAC_READ_SEARCH (most
  *                                users' CI: Debian 12 runs 6.1).
  *   LIBSHM_SHIM_NO_PROC=1        linkat("/proc/self/fd/N", ...) fails with ENOENT: no /proc.
+ *   LIBSHM_SHIM_SHOW_LINKS=1     each link made reports the size of the file it names, as
+ *                                "libshm-shim: linked a file of N bytes".
  *
  * Each refusal, and each link made through /proc, is reported on stderr as a line
  * "libshm-shim: ...", so a test can tell which path was taken. */
@@ -15,8 +17,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int enabled(const char* variable) {
@@ -87,7 +91,15 @@ int linkat(int olddirfd, const char* oldpath, int newdirfd, const char* newpath,
   }
   linkat_fn real;
   next_definition("linkat", &real);
+  struct stat linked;
+  const int known = (flags & AT_EMPTY_PATH) && oldpath[0] == '\0' ? fstat(olddirfd, &linked)
+                                                                  : stat(oldpath, &linked);
   const int result = real(olddirfd, oldpath, newdirfd, newpath, flags);
   if (through_proc && result == 0) report("linked through /proc");
+  if (result == 0 && known == 0 && enabled("LIBSHM_SHIM_SHOW_LINKS")) {
+    char line[64];
+    snprintf(line, sizeof line, "linked a file of %lld bytes", (long long)linked.st_size);
+    report(line);
+  }
   return result;
 }

@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
       }
     }
     if (command == "create-exit") {
-      auto block = shm::SharedMemory::create(4096, name);
+      auto block = shm::SharedMemory::create(size, name);
       return 0;  // no unlink: the tracker must clean up and warn
     }
     if (command == "create-unlink-exit") {

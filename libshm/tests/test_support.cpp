@@ -85,9 +85,9 @@ std::vector<std::string> old_system_env(const std::vector<std::string>& switches
   env.push_back(std::string("LD_PRELOAD=") + LIBSHM_OLD_SYSTEM_SHIM);
   // Under AddressSanitizer the shim comes before its runtime in the load order, which it
   // refuses unless told that this is intended.
-  const char* asan = std::getenv("ASAN_OPTIONS");
-  env.push_back(std::string("ASAN_OPTIONS=") + (asan != nullptr && *asan != '\0' ? asan : "") +
-                (asan != nullptr && *asan != '\0' ? ":" : "") + "verify_asan_link_order=0");
+  const char* set = std::getenv("ASAN_OPTIONS");
+  const std::string asan = set != nullptr ? set : "";
+  env.push_back("ASAN_OPTIONS=" + asan + (asan.empty() ? "" : ":") + "verify_asan_link_order=0");
   return env;
 }
 

@@ -152,6 +152,23 @@ INSTANTIATE_TEST_SUITE_P(
                                   "libshm-shim: refused /proc"}),
     [](const ::testing::TestParamInfo<OlderSystem>& p) { return p.param.label; });
 
+// The name is given last, so no other process sees a tracked block before it has its size
+// (the named create's block is 0 bytes between its open and its ftruncate): the shim reports
+// the size of every file at the moment it is linked, on both ways of linking it.
+TEST(Tracker, ATrackedBlockGetsItsNameOnlyAtItsFullSize) {
+  for (const std::vector<std::string>& way :
+       {std::vector<std::string>{"LIBSHM_SHIM_SHOW_LINKS=1"},
+        std::vector<std::string>{"LIBSHM_SHIM_SHOW_LINKS=1", "LIBSHM_SHIM_NO_EMPTY_PATH=1"}}) {
+    BlockCleanup cleanup;
+    const auto& name = cleanup.fresh();
+    const auto r = test::run_child({test::child_helper(), "create-exit", name, "65536"},
+                                   std::chrono::seconds(30), test::old_system_env(way));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("libshm-shim: linked a file of 65536 bytes"), std::string::npos) << r.err;
+    EXPECT_FALSE(test::wait_for_block(name, false)) << r.err;
+  }
+}
+
 TEST(Tracker, CreatingOverItsOwnBlockKeepsThatBlockTracked) {
   BlockCleanup cleanup;
   const auto& name = cleanup.fresh();
