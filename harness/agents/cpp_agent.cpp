@@ -15,6 +15,7 @@
 #include <cstring>
 #include <iostream>
 #include <libshm/array.hpp>
+#include <libshm/error.hpp>
 #include <libshm/hex.hpp>
 #include <libshm/item_json.hpp>
 #include <libshm/pickle.hpp>
@@ -60,28 +61,27 @@ shm::Item to_item(const json& j) {
 }
 
 shm::Layout parse_layout(const std::string& text) {
-  if (text == "3.8") return shm::Layout::v38;
-  if (text == "3.9" || text == "3.9+") return shm::Layout::v39;
+  if (const auto layout = shm::parse_layout(text)) return *layout;
   throw AgentError("InvalidArgument", "unknown layout " + text);
 }
 
-std::string type_of(const std::exception& e) {
-  if (dynamic_cast<const AgentError*>(&e) != nullptr) return "AgentError";
-  if (dynamic_cast<const shm::LayoutError*>(&e) != nullptr) return "shm::LayoutError";
-  if (dynamic_cast<const std::out_of_range*>(&e) != nullptr) return "std::out_of_range";
-  if (dynamic_cast<const std::system_error*>(&e) != nullptr) return "std::system_error";
-  if (dynamic_cast<const std::invalid_argument*>(&e) != nullptr) return "std::invalid_argument";
-  if (dynamic_cast<const std::logic_error*>(&e) != nullptr) return "std::logic_error";
-  return typeid(e).name();
-}
-
 // What was raised, for the runner to judge (harness/runner/error_kinds.cpp maps it to an error
-// kind): the type, errno for system errors, the message. Only the agent's own request errors
-// (AgentError) carry a kind.
+// kind): libshm's error code with the CPython exception a Python program would get for it
+// (shm::python_exception, the library's one table), errno for OS failures, the byte offset
+// where there is one, the message. Only the agent's own request errors (AgentError) carry a kind.
 json error_report(const std::exception& e) {
-  json report = {{"type", type_of(e)}, {"message", e.what()}};
-  if (auto* a = dynamic_cast<const AgentError*>(&e)) report["kind"] = a->kind();
-  if (auto* s = dynamic_cast<const std::system_error*>(&e)) report["errno"] = s->code().value();
+  json report = {{"message", e.what()}};
+  if (auto* a = dynamic_cast<const AgentError*>(&e)) {
+    report["type"] = "AgentError";
+    report["kind"] = a->kind();
+  } else if (const shm::Error* error = shm::error_of(e)) {
+    report["type"] = std::string(shm::python_exception(error->code()));
+    report["code"] = std::string(shm::to_string(error->code()));
+    if (error->os_errno() != 0) report["errno"] = error->os_errno();
+    if (error->offset()) report["offset"] = *error->offset();
+  } else {
+    report["type"] = typeid(e).name();  // not libshm's: std::bad_alloc and the like
+  }
   return report;
 }
 

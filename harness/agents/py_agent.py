@@ -242,8 +242,9 @@ def npy_header_of(buf):
 def error_report(exc):
     """What was raised, for the runner to judge (harness/runner/error_kinds.cpp maps it to an
     error kind): the type (module-qualified outside builtins, e.g. struct.error), the names of
-    its base classes, errno for OSError, the message. Only the agent's own request errors
-    (HarnessError) carry a kind."""
+    its base classes, errno for OSError, the message, and the libshm error code that the libshm
+    module puts on the exceptions its C++ side raises (`libshm_code`). Only the agent's own
+    request errors (HarnessError) carry a kind."""
     cls = type(exc)
     name = cls.__name__ if cls.__module__ == "builtins" else cls.__module__ + "." + cls.__name__
     report = {"type": name, "message": str(exc),
@@ -253,6 +254,9 @@ def error_report(exc):
         report["kind"] = exc.kind
     if isinstance(exc, OSError) and exc.errno is not None:
         report["errno"] = exc.errno
+    code = getattr(exc, "libshm_code", None)
+    if isinstance(code, str):
+        report["code"] = code
     return report
 
 
@@ -260,12 +264,9 @@ def error_report(exc):
 
 
 def withdraw_registration(name):
-    """Makes this process's resource tracker forget block `name` (a '/name')."""
-    own = getattr(LIBSHM, "_tracker_unregister", None) if LIBSHM is not None else None
-    if own is not None:
-        own(name)  # the module's own tracker
-    else:
-        resource_tracker.unregister(name, "shared_memory")
+    """Makes this process's resource tracker forget block `name` (a '/name'). The libshm module
+    tracks with multiprocessing's resource tracker too, so this is right for both."""
+    resource_tracker.unregister(name, "shared_memory")
 
 
 class Agent:

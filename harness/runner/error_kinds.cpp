@@ -1,6 +1,8 @@
 #include "error_kinds.hpp"
 
 #include <cerrno>
+#include <functional>
+#include <map>
 #include <set>
 
 namespace harness {
@@ -32,18 +34,28 @@ std::string errno_kind(int err) {
   }
 }
 
-// libshm's exceptions (the C++ agent; "std::…" and "shm::…" types).
-std::string libshm_kind(const std::string& type, int err, const std::string& op) {
-  if (type == "shm::LayoutError") return "Corrupt";
-  if (type == "std::out_of_range") return "Index";
-  if (type == "std::system_error") return errno_kind(err);
-  if (type == "std::invalid_argument") {
-    if (op == "list.get" || op == "list.items" || op == "list.slice") return "Decode";
-    if (op == "list.set" || op == "list.index") return "Value";
-    if (op == "pickle.loads" || op == "pickle.parse") return "Corrupt";
-    return "InvalidArgument";
-  }
-  return "Other";
+// libshm's error codes (shm::Errc, reported by the C++ agent and by the libshm Python module
+// for what its C++ side raised): the one table from code to kind.
+std::string libshm_kind(const std::string& code, int err) {
+  static const std::map<std::string, std::string, std::less<>> kKinds = {
+      {"invalid_name", "InvalidArgument"},
+      {"invalid_argument", "InvalidArgument"},
+      {"too_large", "InvalidArgument"},
+      {"not_a_block", "InvalidArgument"},
+      {"wrong_type", "InvalidArgument"},
+      {"invalid_value", "Value"},
+      {"not_in_list", "Value"},
+      {"not_found", "NotFound"},
+      {"exists", "Exists"},
+      {"permission", "Permission"},
+      {"corrupt_block", "Corrupt"},
+      {"bad_pickle", "Corrupt"},
+      {"decode", "Decode"},
+      {"index", "Index"},
+  };
+  if (code == "os_error") return errno_kind(err);  // EINVAL, ENAMETOOLONG: InvalidArgument
+  const auto it = kKinds.find(code);
+  return it == kKinds.end() ? "Other" : it->second;  // no_space, closed, read_only: Other
 }
 
 // CPython's exceptions, by the most specific class in the raised type's MRO that the table
@@ -54,7 +66,6 @@ std::string cpython_kind(const nlohmann::json& error, const std::string& op) {
   for (const auto& b : error.value("bases", nlohmann::json::array())) {
     if (b.is_string()) is.insert(b.get<std::string>());
   }
-  const std::string message = error.value("message", "");
   const bool reading = reads_list(op);
   if (is.count("FileNotFoundError")) return "NotFound";
   if (is.count("FileExistsError")) return "Exists";
@@ -68,11 +79,8 @@ std::string cpython_kind(const nlohmann::json& error, const std::string& op) {
     return "InvalidArgument";
   }
   if (is.count("ValueError")) {
-    // The module's "item of N bytes exceeds the limit" is a bad value, not a bad argument of
-    // the constructor (CPython raises AssertionError there).
-    if ((op == "block.create" || op == "block.attach" || op == "list.create" ||
-         op == "array.read" || op == "array.write" || op == "npy.create") &&
-        message.find("exceeds") == std::string::npos) {
+    if (op == "block.create" || op == "block.attach" || op == "list.create" || op == "array.read" ||
+        op == "array.write" || op == "npy.create") {
       return "InvalidArgument";
     }
     // numpy's np.lib.format and the module's attach_ndarray refuse a bad .npy header so.
@@ -90,12 +98,11 @@ std::string cpython_kind(const nlohmann::json& error, const std::string& op) {
 std::string error_kind(const nlohmann::json& error, const std::string& op) {
   if (!error.is_object()) return "Other";
   if (error.contains("kind") && error["kind"].is_string()) return error["kind"].get<std::string>();
-  const std::string type = error.value("type", "");
-  if (type.rfind("std::", 0) == 0 || type.rfind("shm::", 0) == 0) {
-    int err = error.contains("errno") && error["errno"].is_number_integer()
-                  ? error["errno"].get<int>()
-                  : 0;
-    return libshm_kind(type, err, op);
+  if (error.contains("code") && error["code"].is_string()) {
+    const int err = error.contains("errno") && error["errno"].is_number_integer()
+                        ? error["errno"].get<int>()
+                        : 0;
+    return libshm_kind(error["code"].get<std::string>(), err);
   }
   return cpython_kind(error, op);
 }

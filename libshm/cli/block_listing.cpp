@@ -97,7 +97,7 @@ void classify_open(BlockInfo& info, int fd) {
     std::optional<shm::NpyHeader> header;
     try {
       header = read_npy_by_read(fd);
-    } catch (const shm::LayoutError& e) {  // numpy's magic: judged as an array, not a list
+    } catch (const shm::NpyHeaderError& e) {  // numpy's magic: judged as an array, not a list
       info.kind = "raw";
       info.problem = std::string("not a valid .npy array: ") + e.what();
       return;
@@ -135,7 +135,7 @@ shm::ListRegions validate_exact(int fd) {
 
 BlockFd::BlockFd(const std::string& requested) {
   const std::string name = requested.rfind('/', 0) == 0 ? requested.substr(1) : requested;
-  shm::validate_name(name);
+  shm::BlockName::validate(name);
   // As the library's attach opens: a FIFO never blocks, a symlink is not followed; what was
   // opened is judged by validate_by_read's fstat.
   fd_ = ::shm_open(("/" + name).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);

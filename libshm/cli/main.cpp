@@ -95,7 +95,7 @@ struct ArrayRequest {
 std::optional<shm::NpyHeader> npy_header(const std::string& name, int fd) {
   try {
     return pyshm::read_npy_by_read(fd);
-  } catch (const shm::LayoutError& e) {
+  } catch (const shm::NpyHeaderError& e) {
     throw std::runtime_error(name + " is not a valid .npy array: " + e.what());
   }
 }
@@ -191,7 +191,7 @@ int cmd_dump(const std::string& name, bool json, bool hex, bool raw, int cpython
       const auto array = shm::NpyArray::attach(name, {.read_only = true});
       print_array_dump(array.shm(), array.cview(), array.order(), &array.header(), json,
                        cpython_minor);
-    } catch (const shm::LayoutError& e) {  // changed since it was read
+    } catch (const shm::NpyHeaderError& e) {  // changed since it was read
       throw std::runtime_error(name + " is not a valid .npy array: " + e.what());
     }
     return 0;

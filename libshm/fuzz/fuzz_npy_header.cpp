@@ -2,7 +2,7 @@
 // (Dtype::parse, Dtype::from_descr). Each must succeed or throw its documented error; whatever
 // parses must print and parse back to an equal value, and a header that validates must give a
 // view that lies inside the block. Read from a prefix of the block (read_npy_header(head,
-// block_size), as pyshm reads with pread), a header gives the same result or a LayoutError.
+// block_size), as pyshm reads with pread), a header gives the same result or an NpyHeaderError.
 #include <cstdint>
 #include <cstdlib>
 #include <span>
@@ -35,13 +35,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!(h.dtype == whole.dtype) || h.shape != whole.shape || h.nbytes != whole.nbytes) {
       std::abort();
     }
-  } catch (const shm::LayoutError&) {
+  } catch (const shm::NpyHeaderError&) {
     if (whole_ok) std::abort();  // the header's own bytes must be enough
   }
   try {
     const shm::NpyHeader h = shm::read_npy_header(block.first(cut), size);
     if (!whole_ok || !(h.dtype == whole.dtype) || h.shape != whole.shape) std::abort();
-  } catch (const shm::LayoutError&) {
+  } catch (const shm::NpyHeaderError&) {
   }
   try {
     const shm::NpyHeader h = shm::read_npy_header(block);
@@ -67,7 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         back.fortran_order != h.fortran_order) {
       std::abort();
     }
-  } catch (const shm::LayoutError&) {
+  } catch (const shm::NpyHeaderError&) {
   }
   return 0;
 }

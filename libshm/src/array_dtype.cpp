@@ -4,6 +4,7 @@
 #include <set>
 
 #include "libshm/array.hpp"
+#include "libshm/error.hpp"
 #include "py_literal.hpp"
 
 namespace shm {
@@ -71,7 +72,8 @@ namespace {
 constexpr std::size_t kMaxItemsize = std::numeric_limits<std::int32_t>::max();
 
 [[noreturn]] void bad_dtype(std::string_view str, const std::string& why) {
-  throw std::invalid_argument("cannot parse dtype '" + std::string(str) + "': " + why);
+  throw InvalidArgument(Errc::invalid_argument,
+                        "cannot parse dtype '" + std::string(str) + "': " + why);
 }
 
 bool one_byte_order_free(DtypeKind kind, std::size_t itemsize) {
@@ -245,22 +247,25 @@ Dtype Dtype::structured(std::vector<Field> fields, std::size_t itemsize) {
   std::set<std::string_view> names;
   std::size_t end = 0;
   for (const auto& f : fields) {
-    if (f.name.empty()) throw std::invalid_argument("a field has an empty name");
+    if (f.name.empty()) throw InvalidArgument(Errc::invalid_argument, "a field has an empty name");
     if (!names.insert(f.name).second) {
-      throw std::invalid_argument("field '" + f.name + "' appears twice");
+      throw InvalidArgument(Errc::invalid_argument, "field '" + f.name + "' appears twice");
     }
     if (f.shape.size() > kMaxDims) {
-      throw std::invalid_argument("field '" + f.name + "' has too many dimensions");
+      throw InvalidArgument(Errc::invalid_argument,
+                            "field '" + f.name + "' has too many dimensions");
     }
     const std::size_t size = f.size();
     if (size == std::numeric_limits<std::size_t>::max()) {
-      throw std::invalid_argument("field '" + f.name + "' is too large");
+      throw InvalidArgument(Errc::invalid_argument, "field '" + f.name + "' is too large");
     }
-    if (f.offset < end) throw std::invalid_argument("field '" + f.name + "' overlaps another");
+    if (f.offset < end)
+      throw InvalidArgument(Errc::invalid_argument, "field '" + f.name + "' overlaps another");
     if (f.offset > itemsize || size > itemsize - f.offset) {
-      throw std::invalid_argument("field '" + f.name + "' (offset " + std::to_string(f.offset) +
-                                  ", " + std::to_string(size) + " bytes) does not fit in " +
-                                  std::to_string(itemsize) + " bytes");
+      throw InvalidArgument(Errc::invalid_argument,
+                            "field '" + f.name + "' (offset " + std::to_string(f.offset) + ", " +
+                                std::to_string(size) + " bytes) does not fit in " +
+                                std::to_string(itemsize) + " bytes");
     }
     end = f.offset + size;
   }
@@ -356,7 +361,8 @@ const Field& Dtype::field(std::string_view name) const {
   for (const auto& f : fields_) {
     if (f.name == name) return f;
   }
-  throw std::invalid_argument("dtype " + str() + " has no field '" + std::string(name) + "'");
+  throw InvalidArgument(Errc::invalid_argument,
+                        "dtype " + str() + " has no field '" + std::string(name) + "'");
 }
 
 Dtype Dtype::native() const {
@@ -375,8 +381,9 @@ namespace detail {
 
 void check_type(const Dtype& dtype, DtypeKind kind, std::size_t size, const char* type_name) {
   if (dtype.kind() != kind || dtype.itemsize() != size) {
-    throw std::invalid_argument(std::string("dtype ") + dtype.str() + " cannot be accessed as " +
-                                type_name + " (" + std::to_string(size) + " bytes)");
+    throw InvalidArgument(Errc::wrong_type, std::string("dtype ") + dtype.str() +
+                                                " cannot be accessed as " + type_name + " (" +
+                                                std::to_string(size) + " bytes)");
   }
 }
 

@@ -39,12 +39,13 @@ std::size_t checked_nbytes(const Dtype& dtype, std::span<const std::size_t> shap
 std::vector<std::byte> make_npy_header(const Dtype& dtype, std::span<const std::size_t> shape,
                                        Order order) {
   if (shape.size() > kMaxDims) {
-    throw std::invalid_argument("an array has at most " + std::to_string(kMaxDims) +
-                                " dimensions, not " + std::to_string(shape.size()));
+    throw InvalidArgument(Errc::invalid_argument,
+                          "an array has at most " + std::to_string(kMaxDims) + " dimensions, not " +
+                              std::to_string(shape.size()));
   }
   bool overflow = false;
   (void)checked_nbytes(dtype, shape, overflow);
-  if (overflow) throw std::invalid_argument("array size overflows");
+  if (overflow) throw InvalidArgument(Errc::too_large, "array size overflows");
   // np.lib.format._write_array_header: the dict's repr with sorted keys, then room for the
   // growing axis, then _wrap_header's padding.
   std::string text = "{'descr': " + dtype.descr() +
@@ -63,7 +64,7 @@ std::vector<std::byte> make_npy_header(const Dtype& dtype, std::span<const std::
     major = ascii(text) ? 2 : 3;  // 3.0: UTF-8 (names numpy would write as latin-1 too)
     prefix = 12;
     pad = kArrayAlign - (prefix + hlen) % kArrayAlign;
-    if (hlen + pad > 0xffffffffu) throw std::invalid_argument(".npy header too long");
+    if (hlen + pad > 0xffffffffu) throw InvalidArgument(Errc::too_large, ".npy header too long");
   }
   const std::size_t total = hlen + pad;
   std::vector<std::byte> out(prefix + total);
@@ -86,40 +87,41 @@ NpyHeader read_npy_header(std::span<const std::byte> block) {
 NpyHeader read_npy_header(std::span<const std::byte> head, std::size_t block_size) {
   using detail::PyLiteral;
   if (head.size() > block_size) {
-    throw std::invalid_argument("the " + std::to_string(head.size()) +
-                                " bytes read exceed the block's " + std::to_string(block_size));
+    throw InvalidArgument(Errc::invalid_argument, "the " + std::to_string(head.size()) +
+                                                      " bytes read exceed the block's " +
+                                                      std::to_string(block_size));
   }
   const auto short_read = [&](std::size_t offset, std::size_t end) {
     if (end > head.size()) {  // only for a caller that read part of the block
-      throw LayoutError(offset, "the header runs to byte " + std::to_string(end) + ", past the " +
-                                    std::to_string(head.size()) + " bytes read");
+      throw NpyHeaderError(offset, "the header runs to byte " + std::to_string(end) +
+                                       ", past the " + std::to_string(head.size()) + " bytes read");
     }
   };
   if (block_size < 10) {
-    throw LayoutError(
+    throw NpyHeaderError(
         0, "a block of " + std::to_string(block_size) + " bytes is too small for an .npy header");
   }
   short_read(0, 10);
   if (std::memcmp(head.data(), kNpyMagic.data(), kNpyMagic.size()) != 0) {
-    throw LayoutError(0, "no .npy magic (\\x93NUMPY)");
+    throw NpyHeaderError(0, "no .npy magic (\\x93NUMPY)");
   }
   NpyHeader h;
   h.version = {std::to_integer<int>(head[6]), std::to_integer<int>(head[7])};
   if (h.version.second != 0 || h.version.first < 1 || h.version.first > 3) {
-    throw LayoutError(6, "unsupported .npy version " + std::to_string(h.version.first) + "." +
-                             std::to_string(h.version.second));
+    throw NpyHeaderError(6, "unsupported .npy version " + std::to_string(h.version.first) + "." +
+                                std::to_string(h.version.second));
   }
   const std::size_t len_size = h.version.first == 1 ? 2 : 4;
   const std::size_t start = 8 + len_size;
-  if (block_size < start) throw LayoutError(8, "block ends inside the header length");
+  if (block_size < start) throw NpyHeaderError(8, "block ends inside the header length");
   short_read(8, start);
   std::size_t hlen = 0;
   for (std::size_t k = 0; k < len_size; ++k) {
     hlen |= std::to_integer<std::size_t>(head[8 + k]) << (8 * k);
   }
   if (hlen > block_size - start) {
-    throw LayoutError(8, "header length " + std::to_string(hlen) + " runs past the end of the " +
-                             std::to_string(block_size) + "-byte block");
+    throw NpyHeaderError(8, "header length " + std::to_string(hlen) + " runs past the end of the " +
+                                std::to_string(block_size) + "-byte block");
   }
   short_read(8, start + hlen);
   const auto* raw = reinterpret_cast<const char*>(head.data() + start);
@@ -142,10 +144,11 @@ NpyHeader read_npy_header(std::span<const std::byte> head, std::size_t block_siz
   try {
     dict = detail::parse_py_literal(text);
   } catch (const detail::PyLiteralError& e) {
-    throw LayoutError(start, std::string("header does not parse: ") + e.what());
+    throw NpyHeaderError(start, std::string("header does not parse: ") + e.what());
   }
   if (dict.kind != PyLiteral::Kind::dict) {
-    throw LayoutError(start, std::string("header is ") + py_kind_name(dict.kind) + ", not a dict");
+    throw NpyHeaderError(start,
+                         std::string("header is ") + py_kind_name(dict.kind) + ", not a dict");
   }
   const PyLiteral* descr = nullptr;
   const PyLiteral* fortran = nullptr;
@@ -153,7 +156,8 @@ NpyHeader read_npy_header(std::span<const std::byte> head, std::size_t block_siz
   std::set<std::string> keys;
   for (std::size_t i = 0; i < dict.items.size(); i += 2) {
     const PyLiteral& k = dict.items[i];
-    if (k.kind != PyLiteral::Kind::str) throw LayoutError(start + k.position, "a key is not a str");
+    if (k.kind != PyLiteral::Kind::str)
+      throw NpyHeaderError(start + k.position, "a key is not a str");
     // A repeated key keeps its last value in Python; numpy then sees one key.
     keys.insert(k.text);
     if (k.text == "descr") {
@@ -163,33 +167,33 @@ NpyHeader read_npy_header(std::span<const std::byte> head, std::size_t block_siz
     } else if (k.text == "shape") {
       shape = &dict.items[i + 1];
     } else {
-      throw LayoutError(start + k.position, "unexpected key " + detail::py_repr(k.text) +
-                                                " (keys are descr, fortran_order, shape)");
+      throw NpyHeaderError(start + k.position, "unexpected key " + detail::py_repr(k.text) +
+                                                   " (keys are descr, fortran_order, shape)");
     }
   }
   if (descr == nullptr || fortran == nullptr || shape == nullptr) {
-    throw LayoutError(start, "header lacks one of the keys descr, fortran_order, shape");
+    throw NpyHeaderError(start, "header lacks one of the keys descr, fortran_order, shape");
   }
   try {
     h.dtype = detail::dtype_from_literal(*descr, "descr");
   } catch (const std::invalid_argument& e) {
-    throw LayoutError(start + descr->position, e.what());
+    throw NpyHeaderError(start + descr->position, e.what());
   }
   if (fortran->kind != PyLiteral::Kind::boolean) {
-    throw LayoutError(start + fortran->position, "fortran_order is not True or False");
+    throw NpyHeaderError(start + fortran->position, "fortran_order is not True or False");
   }
   h.fortran_order = fortran->flag;
   if (shape->kind != PyLiteral::Kind::tuple) {
-    throw LayoutError(start + shape->position, "shape is not a tuple");
+    throw NpyHeaderError(start + shape->position, "shape is not a tuple");
   }
   if (shape->items.size() > kMaxDims) {
-    throw LayoutError(start + shape->position, "shape has " + std::to_string(shape->items.size()) +
-                                                   " dimensions, more than " +
-                                                   std::to_string(kMaxDims));
+    throw NpyHeaderError(start + shape->position,
+                         "shape has " + std::to_string(shape->items.size()) +
+                             " dimensions, more than " + std::to_string(kMaxDims));
   }
   for (const auto& d : shape->items) {
     if (d.kind != PyLiteral::Kind::integer || d.negative || d.magnitude > SIZE_MAX) {
-      throw LayoutError(start + d.position, "shape holds something other than a size");
+      throw NpyHeaderError(start + d.position, "shape holds something other than a size");
     }
     h.shape.push_back(static_cast<std::size_t>(d.magnitude));
   }
@@ -205,7 +209,7 @@ NpyHeader read_npy_header(std::span<const std::byte> head, std::size_t block_siz
     if (d > static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max())) overflow = true;
   }
   if (overflow || h.nbytes > block_size - h.data_offset) {
-    throw LayoutError(
+    throw NpyHeaderError(
         h.data_offset,
         "the data of shape " + shape_repr(h.shape) + " " + h.dtype.str() +
             (overflow ? " overflows"
@@ -224,7 +228,7 @@ NpyArray NpyArray::create(const Dtype& dtype, std::span<const std::size_t> shape
   bool overflow = false;
   const std::size_t nbytes = checked_nbytes(dtype, shape, overflow);
   if (overflow || nbytes > SIZE_MAX - header.size()) {
-    throw std::invalid_argument("array size overflows");
+    throw InvalidArgument(Errc::too_large, "array size overflows");
   }
   SharedMemory block =
       options.name.empty()

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "libshm/array.hpp"
+#include "libshm/error.hpp"
 #include "utf8.hpp"
 
 namespace shm {
@@ -10,8 +11,9 @@ namespace shm {
 std::vector<std::ptrdiff_t> contiguous_strides(std::span<const std::size_t> shape,
                                                std::size_t itemsize, Order order) {
   if (shape.size() > kMaxDims) {
-    throw std::invalid_argument("an array has at most " + std::to_string(kMaxDims) +
-                                " dimensions, not " + std::to_string(shape.size()));
+    throw InvalidArgument(Errc::invalid_argument,
+                          "an array has at most " + std::to_string(kMaxDims) + " dimensions, not " +
+                              std::to_string(shape.size()));
   }
   std::vector<std::ptrdiff_t> strides(shape.size());
   std::size_t step = itemsize;
@@ -26,7 +28,7 @@ std::vector<std::ptrdiff_t> contiguous_strides(std::span<const std::size_t> shap
       overflow = true;
     }
   }
-  if (overflow) throw std::invalid_argument("array size overflows");
+  if (overflow) throw InvalidArgument(Errc::too_large, "array size overflows");
   return strides;
 }
 
@@ -37,16 +39,19 @@ BasicArrayView<Mutable>::BasicArrayView(std::span<Byte> bytes, Dtype dtype,
                                         Alignment alignment)
     : bytes_(bytes), dtype_(std::move(dtype)), offset_(offset), alignment_(alignment) {
   if (shape.size() > kMaxDims) {
-    throw std::invalid_argument("an array has at most " + std::to_string(kMaxDims) +
-                                " dimensions, not " + std::to_string(shape.size()));
+    throw InvalidArgument(Errc::invalid_argument,
+                          "an array has at most " + std::to_string(kMaxDims) + " dimensions, not " +
+                              std::to_string(shape.size()));
   }
   if (strides.size() != shape.size()) {
-    throw std::invalid_argument("shape has " + std::to_string(shape.size()) + " dimensions but " +
-                                std::to_string(strides.size()) + " strides were given");
+    throw InvalidArgument(Errc::invalid_argument,
+                          "shape has " + std::to_string(shape.size()) + " dimensions but " +
+                              std::to_string(strides.size()) + " strides were given");
   }
   if (offset > bytes.size()) {
-    throw std::invalid_argument("offset " + std::to_string(offset) + " is past the end of " +
-                                std::to_string(bytes.size()) + " bytes");
+    throw InvalidArgument(Errc::invalid_argument, "offset " + std::to_string(offset) +
+                                                      " is past the end of " +
+                                                      std::to_string(bytes.size()) + " bytes");
   }
   layout_.ndim = shape.size();
   bool empty = false;
@@ -55,14 +60,14 @@ BasicArrayView<Mutable>::BasicArrayView(std::span<Byte> bytes, Dtype dtype,
     layout_.strides[d] = strides[d];
     if (shape[d] == 0) empty = true;
     if (shape[d] > static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max())) {
-      throw std::invalid_argument("dimension " + std::to_string(d) + " is too large");
+      throw InvalidArgument(Errc::too_large, "dimension " + std::to_string(d) + " is too large");
     }
   }
   // The number of elements must be countable.
   std::size_t count = 1;
   for (std::size_t d = 0; d < shape.size(); ++d) {
     if (__builtin_mul_overflow(count, shape[d], &count)) {
-      throw std::invalid_argument("array size overflows");
+      throw InvalidArgument(Errc::too_large, "array size overflows");
     }
   }
   if (!empty) {
@@ -73,21 +78,23 @@ BasicArrayView<Mutable>::BasicArrayView(std::span<Byte> bytes, Dtype dtype,
       std::ptrdiff_t extent = 0;
       if (__builtin_mul_overflow(static_cast<std::ptrdiff_t>(shape[d] - 1), strides[d], &extent) ||
           __builtin_add_overflow(extent < 0 ? lo : hi, extent, extent < 0 ? &lo : &hi)) {
-        throw std::invalid_argument("strides reach outside any buffer");
+        throw InvalidArgument(Errc::invalid_argument, "strides reach outside any buffer");
       }
     }
     const auto unsigned_lo = static_cast<std::size_t>(-lo);
     if (unsigned_lo > offset) {
-      throw std::invalid_argument("an element starts " + std::to_string(unsigned_lo) +
-                                  " bytes before offset " + std::to_string(offset) +
-                                  ", before the buffer");
+      throw InvalidArgument(Errc::invalid_argument,
+                            "an element starts " + std::to_string(unsigned_lo) +
+                                " bytes before offset " + std::to_string(offset) +
+                                ", before the buffer");
     }
     const auto end = static_cast<std::size_t>(hi);  // end of the last element, from offset
     if (end > bytes.size() - offset || dtype_.itemsize() > bytes.size() - offset - end) {
-      throw std::invalid_argument("array of " + std::to_string(count) + " " + dtype_.str() +
-                                  " elements at offset " + std::to_string(offset) +
-                                  " reaches past the end of " + std::to_string(bytes.size()) +
-                                  " bytes");
+      throw InvalidArgument(Errc::invalid_argument, "array of " + std::to_string(count) + " " +
+                                                        dtype_.str() + " elements at offset " +
+                                                        std::to_string(offset) +
+                                                        " reaches past the end of " +
+                                                        std::to_string(bytes.size()) + " bytes");
     }
   }
   if (alignment == Alignment::required) check_aligned(dtype_.alignment());
@@ -98,14 +105,16 @@ void BasicArrayView<Mutable>::check_aligned(std::size_t alignment) const {
   if (alignment <= 1) return;
   const auto address = reinterpret_cast<std::uintptr_t>(bytes_.data()) + offset_;
   if (address % alignment != 0) {
-    throw std::invalid_argument("array at offset " + std::to_string(offset_) +
-                                " is not aligned to " + std::to_string(alignment) + " bytes");
+    throw InvalidArgument(Errc::invalid_argument, "array at offset " + std::to_string(offset_) +
+                                                      " is not aligned to " +
+                                                      std::to_string(alignment) + " bytes");
   }
   for (std::size_t d = 0; d < layout_.ndim; ++d) {
     if (layout_.shape[d] > 1 && layout_.strides[d] % static_cast<std::ptrdiff_t>(alignment) != 0) {
-      throw std::invalid_argument(
-          "stride " + std::to_string(layout_.strides[d]) + " of dimension " + std::to_string(d) +
-          " is not a multiple of the alignment " + std::to_string(alignment));
+      throw InvalidArgument(Errc::invalid_argument, "stride " + std::to_string(layout_.strides[d]) +
+                                                        " of dimension " + std::to_string(d) +
+                                                        " is not a multiple of the alignment " +
+                                                        std::to_string(alignment));
     }
   }
 }
@@ -114,8 +123,9 @@ template <bool Mutable>
 auto BasicArrayView<Mutable>::block_bytes(const SharedMemory& block) -> std::span<Byte> {
   if constexpr (Mutable) {
     if (block.read_only()) {
-      throw std::invalid_argument("block '" + block.name() +
-                                  "' is attached read-only: use a ConstArrayView");
+      throw InvalidArgument(
+          Errc::invalid_argument,
+          "block '" + block.name() + "' is attached read-only: use a ConstArrayView");
     }
   }
   return block.buf();
@@ -131,14 +141,14 @@ std::size_t BasicArrayView<Mutable>::size() const noexcept {
 template <bool Mutable>
 std::size_t BasicArrayView<Mutable>::byte_offset(std::span<const std::size_t> index) const {
   if (index.size() != layout_.ndim) {
-    throw std::out_of_range(std::to_string(index.size()) + " indices for an array of " +
-                            std::to_string(layout_.ndim) + " dimensions");
+    throw OutOfRange(std::to_string(index.size()) + " indices for an array of " +
+                     std::to_string(layout_.ndim) + " dimensions");
   }
   auto off = static_cast<std::ptrdiff_t>(offset_);
   for (std::size_t d = 0; d < layout_.ndim; ++d) {
     if (index[d] >= layout_.shape[d]) {
-      throw std::out_of_range("index " + std::to_string(index[d]) + " is out of bounds for axis " +
-                              std::to_string(d) + " with size " + std::to_string(layout_.shape[d]));
+      throw OutOfRange("index " + std::to_string(index[d]) + " is out of bounds for axis " +
+                       std::to_string(d) + " with size " + std::to_string(layout_.shape[d]));
     }
     off += static_cast<std::ptrdiff_t>(index[d]) * layout_.strides[d];
   }
@@ -154,7 +164,7 @@ std::string BasicArrayView<Mutable>::text(std::span<const std::size_t> index) co
     return {reinterpret_cast<const char*>(e.data()), n};
   }
   if (dtype_.kind() != DtypeKind::unicode) {
-    throw std::invalid_argument("dtype " + dtype_.str() + " holds no text");
+    throw InvalidArgument(Errc::wrong_type, "dtype " + dtype_.str() + " holds no text");
   }
   std::vector<char32_t> cps(e.size() / 4);
   std::memcpy(cps.data(), e.data(), e.size());
@@ -165,8 +175,8 @@ std::string BasicArrayView<Mutable>::text(std::span<const std::size_t> index) co
   std::string out;
   for (const char32_t c : cps) {
     if (c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) {
-      throw std::invalid_argument("element holds " + std::to_string(c) +
-                                  ", which is not a Unicode scalar value");
+      throw InvalidArgument(Errc::decode, "element holds " + std::to_string(c) +
+                                              ", which is not a Unicode scalar value");
     }
     detail::utf8_append(out, c);
   }
@@ -181,21 +191,21 @@ void BasicArrayView<Mutable>::set_text(std::span<const std::size_t> index,
     const auto e = element(index);
     if (dtype_.kind() == DtypeKind::bytes) {
       if (value.size() > e.size()) {
-        throw std::invalid_argument(std::to_string(value.size()) + " bytes do not fit in " +
-                                    dtype_.str());
+        throw InvalidArgument(Errc::invalid_value, std::to_string(value.size()) +
+                                                       " bytes do not fit in " + dtype_.str());
       }
       std::memcpy(e.data(), value.data(), value.size());
       std::memset(e.data() + value.size(), 0, e.size() - value.size());
       return;
     }
     if (dtype_.kind() != DtypeKind::unicode) {
-      throw std::invalid_argument("dtype " + dtype_.str() + " holds no text");
+      throw InvalidArgument(Errc::wrong_type, "dtype " + dtype_.str() + " holds no text");
     }
     const auto count = detail::utf8_code_points(value);
-    if (!count) throw std::invalid_argument("text is not valid UTF-8");
+    if (!count) throw InvalidArgument(Errc::invalid_value, "text is not valid UTF-8");
     if (*count > e.size() / 4) {
-      throw std::invalid_argument(std::to_string(*count) + " characters do not fit in " +
-                                  dtype_.str());
+      throw InvalidArgument(Errc::invalid_value,
+                            std::to_string(*count) + " characters do not fit in " + dtype_.str());
     }
     std::vector<std::uint32_t> cps(e.size() / 4, 0);
     std::size_t at = 0;

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "libshm/error.hpp"
 #include "libshm/hex.hpp"
 
 namespace shm {
@@ -73,8 +74,8 @@ bool is_space(char c) noexcept {
     shown = "byte 0x";
     detail::append_hex(shown, c);
   }
-  throw std::invalid_argument("invalid hex: " + what + " " + shown + " at position " +
-                              std::to_string(at));
+  throw InvalidArgument(Errc::invalid_argument, "invalid hex: " + what + " " + shown +
+                                                    " at position " + std::to_string(at));
 }
 
 }  // namespace
@@ -102,8 +103,9 @@ std::vector<std::byte> from_hex(std::string_view hex) {
     const int high = detail::hex_digit_value(hex[i]);
     if (high < 0) bad_hex(hex, i, "non-hex character");
     if (i + 1 == hex.size()) {
-      throw std::invalid_argument("invalid hex: odd number of digits (the last byte at position " +
-                                  std::to_string(i) + " has one digit)");
+      throw InvalidArgument(Errc::invalid_argument,
+                            "invalid hex: odd number of digits (the last byte at position " +
+                                std::to_string(i) + " has one digit)");
     }
     const int low = detail::hex_digit_value(hex[i + 1]);
     if (low < 0) bad_hex(hex, i + 1, "non-hex character");

@@ -10,6 +10,7 @@
 #include "bytes_text.hpp"
 #include "float_repr.hpp"
 #include "item_view.hpp"
+#include "libshm/error.hpp"
 #include "printable.hpp"
 #include "utf8.hpp"
 
@@ -52,9 +53,10 @@ void append_escape(std::string& out, const char* prefix, unsigned value, int wid
 
 void check_minor(int cpython_minor) {
   if (cpython_minor < kOldestReprMinor || cpython_minor > kNewestReprMinor) {
-    throw std::invalid_argument("no repr table for CPython 3." + std::to_string(cpython_minor) +
-                                " (3." + std::to_string(kOldestReprMinor) + " to 3." +
-                                std::to_string(kNewestReprMinor) + ")");
+    throw InvalidArgument(Errc::invalid_argument, "no repr table for CPython 3." +
+                                                      std::to_string(cpython_minor) + " (3." +
+                                                      std::to_string(kOldestReprMinor) + " to 3." +
+                                                      std::to_string(kNewestReprMinor) + ")");
   }
 }
 

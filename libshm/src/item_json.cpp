@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "float_repr.hpp"
+#include "libshm/error.hpp"
 #include "libshm/hex.hpp"
 #include "utf8.hpp"
 
@@ -26,7 +27,7 @@ using Json = nlohmann::json;
 constexpr std::uint8_t kIntegerLiteral = 'i';
 
 [[noreturn]] void fail(const std::string& what) {
-  throw std::invalid_argument("Item JSON: " + what);
+  throw InvalidArgument(Errc::invalid_argument, "Item JSON: " + what);
 }
 
 bool is_utf8(const std::string& text) {
@@ -71,7 +72,8 @@ class ExactParser final : public nlohmann::detail::json_sax_dom_parser<Json> {
   }
   bool key(std::string& name) {
     if (!keys_.back().insert(name).second) {
-      throw std::invalid_argument("an object with the key \"" + name + "\" twice");
+      throw InvalidArgument(Errc::invalid_argument,
+                            "an object with the key \"" + name + "\" twice");
     }
     return json_sax_dom_parser::key(name);
   }
@@ -89,14 +91,14 @@ class ExactParser final : public nlohmann::detail::json_sax_dom_parser<Json> {
     return json_sax_dom_parser::end_array();
   }
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) {
-    throw std::invalid_argument(std::string("not JSON: ") + e.what());
+    throw InvalidArgument(Errc::invalid_argument, std::string("not JSON: ") + e.what());
   }
 
  private:
   void enter() {
     if (++depth_ > max_depth_) {
-      throw std::invalid_argument("JSON nested deeper than " + std::to_string(max_depth_) +
-                                  " levels");
+      throw InvalidArgument(Errc::invalid_argument,
+                            "JSON nested deeper than " + std::to_string(max_depth_) + " levels");
     }
   }
 

@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "bytes_text.hpp"
+#include "libshm/error.hpp"
 #include "utf8.hpp"
 
 namespace shm::detail {
@@ -96,20 +97,22 @@ std::pair<std::string_view, std::size_t> checked_payload(const Item& item, std::
   if (is_str) {
     const auto points = utf8_code_points(data);
     if (!points) {
-      throw std::invalid_argument(item_label(index) + ": the str is not valid UTF-8 (bad byte at " +
-                                  std::to_string(utf8_valid_prefix(data)) + ")");
+      throw InvalidArgument(Errc::invalid_value, item_label(index) +
+                                                     ": the str is not valid UTF-8 (bad byte at " +
+                                                     std::to_string(utf8_valid_prefix(data)) + ")");
     }
     units = *points;
   }
   if (data.size() > kMaxPayload) {
-    throw std::invalid_argument(item_label(index) + ": a " + kind + " of " +
-                                std::to_string(data.size()) +
-                                " bytes is longer than 9,999,991 bytes, the most a ShareableList "
-                                "item can hold (its format \"<k>s\" must fit in 8 characters)");
+    throw InvalidArgument(Errc::invalid_value,
+                          item_label(index) + ": a " + kind + " of " + std::to_string(data.size()) +
+                              " bytes is longer than 9,999,991 bytes, the most a ShareableList "
+                              "item can hold (its format \"<k>s\" must fit in 8 characters)");
   }
   if (strict && !data.empty() && data.back() == '\0') {
-    throw std::invalid_argument(item_label(index) + ": the " + kind +
-                                " ends with NUL, which every reader strips (strict)");
+    throw InvalidArgument(
+        Errc::invalid_value,
+        item_label(index) + ": the " + kind + " ends with NUL, which every reader strips (strict)");
   }
   return {data, units};
 }
@@ -188,9 +191,10 @@ Encoded encode_set(const Item& value, const SlotRef& ref, std::uint64_t current_
     out.format = {Format::Kind::chars, ref.allocation()};
   }
   if (data.size() > out.format.length) {
-    throw std::invalid_argument(
-        "bytes/str item exceeds available storage: " + item_label(ref.index) + " holds " +
-        std::to_string(out.format.length) + " bytes, the value has " + std::to_string(data.size()));
+    throw InvalidArgument(Errc::invalid_value,
+                          "bytes/str item exceeds available storage: " + item_label(ref.index) +
+                              " holds " + std::to_string(out.format.length) +
+                              " bytes, the value has " + std::to_string(data.size()));
   }
   out.code = std::holds_alternative<std::string>(value) ? Code::str : Code::bytes;
   out.chars = data;
@@ -277,9 +281,10 @@ Item decode_item(std::uint64_t raw_format, std::int8_t code, const SlotRef& ref,
   if (code == static_cast<std::int8_t>(Code::bytes)) return Bytes{std::move(data)};
   const std::size_t good = utf8_valid_prefix(data);
   if (good != data.size()) {
-    throw DecodeError(item_label(ref.index) + " at offset " + std::to_string(ref.begin) +
-                      " is a str whose bytes are not UTF-8 (from byte " + std::to_string(good) +
-                      " of " + std::to_string(data.size()) + ")");
+    throw DecodeError(ref.begin, item_label(ref.index) + " at offset " + std::to_string(ref.begin) +
+                                     " is a str whose bytes are not UTF-8 (from byte " +
+                                     std::to_string(good) + " of " + std::to_string(data.size()) +
+                                     ")");
   }
   return data;
 }

@@ -15,15 +15,18 @@
 #include <string>
 #include <system_error>
 
-namespace shm {
+#include "libshm/error.hpp"
 
-LayoutError::LayoutError(std::size_t offset, const std::string& problem)
-    : std::runtime_error("offset " + std::to_string(offset) + ": " + problem),
-      offset_(offset),
-      problem_(problem) {}
+namespace shm {
 
 std::string_view to_string(Layout layout) noexcept {
   return layout == Layout::v38 ? "3.8" : "3.9+";
+}
+
+std::optional<Layout> parse_layout(std::string_view text) noexcept {
+  if (text == "3.8") return Layout::v38;
+  if (text == "3.9" || text == "3.9+") return Layout::v39;
+  return std::nullopt;
 }
 
 namespace detail {
@@ -235,7 +238,7 @@ void FileWords::read(std::size_t at, std::span<std::byte> out) const {
     const ssize_t n =
         ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(at + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw std::system_error(errno, std::generic_category(), "cannot read the block");
+    if (n < 0) throw OsError(errno, "cannot read the block");
     if (n == 0) {
       throw LayoutError(at + done, "the block ends at byte " + std::to_string(at + done) +
                                        " but was " + std::to_string(size_) +
@@ -262,7 +265,8 @@ ListGeometry plan_geometry(Layout layout, std::span<const std::size_t> allocatio
   g.count = allocations.size();
   constexpr std::size_t kMax = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
   const auto too_large = [] {
-    throw std::invalid_argument("ShareableList: the items need a block larger than memory");
+    throw InvalidArgument(Errc::too_large,
+                          "ShareableList: the items need a block larger than memory");
   };
   if (g.count > kMax / (2 * kWord + 1)) too_large();
   std::size_t at = kWord * (g.count + (layout == Layout::v39 ? 2 : 1));

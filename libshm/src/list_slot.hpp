@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "libshm/error.hpp"
 #include "libshm/shareable_list.hpp"
 #include "list_layout.hpp"
 
@@ -16,13 +17,13 @@ namespace shm::detail {
 
 // Kept out of line so that slot() stays small enough to inline.
 [[noreturn, gnu::cold, gnu::noinline]] inline void throw_list_closed() {
-  throw std::logic_error("ShareableList: the block is closed");
+  throw UsageError(Errc::closed, "ShareableList: the block is closed");
 }
 
 [[noreturn, gnu::cold, gnu::noinline]] inline void throw_list_index(std::ptrdiff_t index,
                                                                     std::size_t size) {
-  throw std::out_of_range("ShareableList index " + std::to_string(index) + " out of range for " +
-                          std::to_string(size) + " items");
+  throw OutOfRange("ShareableList index " + std::to_string(index) + " out of range for " +
+                   std::to_string(size) + " items");
 }
 
 }  // namespace shm::detail

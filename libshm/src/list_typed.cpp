@@ -9,6 +9,7 @@
 #include <string>
 #include <type_traits>
 
+#include "libshm/error.hpp"
 #include "libshm/shareable_list.hpp"
 #include "list_codec.hpp"
 #include "list_layout.hpp"
@@ -21,9 +22,9 @@ namespace {
 
 [[noreturn, gnu::cold, gnu::noinline]] void throw_range(std::size_t first, std::size_t count,
                                                         std::size_t size) {
-  throw std::out_of_range("ShareableList items " + std::to_string(first) + " to " +
-                          std::to_string(first + count) + " out of range for " +
-                          std::to_string(size) + " items");
+  throw OutOfRange("ShareableList items " + std::to_string(first) + " to " +
+                   std::to_string(first + count) + " out of range for " + std::to_string(size) +
+                   " items");
 }
 
 // Python's name for what an ItemView holds, for the type-mismatch message.
@@ -45,8 +46,8 @@ constexpr const char* wanted_name() noexcept {
 [[noreturn, gnu::cold, gnu::noinline]] void throw_mismatch(std::size_t index,
                                                            std::size_t alternative,
                                                            const char* wanted) {
-  throw std::invalid_argument("item " + std::to_string(index) + " is " + type_name(alternative) +
-                              ", not " + wanted);
+  throw InvalidArgument(Errc::wrong_type, "item " + std::to_string(index) + " is " +
+                                              type_name(alternative) + ", not " + wanted);
 }
 
 // The item at `ref` as read_item reads it, for the slots CPython writes: the scalar formats
@@ -189,7 +190,8 @@ template <class T>
 void ShareableList::write_from(std::size_t first, std::span<const T> values) {
   if (block_.closed()) detail::throw_list_closed();
   if (first > size_ || values.size() > size_ - first) throw_range(first, values.size(), size_);
-  if (block_.read_only()) throw std::logic_error("ShareableList: the block is read-only");
+  if (block_.read_only())
+    throw UsageError(Errc::read_only, "ShareableList: the block is read-only");
   const std::span<std::byte> block = block_.buf();
   for (std::size_t k = 0; k < values.size(); ++k) {
     const std::size_t i = first + k;

@@ -1,4 +1,4 @@
-#include "names.hpp"
+#include "libshm/names.hpp"
 
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -10,20 +10,22 @@
 #include <system_error>
 
 #include "bytes_text.hpp"
+#include "libshm/error.hpp"
 #include "libshm/hex.hpp"
-#include "libshm/names.hpp"
+#include "names.hpp"
 
 namespace shm {
 
 namespace {
 
 [[noreturn]] void reject(std::string_view name, const std::string& why) {
-  throw std::invalid_argument("invalid shared memory name '" + detail::shown(name) + "': " + why);
+  throw InvalidArgument(Errc::invalid_name,
+                        "invalid shared memory name '" + BlockName::shown(name) + "': " + why);
 }
 
 }  // namespace
 
-void validate_name(std::string_view name) {
+void BlockName::validate(std::string_view name) {
   if (name.empty()) reject(name, "the name is empty");
   if (name.size() > detail::kMaxNameBytes) {
     reject(name, "longer than 255 bytes (" + std::to_string(name.size()) + ")");
@@ -50,27 +52,31 @@ void validate_name(std::string_view name) {
   }
 }
 
-namespace detail {
-
-std::string normalize_name(std::string_view name) {
+BlockName::BlockName(std::string_view name) {
   if (!name.empty() && name.front() == '/') name.remove_prefix(1);
-  validate_name(name);
-  return std::string(name);
+  validate(name);
+  name_ = std::string(name);
 }
 
-std::string random_name() {
+BlockName BlockName::random() {
   std::array<std::uint8_t, 4> bytes{};
   std::size_t got = 0;
   while (got < bytes.size()) {
     const ssize_t n = getrandom(bytes.data() + got, bytes.size() - got, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw std::system_error(errno, std::generic_category(), "getrandom");
+      throw OsError(errno, "getrandom");
     }
     got += static_cast<std::size_t>(n);
   }
-  return "psm_" + to_hex(std::as_bytes(std::span(bytes)));
+  return BlockName(Validated{}, "psm_" + to_hex(std::as_bytes(std::span(bytes))));
 }
+
+std::string BlockName::shown(std::string_view name) {
+  return detail::shown(name);
+}
+
+namespace detail {
 
 std::string file_type_text(unsigned mode) {
   switch (mode & S_IFMT) {

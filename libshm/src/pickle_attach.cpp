@@ -1,13 +1,15 @@
 // Attaching to the block a SharedMemory pickle names, as unpickling does in CPython.
 #include <stdexcept>
 
+#include "libshm/error.hpp"
 #include "libshm/pickle.hpp"
 
 namespace shm::pickle {
 
 SharedMemory attach(const Handle& handle, const AttachOptions& options) {
   if (handle.kind != Handle::Kind::shared_memory) {
-    throw std::invalid_argument("the handle is a ShareableList pickle: use attach_list()");
+    throw InvalidArgument(Errc::invalid_argument,
+                          "the handle is a ShareableList pickle: use attach_list()");
   }
   // SharedMemory(name, False, size) in CPython: the size is ignored when attaching.
   return SharedMemory::attach(handle.name, options);

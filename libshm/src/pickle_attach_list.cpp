@@ -2,13 +2,15 @@
 // its own: only programs that attach lists need ShareableList's code linked in.
 #include <stdexcept>
 
+#include "libshm/error.hpp"
 #include "libshm/pickle.hpp"
 
 namespace shm::pickle {
 
 ShareableList attach_list(const Handle& handle, const ListAttachOptions& options) {
   if (handle.kind != Handle::Kind::shareable_list) {
-    throw std::invalid_argument("the handle is a SharedMemory pickle: use attach()");
+    throw InvalidArgument(Errc::invalid_argument,
+                          "the handle is a SharedMemory pickle: use attach()");
   }
   // functools.partial(ShareableList, name=name)() in CPython.
   return ShareableList::attach(handle.name, options);

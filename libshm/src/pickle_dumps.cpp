@@ -3,6 +3,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "libshm/error.hpp"
 #include "libshm/pickle.hpp"
 #include "pickle_format.hpp"
 
@@ -92,11 +93,11 @@ class Encoder {
 
 void check(std::string_view name, int protocol) {
   if (protocol < 0 || protocol > kHighestProtocol) {
-    throw std::invalid_argument("pickle protocol " + std::to_string(protocol) +
-                                " is not supported (0 to " + std::to_string(kHighestProtocol) +
-                                ")");
+    throw InvalidArgument(Errc::invalid_argument, "pickle protocol " + std::to_string(protocol) +
+                                                      " is not supported (0 to " +
+                                                      std::to_string(kHighestProtocol) + ")");
   }
-  validate_name(name);
+  check_picklable_name(name);
 }
 
 }  // namespace
@@ -132,7 +133,8 @@ std::vector<std::byte> dumps(const Handle& handle) {
     return dumps_shareable_list(handle.name, handle.protocol, handle.style);
   }
   if (!handle.size) {
-    throw std::invalid_argument("cannot pickle a SharedMemory handle without a size");
+    throw InvalidArgument(Errc::invalid_argument,
+                          "cannot pickle a SharedMemory handle without a size");
   }
   return dumps_shared_memory(handle.name, *handle.size, handle.protocol, handle.style);
 }

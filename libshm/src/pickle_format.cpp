@@ -4,13 +4,14 @@
 
 #include <array>
 
+#include "libshm/error.hpp"
 #include "libshm/pickle.hpp"
 
 namespace shm::pickle {
 
 PickleError::PickleError(std::size_t offset, const std::string& problem)
     : std::invalid_argument("offset " + std::to_string(offset) + ": " + problem),
-      offset_(offset),
+      Error(Errc::bad_pickle, offset),
       problem_(problem) {}
 
 std::string_view to_string(Handle::Kind kind) noexcept {
@@ -21,10 +22,10 @@ std::string_view to_string(Style::Reducer reducer) noexcept {
   return reducer == Style::Reducer::pickle ? "pickle" : "forking";
 }
 
-void validate_name(std::string_view name) {
+void check_picklable_name(std::string_view name) {
   if (auto problem = detail::name_problem(name)) {
-    throw std::invalid_argument("cannot pickle the name '" + detail::shown(name) +
-                                "': " + *problem);
+    throw InvalidArgument(Errc::invalid_name,
+                          "cannot pickle the name '" + detail::shown(name) + "': " + *problem);
   }
 }
 

@@ -66,7 +66,7 @@ std::string_view opcode_name(unsigned char code) noexcept;
 // Messages show bytes as all of libshm does (bytes_text.hpp).
 using shm::detail::shown;
 
-/// Why `name` cannot be carried in a handle pickle (see shm::pickle::validate_name), or
+/// Why `name` cannot be carried in a handle pickle (see shm::pickle::check_picklable_name), or
 /// nothing if it can.
 std::optional<std::string> name_problem(std::string_view name);
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "libshm/array.hpp"
+#include "libshm/error.hpp"
 
 namespace shm::detail {
 
@@ -28,10 +29,10 @@ struct PyLiteral {
 };
 
 /// A literal that could not be parsed: what and where (offset in the text).
-class PyLiteralError : public std::invalid_argument {
+class PyLiteralError : public InvalidArgument {
  public:
   PyLiteralError(std::size_t position, const std::string& what)
-      : std::invalid_argument(what), position_(position) {}
+      : InvalidArgument(Errc::invalid_argument, what), position_(position) {}
   /// Offset in the text.
   [[nodiscard]] std::size_t position() const noexcept { return position_; }
 

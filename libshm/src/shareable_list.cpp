@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "item_view.hpp"
+#include "libshm/error.hpp"
 #include "libshm/tracker.hpp"
 #include "list_codec.hpp"
 #include "list_layout.hpp"
@@ -88,7 +89,7 @@ ShareableList ShareableList::attach(std::string_view name, const ListAttachOptio
 }
 
 ShareableList ShareableList::from_block(SharedMemory block, const ListAttachOptions& options) {
-  if (block.closed()) throw std::logic_error("ShareableList: the block is closed");
+  if (block.closed()) throw UsageError(Errc::closed, "ShareableList: the block is closed");
   detail::ListGeometry geometry = detail::read_geometry(block.buf(), options.layout);
   return ShareableList(std::move(block), std::move(geometry), options.strict);
 }
@@ -114,11 +115,12 @@ ListRegions ShareableList::validate(std::span<const std::byte> block,
 ListRegions ShareableList::validate_by_read(int fd, std::optional<Layout> layout) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
-    throw std::system_error(errno, std::generic_category(), "cannot stat the block");
+    throw OsError(errno, "cannot stat the block");
   }
   if (!S_ISREG(st.st_mode)) {
-    throw std::invalid_argument("the block is " + detail::file_type_text(st.st_mode) +
-                                ", not a regular file (only regular files are blocks)");
+    throw InvalidArgument(Errc::not_a_block,
+                          "the block is " + detail::file_type_text(st.st_mode) +
+                              ", not a regular file (only regular files are blocks)");
   }
   const detail::FileWords file(fd, static_cast<std::size_t>(st.st_size));
   const detail::ListGeometry geometry = detail::read_geometry(file, layout);
@@ -154,7 +156,8 @@ std::vector<std::byte> ShareableList::get_raw(std::ptrdiff_t index) const {
 void ShareableList::set(std::ptrdiff_t index, const Item& value) {
   const detail::SlotRef ref = slot(index);
   const std::span<std::byte> all = bytes();
-  if (block_.read_only()) throw std::logic_error("ShareableList: the block is read-only");
+  if (block_.read_only())
+    throw UsageError(Errc::read_only, "ShareableList: the block is read-only");
   if (detail::write_scalar_fast(all, ref, value)) return;
   // Validate first, then write: a failed set leaves the old value (CPython zeroes it:
   // docs/cpython-quirks.md, failed-set-zeroes).
@@ -204,7 +207,7 @@ std::size_t ShareableList::index(const Item& value) const {
   for (std::size_t i = 0; i < size_; ++i) {
     if (detail::python_equal(wanted, view(static_cast<std::ptrdiff_t>(i)))) return i;
   }
-  throw std::invalid_argument(python_repr(value) + " not in this container");
+  throw InvalidArgument(Errc::not_in_list, python_repr(value) + " not in this container");
 }
 
 std::string ShareableList::repr(int cpython_minor) const {

@@ -13,6 +13,8 @@
 #include <system_error>
 #include <utility>
 
+#include "libshm/error.hpp"
+#include "libshm/names.hpp"
 #include "libshm/tracker.hpp"
 #include "names.hpp"
 #include "tracker_identified.hpp"
@@ -21,8 +23,8 @@ namespace shm {
 
 namespace {
 
-std::system_error os_error(int err, const std::string& what, std::string_view name) {
-  return std::system_error(err, std::generic_category(), what + " '" + detail::os_name(name) + "'");
+OsError os_error(int err, const std::string& what, const BlockName& name) {
+  return OsError(err, what + " '" + name.os_name() + "'");
 }
 
 // Closes a descriptor on scope exit; the mapping outlives it, so no handle keeps one open.
@@ -55,12 +57,13 @@ SharedMemory::SharedMemory(std::string name, std::byte* data, std::size_t size, 
 
 SharedMemory SharedMemory::create(std::size_t size, const CreateOptions& options) {
   if (size == 0) {
-    throw std::invalid_argument("'size' must be a positive number different from zero");
+    throw InvalidArgument(Errc::invalid_argument,
+                          "'size' must be a positive number different from zero");
   }
   // CPython's loop: draw names until one is free.
   for (;;) {
     try {
-      return create(size, detail::random_name(), options);
+      return create(size, BlockName::random().str(), options);
     } catch (const std::system_error& e) {
       if (e.code() != std::errc::file_exists) throw;
     }
@@ -69,8 +72,6 @@ SharedMemory SharedMemory::create(std::size_t size, const CreateOptions& options
 
 namespace {
 
-constexpr char kShmDir[] = "/dev/shm";  // glibc's shm_open directory on Linux
-
 // Set once naming an unnamed file has failed for want of a way (no /proc, old kernel): tracked
 // creates then use the named create, as untracked ones always do.
 std::atomic<bool> unnamed_create_unavailable{false};
@@ -78,7 +79,7 @@ std::atomic<bool> unnamed_create_unavailable{false};
 // An unnamed file in /dev/shm (O_TMPFILE), to become a tracked block once registered; -1 with
 // errno where the kernel or filesystem has none.
 int open_unnamed() {
-  return ::open(kShmDir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  return ::open(std::string(kShmDirectory).c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 }
 
 bool unnamed_unsupported(int err) {
@@ -119,9 +120,10 @@ std::byte* size_and_map(int fd, std::size_t size, bool reserve, Fail fail) {
 SharedMemory SharedMemory::create(std::size_t size, std::string_view requested_name,
                                   const CreateOptions& options) {
   if (size == 0) {
-    throw std::invalid_argument("'size' must be a positive number different from zero");
+    throw InvalidArgument(Errc::invalid_argument,
+                          "'size' must be a positive number different from zero");
   }
-  std::string name = detail::normalize_name(requested_name);
+  const BlockName name(requested_name);
   if (size > static_cast<std::size_t>(std::numeric_limits<off_t>::max())) {
     throw os_error(EFBIG, "cannot create shared memory", name);
   }
@@ -129,7 +131,7 @@ SharedMemory SharedMemory::create(std::size_t size, std::string_view requested_n
     std::optional<SharedMemory> block = create_unnamed_then_name(size, name, options);
     if (block) return std::move(*block);
   }
-  const std::string os = detail::os_name(name);
+  const std::string os = name.os_name();
   FdGuard fd(::shm_open(os.c_str(), O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW, 0600));
   if (fd.get() < 0) throw os_error(errno, "cannot create shared memory", name);
 
@@ -139,7 +141,7 @@ SharedMemory SharedMemory::create(std::size_t size, std::string_view requested_n
     return os_error(err, what, name);
   };
   std::byte* data = size_and_map(fd.get(), size, options.reserve, fail);
-  SharedMemory block(name, data, size, false, false);  // a copy: `fail` still names it
+  SharedMemory block(name.str(), data, size, false, false);  // a copy: `fail` still names it
   if (options.track) {
     try {
       tracker::register_block(block.name_);
@@ -159,7 +161,7 @@ SharedMemory SharedMemory::create(std::size_t size, std::string_view requested_n
 // registration. Other processes also never see the block before it has its full size.
 // std::nullopt, with nothing made, where this system cannot make unnamed blocks.
 std::optional<SharedMemory> SharedMemory::create_unnamed_then_name(std::size_t size,
-                                                                   const std::string& name,
+                                                                   const BlockName& name,
                                                                    const CreateOptions& options) {
   FdGuard fd(open_unnamed());
   if (fd.get() < 0) {
@@ -173,20 +175,20 @@ std::optional<SharedMemory> SharedMemory::create_unnamed_then_name(std::size_t s
   std::byte* data = size_and_map(fd.get(), size, options.reserve, [&](int err, const char* what) {
     return os_error(err, what, name);
   });
-  SharedMemory block(name, data, size, false, false);
+  SharedMemory block(name.str(), data, size, false, false);
   try {
-    detail::register_identified(name, st.st_dev, st.st_ino);
+    detail::register_identified(name.str(), st.st_dev, st.st_ino);
   } catch (const std::system_error& e) {
     block.close();
     throw os_error(e.code().value(), "cannot track shared memory", name);
   }
-  if (const int err = give_name(fd.get(), kShmDir + detail::os_name(name)); err != 0) {
+  if (const int err = give_name(fd.get(), name.path()); err != 0) {
     block.close();
     // Only this registration is withdrawn: one this process made for a block of the same name
     // (the EEXIST of a create over its own block) stands. A tracker that cannot be reached has
     // forgotten it anyway; the error that counts is the link's.
     try {
-      detail::withdraw_identified(name, st.st_dev, st.st_ino);
+      detail::withdraw_identified(name.str(), st.st_dev, st.st_ino);
     } catch (const std::system_error&) {
     }
     if (err != ENOENT) throw os_error(err, "cannot create shared memory", name);
@@ -198,8 +200,8 @@ std::optional<SharedMemory> SharedMemory::create_unnamed_then_name(std::size_t s
 }
 
 SharedMemory SharedMemory::attach(std::string_view requested_name, const AttachOptions& options) {
-  std::string name = detail::normalize_name(requested_name);
-  const std::string os = detail::os_name(name);
+  const BlockName name(requested_name);
+  const std::string os = name.os_name();
   // O_NONBLOCK: opening a FIFO someone put in /dev/shm must not wait for a writer; O_NOFOLLOW:
   // a symlink is not a block. What was opened is then judged by its descriptor, never by a path
   // that may have been renamed over in between.
@@ -209,18 +211,20 @@ SharedMemory SharedMemory::attach(std::string_view requested_name, const AttachO
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw os_error(errno, "cannot stat shared memory", name);
   if (!S_ISREG(st.st_mode)) {
-    throw std::invalid_argument("cannot attach shared memory '" + os + "': it is " +
-                                detail::file_type_text(st.st_mode) +
-                                ", not a regular file (only regular files are blocks)");
+    throw InvalidArgument(Errc::not_a_block,
+                          "cannot attach shared memory '" + os + "': it is " +
+                              detail::file_type_text(st.st_mode) +
+                              ", not a regular file (only regular files are blocks)");
   }
   if (st.st_size <= 0) {
-    throw std::invalid_argument("cannot attach shared memory '" + os +
-                                "': the block is empty (0 bytes) and cannot be mapped");
+    throw InvalidArgument(Errc::not_a_block,
+                          "cannot attach shared memory '" + os +
+                              "': the block is empty (0 bytes) and cannot be mapped");
   }
   const auto size = static_cast<std::size_t>(st.st_size);
   std::byte* data = map_block(fd.get(), size, options.read_only);
   if (data == nullptr) throw os_error(errno, "cannot map shared memory", name);
-  SharedMemory block(std::move(name), data, size, options.read_only, false);
+  SharedMemory block(name.str(), data, size, options.read_only, false);
   if (options.track) {
     tracker::register_block(block.name_);
     block.tracked_ = true;
@@ -259,9 +263,11 @@ void SharedMemory::close() noexcept {
 }
 
 void SharedMemory::unlink() {
-  if (name_.empty()) throw std::logic_error("unlink() on a moved-from SharedMemory");
-  const std::string os = detail::os_name(name_);
-  if (::shm_unlink(os.c_str()) != 0) throw os_error(errno, "cannot unlink shared memory", name_);
+  if (name_.empty()) throw UsageError(Errc::closed, "unlink() on a moved-from SharedMemory");
+  const BlockName name(name_);
+  if (::shm_unlink(name.os_name().c_str()) != 0) {
+    throw os_error(errno, "cannot unlink shared memory", name);
+  }
   // Unregister only once the name is really gone, as CPython. Unlike CPython, any handle of
   // this process withdraws the registration, not only the one that made it: a stale entry would
   // make the tracker unlink a later block of the same name at exit (docs/cpython-quirks.md).
@@ -270,10 +276,11 @@ void SharedMemory::unlink() {
 }
 
 void unlink_block(std::string_view requested_name) {
-  const std::string name = detail::normalize_name(requested_name);
-  const std::string os = detail::os_name(name);
-  if (::shm_unlink(os.c_str()) != 0) throw os_error(errno, "cannot unlink shared memory", name);
-  tracker::unregister_block(name);
+  const BlockName name(requested_name);
+  if (::shm_unlink(name.os_name().c_str()) != 0) {
+    throw os_error(errno, "cannot unlink shared memory", name);
+  }
+  tracker::unregister_block(name.str());
 }
 
 }  // namespace shm

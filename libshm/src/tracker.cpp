@@ -19,6 +19,8 @@
 #include <string>
 #include <system_error>
 
+#include "libshm/error.hpp"
+#include "libshm/names.hpp"
 #include "names.hpp"
 #include "tracker_identified.hpp"
 
@@ -35,9 +37,8 @@ namespace {
 // and stdio may be in any state: everything below uses only async-signal-safe calls and
 // memory it maps itself.
 
-constexpr std::size_t kMaxLine = 512;   // CPython 3.10+ rejects longer messages too
-constexpr std::size_t kMaxName = 256;   // "/" + 255 bytes (NAME_MAX)
-constexpr char kShmDir[] = "/dev/shm";  // glibc's fixed shm_open directory on Linux
+constexpr std::size_t kMaxLine = 512;  // CPython 3.10+ rejects longer messages too
+constexpr std::size_t kMaxName = 256;  // "/" + 255 bytes (NAME_MAX)
 constexpr char kPrefix[] = "libshm resource_tracker: ";
 constexpr long kGatherNanoseconds = 1'000'000;  // 1 ms between reads (tracker_main)
 
@@ -85,15 +86,16 @@ void write_number(std::size_t v) {
   write_all(STDERR_FILENO, p, static_cast<std::size_t>(digits + sizeof digits - p));
 }
 
-// "/dev/shm" + name, into `path`.
-void shm_path(char (&path)[sizeof kShmDir + kMaxName], const char* name) {
-  std::memcpy(path, kShmDir, sizeof kShmDir - 1);
-  std::strcpy(path + sizeof kShmDir - 1, name);
+// The block file of `name` (kShmDirectory + name), into `path`.
+constexpr std::size_t kPathMax = kShmDirectory.size() + kMaxName + 1;
+void shm_path(char (&path)[kPathMax], const char* name) {
+  std::memcpy(path, kShmDirectory.data(), kShmDirectory.size());
+  std::strcpy(path + kShmDirectory.size(), name);
 }
 
 // Which file `name` is now, or false if it does not exist.
 bool identify(const char* name, dev_t& dev, ino_t& ino) {
-  char path[sizeof kShmDir + kMaxName];
+  char path[kPathMax];
   shm_path(path, name);
   struct stat st {};
   if (::stat(path, &st) != 0) return false;
@@ -258,7 +260,7 @@ void clean_up(NameTable& t) {
       report(e.name, "not unlinked: the name now belongs to another block");
       continue;
     }
-    char path[sizeof kShmDir + kMaxName];
+    char path[kPathMax];
     shm_path(path, e.name);
     if (::unlink(path) != 0) {
       const char* err = strerrorname_np(errno);
@@ -416,7 +418,7 @@ void start(Client& c) {
   // A socket rather than a pipe only so that send() can use MSG_NOSIGNAL: a dead tracker must
   // not kill the program with SIGPIPE. CLOEXEC: exec'd children must not keep it alive.
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-    throw std::system_error(errno, std::generic_category(), "cannot start the resource tracker");
+    throw OsError(errno, "cannot start the resource tracker");
   }
   sigset_t all;
   sigset_t old;
@@ -432,14 +434,13 @@ void start(Client& c) {
   ::close(sv[0]);
   if (pid < 0) {
     ::close(sv[1]);
-    throw std::system_error(err, std::generic_category(), "cannot start the resource tracker");
+    throw OsError(err, "cannot start the resource tracker");
   }
   if (const int failed = await_start(sv[1]); failed != 0) {
     ::close(sv[1]);
     ::waitpid(pid, nullptr, 0);  // it has exited (71) or is exiting
-    throw std::system_error(failed, std::generic_category(),
-                            failed == ECHILD ? "the resource tracker exited as it started"
-                                             : "the resource tracker could not start");
+    throw OsError(failed, failed == ECHILD ? "the resource tracker exited as it started"
+                                           : "the resource tracker could not start");
   }
   c.fd = sv[1];
   c.pid = pid;
@@ -459,13 +460,13 @@ bool send_all(int fd, const std::string& line) {
 }
 
 // Sends "COMMAND:/name:shared_memory" and `suffix`, then a newline.
-void send_command(const char* command, std::string_view name, bool start_if_needed,
+void send_command(const char* command, const BlockName& name, bool start_if_needed,
                   const std::string& suffix = "") {
   Client& c = client();
   std::lock_guard lock(c.mu);
   if (c.fd < 0 && !start_if_needed) return;  // no tracker: nothing to withdraw, nothing to build
   const std::string line =
-      std::string(command) + ":" + detail::os_name(name) + ":shared_memory" + suffix + "\n";
+      std::string(command) + ":" + name.os_name() + ":shared_memory" + suffix + "\n";
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (c.fd < 0) {
       if (!start_if_needed) return;  // nothing was ever registered with a running tracker
@@ -474,7 +475,7 @@ void send_command(const char* command, std::string_view name, bool start_if_need
     if (send_all(c.fd, line)) return;
     const int err = errno;
     if (err != EPIPE && err != ECONNRESET) {
-      throw std::system_error(err, std::generic_category(), "cannot reach the resource tracker");
+      throw OsError(err, "cannot reach the resource tracker");
     }
     // The tracker was killed: what it held is forgotten, as with CPython's relaunch.
     ::close(c.fd);
@@ -486,7 +487,7 @@ void send_command(const char* command, std::string_view name, bool start_if_need
         "Some resources might leak.\n",
         stderr);
   }
-  throw std::system_error(EPIPE, std::generic_category(), "cannot reach the resource tracker");
+  throw OsError(EPIPE, "cannot reach the resource tracker");
 }
 
 // ":DEV:INO", a block's identity on a REGISTER or UNREGISTER line.
@@ -500,16 +501,17 @@ void register_block(std::string_view name) {
   // Which file the name is now, so that the tracker will not unlink a later block that merely
   // has the same name. Read here, in the registering call, not later by the tracker: by then
   // another process may have replaced the block.
+  const BlockName block(name);
   struct stat st {};
-  if (::stat(("/dev/shm" + detail::os_name(name)).c_str(), &st) == 0) {
-    send_command("REGISTER", name, true, identity_suffix(st.st_dev, st.st_ino));
+  if (::stat(block.path().c_str(), &st) == 0) {
+    send_command("REGISTER", block, true, identity_suffix(st.st_dev, st.st_ino));
   } else {
-    send_command("REGISTER", name, true);
+    send_command("REGISTER", block, true);
   }
 }
 
 void unregister_block(std::string_view name) {
-  send_command("UNREGISTER", name, false);
+  send_command("UNREGISTER", BlockName(name), false);
 }
 
 void ensure_running() {
@@ -529,11 +531,11 @@ pid_t pid() noexcept {
 namespace shm::detail {
 
 void register_identified(std::string_view name, dev_t dev, ino_t ino) {
-  tracker::send_command("REGISTER", name, true, tracker::identity_suffix(dev, ino));
+  tracker::send_command("REGISTER", BlockName(name), true, tracker::identity_suffix(dev, ino));
 }
 
 void withdraw_identified(std::string_view name, dev_t dev, ino_t ino) {
-  tracker::send_command("UNREGISTER", name, false, tracker::identity_suffix(dev, ino));
+  tracker::send_command("UNREGISTER", BlockName(name), false, tracker::identity_suffix(dev, ino));
 }
 
 }  // namespace shm::detail

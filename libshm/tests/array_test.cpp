@@ -474,7 +474,7 @@ TEST(NpyHeader, RoundTrips) {
       EXPECT_EQ(r.version.first, text.find("\\u") != std::string::npos ? 3 : 1);
       if (n > 0) {
         block.pop_back();
-        EXPECT_THROW((void)read_npy_header(block), LayoutError);
+        EXPECT_THROW((void)read_npy_header(block), NpyHeaderError);
       }
     }
   }
@@ -525,25 +525,25 @@ TEST(NpyHeader, HostileHeadersGiveLayoutError) {
   };
   for (const auto& dict : bad) {
     SCOPED_TRACE(dict);
-    EXPECT_THROW((void)read_npy_header(header_bytes(dict)), LayoutError);
+    EXPECT_THROW((void)read_npy_header(header_bytes(dict)), NpyHeaderError);
   }
   EXPECT_NO_THROW((void)read_npy_header(
       header_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (8,)}")));
-  EXPECT_THROW((void)read_npy_header(header_bytes("{}", 4)), LayoutError);
+  EXPECT_THROW((void)read_npy_header(header_bytes("{}", 4)), NpyHeaderError);
   auto truncated = header_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': ()}", 1, 0);
   EXPECT_THROW((void)read_npy_header(std::span(truncated).first(truncated.size() - 2)),
-               LayoutError);
+               NpyHeaderError);
   auto no_magic = header_bytes("{}");
   no_magic[1] = std::byte{'X'};
-  EXPECT_THROW((void)read_npy_header(no_magic), LayoutError);
-  EXPECT_THROW((void)read_npy_header(std::span(no_magic).first(9)), LayoutError);
+  EXPECT_THROW((void)read_npy_header(no_magic), NpyHeaderError);
+  EXPECT_THROW((void)read_npy_header(std::span(no_magic).first(9)), NpyHeaderError);
   // A length field far past the block: an error, no read.
   auto long_len = header_bytes("{}", 2, 0);
   long_len[11] = std::byte{0x7f};
   try {
     (void)read_npy_header(long_len);
     ADD_FAILURE();
-  } catch (const LayoutError& e) {
+  } catch (const NpyHeaderError& e) {
     EXPECT_EQ(e.offset(), 8u);
     EXPECT_NE(std::string(e.what()).find("runs past"), std::string::npos);
   }
@@ -558,14 +558,14 @@ TEST(NpyHeader, ReadsAHeaderFromTheFirstBytesOfABlock) {
   EXPECT_EQ(r.data_offset, h.size());
   EXPECT_EQ(r.nbytes, 24000u);
   // The data must fit in the block, not in what was read.
-  EXPECT_THROW((void)read_npy_header(h, size - 1), LayoutError);
-  // Fewer bytes than the header: a LayoutError saying so, at offset 0 or 8.
+  EXPECT_THROW((void)read_npy_header(h, size - 1), NpyHeaderError);
+  // Fewer bytes than the header: a NpyHeaderError saying so, at offset 0 or 8.
   for (const std::size_t n : {std::size_t{0}, std::size_t{9}, std::size_t{11}, h.size() - 1}) {
     SCOPED_TRACE(n);
     try {
       (void)read_npy_header(std::span(h).first(n), size);
       ADD_FAILURE();
-    } catch (const LayoutError& e) {
+    } catch (const NpyHeaderError& e) {
       EXPECT_EQ(e.offset(), n < 10 ? 0u : 8u);
       EXPECT_NE(std::string(e.what()).find("bytes read"), std::string::npos) << e.what();
     }
@@ -595,7 +595,7 @@ TEST(NpyArray, CreateAttachAndViews) {
   // A block that is not an .npy block.
   const std::string other = cleanup.fresh();
   SharedMemory::create(100, other).close();
-  EXPECT_THROW((void)NpyArray::attach(other), LayoutError);
+  EXPECT_THROW((void)NpyArray::attach(other), NpyHeaderError);
   a.shm().unlink();
   unlink_block(other);
   EXPECT_FALSE(test::block_exists(name));

@@ -163,10 +163,10 @@ TEST(SharedMemory, RejectsNamesCPythonCannotRoundTrip) {
     SCOPED_TRACE(name);
     EXPECT_THROW(SharedMemory::create(8, name), std::invalid_argument);
     EXPECT_THROW(SharedMemory::attach(name), std::invalid_argument);
-    EXPECT_THROW(SharedMemory::validate_name(name), std::invalid_argument);
+    EXPECT_THROW(BlockName::validate(name), std::invalid_argument);
   }
   try {
-    SharedMemory::validate_name("co:lon");
+    BlockName::validate("co:lon");
   } catch (const std::invalid_argument& e) {
     EXPECT_STREQ(e.what(),
                  "invalid shared memory name 'co:lon': ':' at byte 2 (breaks CPython's resource "

@@ -19,7 +19,9 @@
 #include <variant>
 #include <vector>
 
+#include "libshm/error.hpp"
 #include "libshm/item.hpp"
+#include "libshm/names.hpp"
 #include "libshm/shareable_list.hpp"
 #include "libshm/shared_memory.hpp"
 
@@ -31,18 +33,14 @@ namespace {
 // block that is not a list). Created at import; owned by the module.
 PyObject* layout_error_type = nullptr;
 
-// CPython's name for a block in its error messages: one leading '/' then the name.
+// CPython's name for a block in its OSError messages ("/x"). Only OS errors use it, and they
+// come after the name was validated; any other name is shown as given.
 std::string os_name(std::string_view name) {
-  if (!name.empty() && name.front() == '/') name.remove_prefix(1);
-  return "/" + std::string(name);
-}
-
-[[noreturn]] void raise_os_error(const std::system_error& e, const std::string& filename) {
-  // OSError(errno, strerror, filename): Python picks FileNotFoundError, FileExistsError, ...
-  errno = e.code().value();
-  const py::str name(filename);
-  PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, name.ptr());
-  throw py::error_already_set();
+  try {
+    return shm::BlockName(name).os_name();
+  } catch (const std::invalid_argument&) {
+    return std::string(name);
+  }
 }
 
 // The running CPython's struct.error text for an int that does not fit 'q' (3.8 - 3.11:
@@ -55,24 +53,63 @@ std::string q_range_message;
   throw py::error_already_set();
 }
 
+// The Python class named by shm::python_exception ("ValueError", "pickle.UnpicklingError").
+PyObject* python_class(std::string_view qualified) {
+  const auto dot = qualified.rfind('.');
+  const py::module_ where = py::module_::import(
+      dot == std::string_view::npos ? "builtins" : std::string(qualified.substr(0, dot)).c_str());
+  const std::string attr(dot == std::string_view::npos ? qualified : qualified.substr(dot + 1));
+  const py::object cls = where.attr(attr.c_str());
+  return cls.ptr();  // a class lives as long as its module, which stays imported
+}
+
+// Raises `type`(`args`...) with the libshm error code as its `libshm_code` attribute, which the
+// conformance agent reports (harness/PROTOCOL.md); the type and message are the stdlib's.
+[[noreturn]] void raise_coded(PyObject* type, const py::tuple& args, shm::Errc code) {
+  PyObject* exc = PyObject_Call(type, args.ptr(), nullptr);
+  if (exc == nullptr) throw py::error_already_set();
+  const py::str code_name(std::string(shm::to_string(code)));
+  if (PyObject_SetAttrString(exc, "libshm_code", code_name.ptr()) != 0) PyErr_Clear();
+  PyErr_SetObject(type, exc);
+  Py_DECREF(exc);
+  throw py::error_already_set();
+}
+
+// Raises the Python exception for a libshm error: the class shm::python_exception names for its
+// code (the one table), with the stdlib's message where it has its own (`index_message`).
+[[noreturn]] void raise_python(const shm::Error& error, const char* what, std::string_view name,
+                               const char* index_message) {
+  const shm::Errc code = error.code();
+  if (error.os_errno() != 0) {
+    // OSError(errno, strerror, filename): Python picks FileNotFoundError, FileExistsError, ...
+    const py::str filename(os_name(name));
+    errno = error.os_errno();
+    PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, filename.ptr());
+    throw py::error_already_set();
+  }
+  switch (code) {
+    case shm::Errc::corrupt_block:  // libshm.LayoutError: a ValueError and the stdlib's
+                                    // struct.error
+      raise_coded(layout_error_type, py::make_tuple(what), code);
+    case shm::Errc::index:
+      raise_coded(PyExc_IndexError, py::make_tuple(index_message), code);
+    case shm::Errc::decode:  // UnicodeDecodeError takes the codec's five arguments
+      raise_coded(PyExc_UnicodeDecodeError, py::make_tuple("utf-8", py::bytes(), 0, 0, what), code);
+    default:
+      raise_coded(python_class(shm::python_exception(code)), py::make_tuple(what), code);
+  }
+}
+
 // Runs `f`, turning libshm's exceptions into the stdlib's Python ones. `name` is the block the
 // call is about (for OSError's filename); `index_message` the IndexError text for this call.
 template <class F>
 auto translated(std::string_view name, const char* index_message, F&& f) -> decltype(f()) {
   try {
     return f();
-  } catch (const std::system_error& e) {
-    raise_os_error(e, os_name(name));
-  } catch (const shm::LayoutError& e) {
-    PyErr_SetString(layout_error_type, e.what());
-    throw py::error_already_set();
-  } catch (const std::out_of_range&) {
-    throw py::index_error(index_message);
-  } catch (const std::invalid_argument& e) {
-    throw py::value_error(e.what());
-  } catch (const std::logic_error& e) {
-    // A list whose block was closed (sl.shm.close()): the stdlib raises TypeError there too.
-    throw py::type_error(e.what());
+  } catch (const std::exception& e) {
+    const shm::Error* error = shm::error_of(e);
+    if (error == nullptr) throw;  // std::bad_alloc and the like: pybind11 translates them
+    raise_python(*error, e.what(), name, index_message);
   }
 }
 
@@ -180,8 +217,10 @@ std::ptrdiff_t to_index(py::handle position) {
 }
 
 shm::Layout to_layout(const std::string& layout) {
-  if (layout == "3.8") return shm::Layout::v38;
-  if (layout == "3.9+") return shm::Layout::v39;
+  // The stdlib has no layout argument: the module takes to_string's two spellings only.
+  if (layout == shm::to_string(shm::Layout::v38) || layout == shm::to_string(shm::Layout::v39)) {
+    return *shm::parse_layout(layout);
+  }
   throw py::value_error("layout must be '3.8' or '3.9+', not '" + layout + "'");
 }
 
@@ -670,7 +709,7 @@ PYBIND11_MODULE(_core, m) {
             options.track = track;
             return translated(options.name, "", [&] {
               // An empty name is "choose one" to the C++ API but an invalid name to Python.
-              if (!name.is_none() && options.name.empty()) shm::SharedMemory::validate_name("");
+              if (!name.is_none() && options.name.empty()) shm::BlockName::validate("");
               return Handle(shm::ShareableList::create(std::span<const shm::Item>(items), options));
             });
           },

@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "libshm/layout.hpp"
+#include "libshm/error.hpp"
 #include "libshm/shared_memory.hpp"
 
 namespace shm {
@@ -243,8 +243,8 @@ T byteswap_value(T v) noexcept {
   }
 }
 
-// The shape and strides a view walks, shared by its iterators.
-struct Layout {
+// The shape and strides a view walks, shared by its iterators (not shm::Layout, a list's).
+struct Geometry {
   std::size_t ndim = 0;
   std::array<std::size_t, kMaxDims> shape{};
   std::array<std::ptrdiff_t, kMaxDims> strides{};
@@ -257,7 +257,7 @@ template <typename B>
 class Cursor {
  public:
   Cursor() = default;
-  Cursor(B* first, const Layout& layout) : p_(first) {
+  Cursor(B* first, const Geometry& layout) : p_(first) {
     std::size_t total = 1;
     for (std::size_t d = 0; d < layout.ndim; ++d) total *= layout.shape[d];
     if (total == 0) return;
@@ -373,10 +373,10 @@ class TypedView {
   }
   /// The element at `index`; throws std::out_of_range as operator().
   Elem& at(std::span<const std::size_t> index) const {
-    if (index.size() != layout_.ndim) throw std::out_of_range("wrong number of indices");
+    if (index.size() != layout_.ndim) throw OutOfRange("wrong number of indices");
     std::ptrdiff_t off = 0;
     for (std::size_t d = 0; d < layout_.ndim; ++d) {
-      if (index[d] >= layout_.shape[d]) throw std::out_of_range("index out of range");
+      if (index[d] >= layout_.shape[d]) throw OutOfRange("index out of range");
       off += static_cast<std::ptrdiff_t>(index[d]) * layout_.strides[d];
     }
     return *reinterpret_cast<Elem*>(first_ + off);
@@ -393,7 +393,7 @@ class TypedView {
     std::ptrdiff_t expect = sizeof(Elem);
     for (std::size_t d = layout_.ndim; d-- > 0;) {
       if (layout_.shape[d] != 1 && layout_.strides[d] != expect) {
-        throw std::logic_error("the view is not C-contiguous");
+        throw UsageError(Errc::invalid_argument, "the view is not C-contiguous");
       }
       expect *= static_cast<std::ptrdiff_t>(layout_.shape[d]);
     }
@@ -403,9 +403,9 @@ class TypedView {
  private:
   template <bool>
   friend class BasicArrayView;
-  TypedView(Byte* first, const detail::Layout& layout) : first_(first), layout_(layout) {}
+  TypedView(Byte* first, const detail::Geometry& layout) : first_(first), layout_(layout) {}
   Byte* first_;
-  detail::Layout layout_;
+  detail::Geometry layout_;
 };
 
 /// A view of an array in memory it does not own: a dtype, a shape, strides in bytes (any sign)
@@ -489,8 +489,9 @@ class BasicArrayView {
                   "as<T>() takes an integer, float, double, shm::Float16 or std::complex type");
     detail::check_scalar<T>(dtype_);
     if (!dtype_.is_native()) {
-      throw std::invalid_argument("dtype " + dtype_.str() +
-                                  " is not in native byte order: read it with load<T>()");
+      throw InvalidArgument(
+          Errc::wrong_type,
+          "dtype " + dtype_.str() + " is not in native byte order: read it with load<T>()");
     }
     check_aligned(alignof(T));
     return TypedView<std::conditional_t<Mutable, T, const T>>(bytes_.data() + offset_, layout_);
@@ -559,7 +560,7 @@ class BasicArrayView {
 
   std::span<Byte> bytes_;
   Dtype dtype_;
-  detail::Layout layout_;
+  detail::Geometry layout_;
   std::size_t offset_ = 0;
   Alignment alignment_ = Alignment::required;
 };
@@ -577,6 +578,13 @@ extern template class BasicArrayView<false>;
 
 /// The six bytes every .npy header starts with: `\x93NUMPY`.
 inline constexpr std::array<unsigned char, 6> kNpyMagic{0x93, 'N', 'U', 'M', 'P', 'Y'};
+
+/// An .npy header that is not valid, or whose data does not fit the block:
+/// Errc::corrupt_block, with the offset in the block where the problem was found.
+class NpyHeaderError : public CorruptBlockError {
+ public:
+  using CorruptBlockError::CorruptBlockError;
+};
 
 /// What an .npy header says, validated against the bytes that follow it.
 struct NpyHeader {
@@ -598,14 +606,14 @@ struct NpyHeader {
 /// 1.0, 2.0 or 3.0, header length inside the block, a Python dict literal with exactly the keys
 /// `descr`, `fortran_order`, `shape`, a valid descr, at most kMaxDims dimensions, and data
 /// (shape × itemsize, without overflow) that fits in the block after the header. Throws
-/// shm::LayoutError (with the offset of the problem) for anything else; never reads outside
+/// shm::NpyHeaderError (with the offset of the problem) for anything else; never reads outside
 /// `block` and allocates at most in proportion to the header's length.
 NpyHeader read_npy_header(std::span<const std::byte> block);
 
 /// read_npy_header for a block of `block_size` bytes of which only the first ones, `head`, are
 /// at hand: for a reader that preads a header instead of mapping a block it does not trust (as
 /// pyshm does). The data must fit in block_size; `head` must hold the whole header, else
-/// shm::LayoutError at offset 0 or 8 saying the header runs past the bytes read (a caller that
+/// shm::NpyHeaderError at offset 0 or 8 saying the header runs past the bytes read (a caller that
 /// read less than the block may read more and retry). std::invalid_argument if head is longer
 /// than block_size.
 NpyHeader read_npy_header(std::span<const std::byte> head, std::size_t block_size);
@@ -646,9 +654,9 @@ class NpyArray {
     return create(dtype, std::span<const std::size_t>(shape.begin(), shape.size()), options);
   }
   /// Attaches block `name` and reads its header (read_npy_header). Throws what
-  /// SharedMemory::attach throws, and shm::LayoutError if the block is not a valid .npy block.
+  /// SharedMemory::attach throws, and shm::NpyHeaderError if the block is not a valid .npy block.
   static NpyArray attach(std::string_view name, const AttachOptions& options = {});
-  /// Takes an attached block and reads its header; throws shm::LayoutError as attach.
+  /// Takes an attached block and reads its header; throws shm::NpyHeaderError as attach.
   static NpyArray adopt(SharedMemory block);
 
   /// The header read or written.

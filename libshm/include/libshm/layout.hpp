@@ -1,14 +1,17 @@
 // The two ShareableList block layouts, where a list block's parts are, and the errors for a block
 // that is not a valid list or holds an undecodable str (docs/format.md, "ShareableList layout 3.9+"
 // and "ShareableList layout 3.8"). The lowest layer of the list API: it includes nothing of
-// libshm's own, so the layout code, the array code and tools can use it without the whole list
-// class.
+// libshm's own but the error model (error.hpp), so the layout code and tools can use it without
+// the whole list class.
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+
+#include "libshm/error.hpp"
 
 namespace shm {
 
@@ -21,29 +24,26 @@ enum class Layout {
 /// "3.8" or "3.9+".
 std::string_view to_string(Layout layout) noexcept;
 
-/// A block that is not a valid ShareableList (corrupted, truncated, or not a list at all).
-/// what() says what is wrong and where, e.g.
-/// "offset 24: item 2's offset 8 is below item 1's offset 16".
-class LayoutError : public std::runtime_error {
- public:
-  /// `offset` is the byte in the block where the problem was found.
-  LayoutError(std::size_t offset, const std::string& problem);
-  /// The byte offset in the block where the problem was found.
-  [[nodiscard]] std::size_t offset() const noexcept { return offset_; }
-  /// The problem without the offset prefix.
-  [[nodiscard]] const std::string& problem() const noexcept { return problem_; }
+/// The layout a user names: "3.8", or "3.9" / "3.9+" (the spelling to_string gives); nullopt
+/// for anything else. The one parser of layout names (the CLI, the Python module, the agents).
+std::optional<Layout> parse_layout(std::string_view text) noexcept;
 
- private:
-  std::size_t offset_;   // where in the block
-  std::string problem_;  // what is wrong there
+/// A block that is not a valid ShareableList (corrupted, truncated, or not a list at all):
+/// Errc::corrupt_block. what() says what is wrong and where, e.g.
+/// "offset 24: item 2's offset 8 is below item 1's offset 16".
+class LayoutError : public CorruptBlockError {
+ public:
+  using CorruptBlockError::CorruptBlockError;
 };
 
 /// A str item whose stored bytes are not UTF-8, so it has no value (CPython raises
-/// UnicodeDecodeError, e.g. for a slot where it cut a character in two: gh-88336). The block
-/// itself is sound; other items stay readable. The harness's error kind "Decode".
-class DecodeError : public std::invalid_argument {
+/// UnicodeDecodeError, e.g. for a slot where it cut a character in two: gh-88336):
+/// Errc::decode, with offset() the slot's first byte in the block. The block itself is sound;
+/// other items stay readable.
+class DecodeError : public std::invalid_argument, public Error {
  public:
-  using std::invalid_argument::invalid_argument;
+  DecodeError(std::size_t offset, const std::string& what)
+      : std::invalid_argument(what), Error(Errc::decode, offset) {}
 };
 
 /// Where the parts of a list block are, as byte offsets into the block.

@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "libshm/error.hpp"
 #include "libshm/shareable_list.hpp"
 #include "libshm/shared_memory.hpp"
 
@@ -42,22 +43,22 @@ inline constexpr int kDefaultProtocol = 4;
 /// The highest protocol there is (pickle.HIGHEST_PROTOCOL in CPython 3.8 – 3.13).
 inline constexpr int kHighestProtocol = 5;
 
-/// Bytes that are not a SharedMemory or ShareableList pickle as CPython writes one. Derived
-/// from std::invalid_argument (the bytes given are the bad argument). what() says what is wrong
+/// Bytes that are not a SharedMemory or ShareableList pickle as CPython writes one:
+/// Errc::bad_pickle. Derived from std::invalid_argument (the bytes given are the bad argument).
+/// what() says what is wrong
 /// and where, e.g. "offset 2: global 'posix.system' is not allowed: only
 /// multiprocessing.shared_memory.SharedMemory, functools.partial and
 /// multiprocessing.reduction._rebuild_partial (of ...ShareableList) make a handle".
-class PickleError : public std::invalid_argument {
+class PickleError : public std::invalid_argument, public Error {
  public:
   /// `offset` is the byte of the pickle where the problem was found.
   PickleError(std::size_t offset, const std::string& problem);
-  /// The byte offset in the pickle where the problem was found.
-  [[nodiscard]] std::size_t offset() const noexcept { return offset_; }
+  /// The byte offset in the pickle where the problem was found (always set).
+  [[nodiscard]] std::size_t offset() const noexcept { return *Error::offset(); }
   /// The problem without the offset prefix.
   [[nodiscard]] const std::string& problem() const noexcept { return problem_; }
 
  private:
-  std::size_t offset_;   // where in the pickle
   std::string problem_;  // what is wrong there
 };
 
@@ -111,17 +112,18 @@ struct Handle {
 std::string_view to_string(Handle::Kind kind) noexcept;
 
 /// Checks that dumps() and loads() can carry `name`: 1 – 255 bytes of ASCII without NUL or
-/// '/'. This is wider than shm::validate_name (names.hpp): a pickle may name a block CPython
+/// '/'. This is wider than shm::BlockName::validate (names.hpp): a pickle may name a block CPython
 /// can use but libshm refuses to create or attach (':' or a newline, which break CPython's
 /// resource tracker, control characters, "."), so that such pickles can still be read and
 /// written; attach() then refuses them. Names with a leading '/' (CPython's `.name` of a block
 /// created as "/x") are not carried. Throws std::invalid_argument saying why not.
-void validate_name(std::string_view name);
+void check_picklable_name(std::string_view name);
 
 /// The exact bytes of pickle.dumps(SharedMemory-object, protocol) for a SharedMemory whose
 /// `.name` is `name` and `.size` is `size`, in every CPython 3.8 – 3.13; with
 /// `style.optimized`, of pickletools.optimize of them (the reducer makes no difference here).
-/// Throws std::invalid_argument for a protocol outside 0 – 5 or a name validate_name refuses.
+/// Throws std::invalid_argument for a protocol outside 0 – 5 or a name check_picklable_name
+/// refuses.
 std::vector<std::byte> dumps_shared_memory(std::string_view name, std::uint64_t size,
                                            int protocol = kDefaultProtocol,
                                            const Style& style = {});
@@ -130,7 +132,8 @@ std::vector<std::byte> dumps_shared_memory(std::string_view name, std::uint64_t 
 /// called `name`, in every CPython 3.8 – 3.13; with Style::Reducer::forking, of
 /// ForkingPickler.dumps(list, protocol); with `style.optimized`, of pickletools.optimize of
 /// either.
-/// Throws std::invalid_argument for a protocol outside 0 – 5 or a name validate_name refuses.
+/// Throws std::invalid_argument for a protocol outside 0 – 5 or a name check_picklable_name
+/// refuses.
 std::vector<std::byte> dumps_shareable_list(std::string_view name, int protocol = kDefaultProtocol,
                                             const Style& style = {});
 
@@ -151,8 +154,8 @@ std::vector<std::byte> dumps(const Handle& handle);
 /// ForkingPickler, any protocol 0 – 5, optimized by pickletools.optimize or not) or by dumps().
 /// Accepts exactly those bytes: each opcode, memo index, frame length and number encoding must
 /// be the one CPython writes for some Style (reported in the Handle); the name must pass
-/// validate_name; the SharedMemory's create flag must be False (True would make CPython create
-/// the block) and its size must fit 64 bits. Everything else throws PickleError: another
+/// check_picklable_name; the SharedMemory's create flag must be False (True would make CPython
+/// create the block) and its size must fit 64 bits. Everything else throws PickleError: another
 /// global (os.system, builtins.eval, ...), another structure, truncation, bytes after STOP.
 /// Never calls anything; linear time (it tries at most four readings: protocol 0 or 1 when
 /// there is no PROTO, optimized or not; the error is that of the reading that got furthest);

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "libshm/error.hpp"
 #include "libshm/names.hpp"
 
 namespace shm {
@@ -48,14 +49,15 @@ class SharedMemory {
  public:
   /// Creates a new block with a random name "psm_" + 8 lowercase hex digits (retried while the
   /// name exists), as CPython does for SharedMemory(create=True).
-  /// Throws std::invalid_argument for size 0 (CPython's message), std::system_error on OS
-  /// failures. On any failure nothing is left in /dev/shm.
+  /// Throws shm::InvalidArgument for size 0 (CPython's message), shm::OsError on OS failures.
+  /// On any failure nothing is left in /dev/shm.
   static SharedMemory create(std::size_t size, const CreateOptions& options = {});
 
   /// Creates a new block called `name` (without the leading slash, as CPython's `name`).
-  /// Throws std::invalid_argument for size 0 or a name that CPython cannot round-trip (see
-  /// validate_name), std::system_error with EEXIST if it exists, and with the OS errno for any
-  /// other failure. On any failure nothing is left in /dev/shm.
+  /// Throws shm::InvalidArgument for size 0 (Errc::invalid_argument) or a name that CPython
+  /// cannot round-trip (Errc::invalid_name, see shm::BlockName), shm::OsError with EEXIST
+  /// (Errc::exists) if it exists, and with the OS errno for any other failure. On any failure
+  /// nothing is left in /dev/shm.
   static SharedMemory create(std::size_t size, std::string_view name,
                              const CreateOptions& options = {});
 
@@ -63,10 +65,11 @@ class SharedMemory {
   /// Only regular files are blocks: the name is opened O_NOFOLLOW | O_NONBLOCK (a FIFO or
   /// symlink someone put in /dev/shm never blocks the open or redirects it) and judged by
   /// fstat on the descriptor opened, never by an earlier stat of the path.
-  /// Throws std::invalid_argument for a bad name, std::system_error with ENOENT if there is no
-  /// such block, EACCES without permission, ELOOP for a symbolic link; std::invalid_argument
-  /// for anything but a regular file ("it is a FIFO, not a regular file") and for a 0-byte
-  /// block, which cannot be mapped (CPython's ValueError "cannot mmap an empty file").
+  /// Throws shm::InvalidArgument for a bad name (Errc::invalid_name), shm::OsError with ENOENT
+  /// (Errc::not_found) if there is no such block, EACCES (Errc::permission) without
+  /// permission, ELOOP for a symbolic link; shm::InvalidArgument (Errc::not_a_block) for
+  /// anything but a regular file ("it is a FIFO, not a regular file") and for a 0-byte block,
+  /// which cannot be mapped (CPython's ValueError "cannot mmap an empty file").
   ///
   /// Where SIGBUS can still reach a program that maps a block (as with CPython): touching a
   /// page of the mapping that lies past the block's current end (another process with write
@@ -75,9 +78,6 @@ class SharedMemory {
   /// tmpfs mapping allocates the page). A reader that must never fault inspects the block with
   /// ShareableList::validate_by_read() (shareable_list.hpp) or pread() instead of a mapping.
   static SharedMemory attach(std::string_view name, const AttachOptions& options = {});
-
-  /// shm::validate_name (names.hpp), kept here for code written against the class.
-  static void validate_name(std::string_view name) { shm::validate_name(name); }
 
   SharedMemory(SharedMemory&& other) noexcept;
   SharedMemory& operator=(SharedMemory&& other) noexcept;
@@ -104,8 +104,8 @@ class SharedMemory {
   /// Removes the block's name from the system (shm_unlink), then withdraws this process's
   /// registration of it with the resource tracker, whichever handle made it. Existing mappings,
   /// here and in other processes, stay valid until closed. Works on a closed handle too.
-  /// Throws std::system_error (ENOENT if the block is already gone; nothing is unregistered
-  /// then, as in CPython), std::logic_error on a moved-from handle.
+  /// Throws shm::OsError (ENOENT if the block is already gone; nothing is unregistered then, as
+  /// in CPython), shm::UsageError (Errc::closed) on a moved-from handle.
   void unlink();
 
  private:
@@ -113,7 +113,7 @@ class SharedMemory {
   // A tracked create that registers the block before it has its name (src/shared_memory.cpp);
   // std::nullopt where the system cannot make unnamed blocks.
   static std::optional<SharedMemory> create_unnamed_then_name(std::size_t size,
-                                                              const std::string& name,
+                                                              const BlockName& name,
                                                               const CreateOptions& options);
 
   std::string name_;  // name without the leading slash
@@ -125,7 +125,7 @@ class SharedMemory {
 
 /// Removes block `name` (without the leading slash) without attaching it, and withdraws any
 /// registration this process made for it with the resource tracker. Works on blocks that
-/// cannot be mapped (0 bytes). Throws std::invalid_argument for a bad name, std::system_error
+/// cannot be mapped (0 bytes). Throws shm::InvalidArgument for a bad name, shm::OsError
 /// (ENOENT, EACCES, ...) if the OS refuses.
 void unlink_block(std::string_view name);
 

@@ -50,18 +50,20 @@ namespace shm::tracker {
 /// Asks the tracker to unlink block `name` (without the leading slash) if this process ends
 /// without calling unregister_block for it, provided the name still means the block that exists
 /// now. Registering twice is the same as once (the newest block counts).
-/// Throws std::system_error if the tracker cannot be started (its errno, or ECHILD if it died
-/// before reporting that it runs).
+/// Throws shm::InvalidArgument (Errc::invalid_name) for a name shm::BlockName refuses (one
+/// leading '/' is dropped), shm::OsError if the tracker cannot be started (its errno, or ECHILD
+/// if it died before reporting that it runs).
 void register_block(std::string_view name);
 
 /// Withdraws a registration made with register_block; one call undoes any number of
 /// registrations of the same name. Unknown names are ignored.
-/// Throws std::system_error if the tracker cannot be reached.
+/// Throws shm::InvalidArgument for a name shm::BlockName refuses, shm::OsError if the tracker
+/// cannot be reached.
 void unregister_block(std::string_view name);
 
 /// Starts the tracker now unless it runs already (CPython's resource_tracker.ensure_running).
 /// A program that is about to fork() workers calls it so that they all share one tracker.
-/// Throws std::system_error if the tracker cannot be started.
+/// Throws shm::OsError if the tracker cannot be started.
 void ensure_running();
 
 /// The tracker's process id, or 0 while it has not been started.
