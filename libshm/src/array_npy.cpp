@@ -248,7 +248,13 @@ NpyArray NpyArray::create(const Dtype& dtype, std::span<const std::size_t> shape
 }
 
 NpyArray NpyArray::attach(std::string_view name, const AttachOptions& options) {
-  return adopt(SharedMemory::attach(name, options));
+  // Registered only once the header is read: a block that is not an .npy block must not be
+  // left registered, or this process's exit would destroy it for its owner.
+  AttachOptions untracked = options;
+  untracked.track = false;
+  NpyArray array = adopt(SharedMemory::attach(name, untracked));
+  if (options.track) array.block_.track();
+  return array;
 }
 
 NpyArray NpyArray::adopt(SharedMemory block) {

@@ -13,7 +13,6 @@
 
 #include "item_view.hpp"
 #include "libshm/error.hpp"
-#include "libshm/tracker.hpp"
 #include "list_codec.hpp"
 #include "list_layout.hpp"
 #include "list_slot.hpp"
@@ -68,24 +67,14 @@ ShareableList ShareableList::create(std::initializer_list<Item> items,
 }
 
 ShareableList ShareableList::attach(std::string_view name, const ListAttachOptions& options) {
-  SharedMemory block =
-      SharedMemory::attach(name, {.read_only = options.read_only, .track = options.track});
-  const bool tracked = block.tracked();
-  const std::string block_name = block.name();
-  try {
-    return from_block(std::move(block), options);
-  } catch (...) {
-    // A failed attach takes nothing over: the registration it made must not outlive it, or
-    // this process's tracker would destroy a block that is not a list at exit (CPython's
-    // ShareableList does exactly that: docs/cpython-quirks.md, attach-registers-tracker).
-    if (tracked) {
-      try {
-        tracker::unregister_block(block_name);
-      } catch (const std::exception&) {  // the tracker is gone: it cannot unlink anything
-      }
-    }
-    throw;
-  }
+  // Registered only once the header is found sound: a refused attach then has nothing to undo
+  // (CPython's ShareableList registers first and keeps the registration when the attach fails,
+  // and its tracker destroys a block that is not a list at exit: docs/cpython-quirks.md,
+  // attach-registers-tracker).
+  ShareableList list =
+      from_block(SharedMemory::attach(name, {.read_only = options.read_only}), options);
+  if (options.track) list.block_.track();
+  return list;
 }
 
 ShareableList ShareableList::from_block(SharedMemory block, const ListAttachOptions& options) {

@@ -52,8 +52,14 @@ std::byte* map_block(int fd, std::size_t size, bool read_only) {
 }  // namespace
 
 SharedMemory::SharedMemory(std::string name, std::byte* data, std::size_t size, bool read_only,
-                           bool tracked)
-    : name_(std::move(name)), data_(data), size_(size), read_only_(read_only), tracked_(tracked) {}
+                           dev_t dev, ino_t ino)
+    : name_(std::move(name)),
+      data_(data),
+      size_(size),
+      read_only_(read_only),
+      tracked_(false),
+      dev_(dev),
+      ino_(ino) {}
 
 SharedMemory SharedMemory::create(std::size_t size, const CreateOptions& options) {
   if (size == 0) {
@@ -140,16 +146,17 @@ SharedMemory SharedMemory::create(std::size_t size, std::string_view requested_n
     ::shm_unlink(os.c_str());
     return os_error(err, what, name);
   };
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw fail(errno, "cannot stat shared memory");
   std::byte* data = size_and_map(fd.get(), size, options.reserve, fail);
-  SharedMemory block(name.str(), data, size, false, false);  // a copy: `fail` still names it
+  SharedMemory block(name.str(), data, size, false, st.st_dev, st.st_ino);
   if (options.track) {
     try {
-      tracker::register_block(block.name_);
+      block.track();
     } catch (const std::system_error& e) {
       block.close();
       throw fail(e.code().value(), "cannot track shared memory");
     }
-    block.tracked_ = true;
   }
   return block;
 }
@@ -175,7 +182,7 @@ std::optional<SharedMemory> SharedMemory::create_unnamed_then_name(std::size_t s
   std::byte* data = size_and_map(fd.get(), size, options.reserve, [&](int err, const char* what) {
     return os_error(err, what, name);
   });
-  SharedMemory block(name.str(), data, size, false, false);
+  SharedMemory block(name.str(), data, size, false, st.st_dev, st.st_ino);
   try {
     detail::register_identified(name.str(), st.st_dev, st.st_ino);
   } catch (const std::system_error& e) {
@@ -224,12 +231,18 @@ SharedMemory SharedMemory::attach(std::string_view requested_name, const AttachO
   const auto size = static_cast<std::size_t>(st.st_size);
   std::byte* data = map_block(fd.get(), size, options.read_only);
   if (data == nullptr) throw os_error(errno, "cannot map shared memory", name);
-  SharedMemory block(name.str(), data, size, options.read_only, false);
-  if (options.track) {
-    tracker::register_block(block.name_);
-    block.tracked_ = true;
-  }
+  SharedMemory block(name.str(), data, size, options.read_only, st.st_dev, st.st_ino);
+  if (options.track) block.track();
   return block;
+}
+
+void SharedMemory::track() {
+  if (name_.empty()) throw UsageError(Errc::closed, "track() on a moved-from SharedMemory");
+  if (tracked_) return;
+  // By the identity read from the descriptor, not by a stat of the name now: the name may
+  // have been given to another block since this one was opened.
+  detail::register_identified(name_, dev_, ino_);
+  tracked_ = true;
 }
 
 SharedMemory::SharedMemory(SharedMemory&& other) noexcept
@@ -237,7 +250,9 @@ SharedMemory::SharedMemory(SharedMemory&& other) noexcept
       data_(std::exchange(other.data_, nullptr)),
       size_(other.size_),
       read_only_(other.read_only_),
-      tracked_(std::exchange(other.tracked_, false)) {}
+      tracked_(std::exchange(other.tracked_, false)),
+      dev_(other.dev_),
+      ino_(other.ino_) {}
 
 SharedMemory& SharedMemory::operator=(SharedMemory&& other) noexcept {
   if (this != &other) {
@@ -247,6 +262,8 @@ SharedMemory& SharedMemory::operator=(SharedMemory&& other) noexcept {
     size_ = other.size_;
     read_only_ = other.read_only_;
     tracked_ = std::exchange(other.tracked_, false);
+    dev_ = other.dev_;
+    ino_ = other.ino_;
   }
   return *this;
 }

@@ -245,6 +245,22 @@ TEST(SharedMemory, MoveTransfersTheMapping) {
   SharedMemory::attach(c_name).unlink();
 }
 
+TEST(SharedMemory, TrackIsIdempotentAndSurvivesAMove) {
+  BlockCleanup cleanup;
+  auto a = SharedMemory::create(16, cleanup.fresh(), {.track = false});
+  auto attached = SharedMemory::attach(a.name());
+  EXPECT_FALSE(attached.tracked());
+  attached.close();
+  attached.track();  // a closed handle still knows which block it opened
+  attached.track();
+  EXPECT_TRUE(attached.tracked());
+  SharedMemory moved(std::move(attached));
+  EXPECT_TRUE(moved.tracked());
+  EXPECT_THROW(attached.track(), std::logic_error);  // NOLINT(bugprone-use-after-move)
+  moved.unlink();  // withdraws the registration: the tracker has nothing to warn about
+  EXPECT_FALSE(moved.tracked());
+}
+
 TEST(SharedMemory, ReadOnlyAttachMapsWithoutWrite) {
   BlockCleanup cleanup;
   auto creator = SharedMemory::create(4096, cleanup.fresh());

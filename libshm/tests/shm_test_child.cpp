@@ -14,13 +14,16 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <thread>
 #include <vector>
 
+#include "libshm/array.hpp"
 #include "libshm/item.hpp"
+#include "libshm/pickle.hpp"
 #include "libshm/shareable_list.hpp"
 #include "libshm/shared_memory.hpp"
 #include "libshm/tracker.hpp"
@@ -34,6 +37,46 @@ int usage() {
 
 void put(std::span<std::byte> buf, std::size_t at, std::string_view text) {
   std::memcpy(buf.data() + at, text.data(), text.size());
+}
+
+// Attaches block `name`, tracked, as a typed attach of `kind` does: "list", "npy",
+// "pickle-shm" (the SharedMemory a pickle names) or "pickle-list" (the ShareableList a pickle
+// names). Prints "refused: " and why if the attach throws, "attached" if it does not.
+void typed_tracked_attach(std::string_view kind, const std::string& name) {
+  try {
+    if (kind == "list") {
+      (void)shm::ShareableList::attach(name, {.track = true});
+    } else if (kind == "npy") {
+      (void)shm::NpyArray::attach(name, {.track = true});
+    } else if (kind == "pickle-shm") {
+      (void)shm::pickle::attach(shm::pickle::loads(shm::pickle::dumps_shared_memory(name, 4096)),
+                                {.track = true});
+    } else if (kind == "pickle-list") {
+      (void)shm::pickle::attach_list(shm::pickle::loads(shm::pickle::dumps_shareable_list(name)),
+                                     {.track = true});
+    } else {
+      std::printf("unknown kind\n");
+      return;
+    }
+    std::printf("attached\n");
+  } catch (const std::exception& e) {
+    std::printf("refused: %s\n", e.what());
+  }
+}
+
+// Makes block `name`, which this process created, one that a typed attach of `kind` refuses:
+// 0xff everywhere (a list of -1 items, no .npy magic), or 0 bytes for "pickle-shm", whose
+// attach checks no more than SharedMemory::attach does.
+bool spoil_for(std::string_view kind, shm::SharedMemory& block) {
+  if (kind != "pickle-shm") {
+    std::memset(block.buf().data(), 0xff, block.size());
+    return true;
+  }
+  block.close();
+  const int fd = ::shm_open(("/" + block.name()).c_str(), O_RDWR, 0);
+  const bool ok = fd >= 0 && ::ftruncate(fd, 0) == 0;
+  if (fd >= 0) ::close(fd);
+  return ok;
 }
 
 }  // namespace
@@ -127,6 +170,41 @@ int main(int argc, char** argv) {
     if (command == "attach-tracked-exit") {
       auto block = shm::SharedMemory::attach(name, {.track = true});
       return 0;  // tracked on request: the block goes with us, as in CPython
+    }
+    if (command.starts_with("refused-attach-exit-")) {
+      // Another process's block, attached tracked as a typed handle that refuses it: our exit
+      // must leave it alone.
+      typed_tracked_attach(command.substr(std::strlen("refused-attach-exit-")), name);
+      return 0;
+    }
+    if (command.starts_with("create-refused-attach-exit-")) {
+      // Our own tracked block, attached tracked as a typed handle that refuses it: the refusal
+      // must not cost the block its registration, so our exit still removes it.
+      const std::string_view kind = command.substr(std::strlen("create-refused-attach-exit-"));
+      auto block = shm::SharedMemory::create(4096, name);
+      if (!spoil_for(kind, block)) return 4;
+      typed_tracked_attach(kind, name);
+      return 0;  // no unlink: the tracker must clean up and warn
+    }
+    if (command == "attach-track-exit") {
+      // Tracked only after the attach, twice: one registration, so one block removed at exit.
+      auto block = shm::SharedMemory::attach(name);
+      block.track();
+      block.track();
+      std::printf("%d\n", block.tracked() ? 1 : 0);
+      return 0;
+    }
+    if (command == "attach-replaced-track-exit") {
+      // The block we attached is replaced under its name (raw calls, standing in for another
+      // process) before we track it: we registered the block we hold, not the name's new one.
+      auto block = shm::SharedMemory::attach(name);
+      const std::string os = "/" + name;
+      ::shm_unlink(os.c_str());
+      const int fd = ::shm_open(os.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+      if (fd < 0 || ::ftruncate(fd, 16) != 0) return 4;
+      ::close(fd);
+      block.track();
+      return 0;  // our tracker must leave the new block alone
     }
     if (command == "create-reserved") {
       // Space reserved up front: a full filesystem is an ENOSPC error here, not a SIGBUS later.

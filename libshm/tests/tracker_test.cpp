@@ -2,12 +2,17 @@
 // else is touched.
 #include "libshm/tracker.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ostream>
 #include <random>
 #include <string>
@@ -237,6 +242,82 @@ TEST(Tracker, TrackedAttachGoesWithTheAttacherAsInCPython) {
   EXPECT_NE(r.err.find(leak_warning(block.name())), std::string::npos) << r.err;
   EXPECT_THROW(block.unlink(), std::system_error);  // gh-82300, opted into
 }
+
+TEST(Tracker, TrackAfterAnAttachRegistersTheBlockOnce) {
+  BlockCleanup cleanup;
+  auto block = SharedMemory::create(64, cleanup.fresh(), {.track = false});
+  const auto r = test::run_child({test::child_helper(), "attach-track-exit", block.name()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1\n");
+  EXPECT_FALSE(test::wait_for_block(block.name(), false));
+  EXPECT_NE(r.err.find(leak_warning(block.name())), std::string::npos) << r.err;
+}
+
+TEST(Tracker, TrackRegistersTheBlockTheHandleOpenedNotTheNamesNewOne) {
+  BlockCleanup cleanup;
+  const auto& name = cleanup.fresh();
+  auto block = SharedMemory::create(64, name, {.track = false});
+  const auto r = test::run_child({test::child_helper(), "attach-replaced-track-exit", name});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(test::block_exists(name)) << "the tracker unlinked a block it never registered";
+  EXPECT_NE(r.err.find("'/" + name + "': not unlinked: the name now belongs to another block"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(SharedMemory::attach(name).size(), 16u);  // the replacement, untouched
+}
+
+// Each typed attach that opens a block and then validates it: a ShareableList, an .npy array,
+// and the SharedMemory and ShareableList a pickle names (issue 23).
+class RefusedTrackedAttach : public ::testing::TestWithParam<const char*> {};
+
+// A block of another process that a tracked attach of `kind` refuses, left untracked (as a
+// CPython creator that passed track=False, or one that is still running): 4 KiB of 0xff, or,
+// for the SharedMemory a pickle names, 0 bytes (a block whose creator has not sized it yet).
+void make_unattachable(const std::string& kind, const std::string& name) {
+  if (kind == "pickle-shm") {
+    const int fd = ::shm_open(("/" + name).c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+    ASSERT_GE(fd, 0) << std::strerror(errno);
+    ::close(fd);
+    return;
+  }
+  auto block = SharedMemory::create(4096, name, {.track = false});
+  std::memset(block.buf().data(), 0xff, block.size());
+}
+
+// Issue 23's first bug (with kind "npy"): the refused attach used to leave its registration
+// behind, and the attacher's exit destroyed a block that was never its own.
+TEST_P(RefusedTrackedAttach, LeavesAnotherProcesssBlockAlone) {
+  BlockCleanup cleanup;
+  const auto& name = cleanup.fresh();
+  make_unattachable(GetParam(), name);
+  const auto r = test::run_child(
+      {test::child_helper(), std::string("refused-attach-exit-") + GetParam(), name});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("refused: ", 0), 0u) << r.out;
+  EXPECT_EQ(r.err, "");  // nothing registered, nothing to clean up
+  EXPECT_TRUE(test::block_exists(name)) << "the attacher's tracker removed a block not its own";
+}
+
+// Issue 23's second bug (with kind "list"): the refused attach used to withdraw every
+// registration of the name, the create's included, and the block outlived its creator.
+TEST_P(RefusedTrackedAttach, KeepsTheAttachersOwnRegistration) {
+  BlockCleanup cleanup;
+  const auto& name = cleanup.fresh();
+  const auto r = test::run_child(
+      {test::child_helper(), std::string("create-refused-attach-exit-") + GetParam(), name});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("refused: ", 0), 0u) << r.out;
+  EXPECT_FALSE(test::wait_for_block(name, false)) << "the creator's registration was lost";
+  EXPECT_NE(r.err.find(leak_warning(name)), std::string::npos) << r.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(TypedAttaches, RefusedTrackedAttach,
+                         ::testing::Values("list", "npy", "pickle-shm", "pickle-list"),
+                         [](const auto& param_info) {
+                           std::string id = param_info.param;
+                           std::replace(id.begin(), id.end(), '-', '_');
+                           return id;
+                         });
 
 TEST(Tracker, RunsAsOneChildProcessStartedOnDemand) {
   BlockCleanup cleanup;

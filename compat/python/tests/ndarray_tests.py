@@ -212,6 +212,17 @@ class Attach(BlockTest):
         self.assertTrue(exists(name))  # left alone, and not registered: it survives our exit
         self.assertNotIn("/" + name, libshm._registered)
 
+    def test_a_refused_tracked_attach_keeps_the_blocks_own_registration(self):
+        # Nothing is registered before the header is read, so nothing is withdrawn when it is
+        # refused: the registration of the block's tracked create stands (issue 23).
+        name = self.name()
+        block = libshm.SharedMemory(name, create=True, size=4096)
+        with self.assertRaisesRegex(ValueError, "no .npy magic"):
+            libshm.attach_ndarray(name, track=True)
+        self.assertIn("/" + name, libshm._registered)
+        block.close()
+        block.unlink()
+
     def test_bad_blocks(self):
         def header(text, version=b"\x01\x00"):
             text = text.encode("latin1")

@@ -9,7 +9,8 @@ import sys
 import unittest
 
 import libshm
-from support import PY38, BlockTest, exists, stdlib, stdlib_attach, stdlib_attach_list
+from support import (PY38, BlockTest, exists, run_python, stdlib, stdlib_attach,
+                     stdlib_attach_list)
 
 # Lists whose bytes libshm and the stdlib must agree on (CPython stores every value whole).
 SAME_BYTES = [
@@ -456,6 +457,30 @@ class Differences(BlockTest):
             self.assertIsInstance(cm.exception, ValueError)
             self.assertIsInstance(cm.exception, struct.error)
             block.close()
+
+    def test_a_refused_tracked_attach_leaves_registrations_as_they_were(self):
+        # The header is read before anything is registered (issue 23): the refused attach
+        # registers nothing and withdraws nothing, whoever registered the block.
+        code = (
+            "import sys, libshm\n"
+            "if sys.argv[2] == 'own':\n"
+            "    own = libshm.SharedMemory(sys.argv[1], create=True, size=4096)\n"
+            "    own.buf[:] = b'\\xff' * 4096\n"
+            "try:\n"
+            "    libshm.ShareableList(name=sys.argv[1], track=True)\n"
+            "except libshm.LayoutError:\n"
+            "    print('refused')\n")
+        theirs = libshm.SharedMemory(self.name(), create=True, size=4096, track=False)
+        theirs.buf[:] = b"\xff" * 4096
+        proc = run_python(code, theirs.name, "theirs")
+        self.assertEqual((proc.returncode, proc.stdout, proc.stderr), (0, "refused\n", ""))
+        self.assertTrue(exists(theirs.name))  # the attacher's exit left it alone
+        theirs.close()
+        name = self.name()
+        proc = run_python(code, name, "own")
+        self.assertEqual((proc.returncode, proc.stdout), (0, "refused\n"))
+        self.assertIn("leaked shared_memory objects", proc.stderr)
+        self.assertFalse(exists(name))  # still registered by its create: removed at exit
 
     def test_track_false(self):
         # Tracking is multiprocessing's resource tracker's; libshm's own never starts here.

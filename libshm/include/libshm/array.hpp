@@ -655,6 +655,8 @@ class NpyArray {
   }
   /// Attaches block `name` and reads its header (read_npy_header). Throws what
   /// SharedMemory::attach throws, and shm::NpyHeaderError if the block is not a valid .npy block.
+  /// With `options.track` the block is registered (SharedMemory::track) only once its header
+  /// was read: a refused attach has registered nothing, so its exit leaves the block alone.
   static NpyArray attach(std::string_view name, const AttachOptions& options = {});
   /// Takes an attached block and reads its header; throws shm::NpyHeaderError as attach.
   static NpyArray adopt(SharedMemory block);

@@ -45,7 +45,8 @@ struct ListAttachOptions {
   std::optional<Layout> layout = std::nullopt;
   /// As ListCreateOptions::strict, for set().
   bool strict = false;
-  /// Register with the resource tracker (off by default, unlike CPython: see AttachOptions).
+  /// Register with the resource tracker (off by default, unlike CPython: see AttachOptions),
+  /// once the header has been validated: an attach that throws has registered nothing.
   bool track = false;
   /// Map read-only; set() then throws std::logic_error.
   bool read_only = false;
@@ -88,6 +89,8 @@ class ShareableList {
   /// header gives LayoutError with its offset, never std::bad_alloc or a long loop over memory
   /// nobody wrote. The header is read through the mapping: see SharedMemory for where SIGBUS
   /// can still reach a program that maps a block someone else truncates.
+  /// With `options.track` the block is registered (SharedMemory::track) only after the header
+  /// passed, so a refused attach leaves every registration of the name as it found them.
   static ShareableList attach(std::string_view name, const ListAttachOptions& options = {});
 
   /// Wraps an already attached block (validated as attach() does).

@@ -2,6 +2,8 @@
 // multiprocessing.shared_memory.SharedMemory opens it, so both can share the same block.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -32,9 +34,11 @@ struct AttachOptions {
   /// can attach (CPython always opens O_RDWR). buf() is then still a span of mutable bytes,
   /// but writing through it raises SIGSEGV: use it only to read.
   bool read_only = false;
-  /// Register the attached block with this process's resource tracker. Off by default, unlike
-  /// CPython before 3.13 (gh-82300): a tracked attach makes the block vanish when the attacher
-  /// exits, destroying it for the creator and every other process.
+  /// Register the attached block with this process's resource tracker (SharedMemory::track).
+  /// Off by default, unlike CPython before 3.13 (gh-82300): a tracked attach makes the block
+  /// vanish when the attacher exits, destroying it for the creator and every other process.
+  /// Typed attaches (ShareableList, NpyArray, pickles) register only once the block has passed
+  /// their validation, so a refused attach changes no registration.
   bool track = false;
 };
 
@@ -98,6 +102,17 @@ class SharedMemory {
   /// True if this handle registered the block with the resource tracker.
   [[nodiscard]] bool tracked() const noexcept { return tracked_; }
 
+  /// Registers the block with this process's resource tracker, which unlinks it if the process
+  /// ends without unlink(). The registration names the file this handle opened (its device and
+  /// inode, read from the descriptor when it was created or attached), so a block another
+  /// process has since put under the name is left alone. An attach that must first check what
+  /// it opened (a list header, an .npy header) attaches untracked and calls this only once the
+  /// check passed: then a refused attach has registered nothing, and has nothing to withdraw by
+  /// name (which would withdraw this process's other registrations of the name too).
+  /// Idempotent; tracked() is true after it. Works on a closed handle. Throws as
+  /// tracker::register_block, shm::UsageError (Errc::closed) on a moved-from handle.
+  void track();
+
   /// Unmaps the block and closes its descriptor. Idempotent; the block itself stays.
   void close() noexcept;
 
@@ -109,7 +124,8 @@ class SharedMemory {
   void unlink();
 
  private:
-  SharedMemory(std::string name, std::byte* data, std::size_t size, bool read_only, bool tracked);
+  SharedMemory(std::string name, std::byte* data, std::size_t size, bool read_only, dev_t dev,
+               ino_t ino);
   // A tracked create that registers the block before it has its name (src/shared_memory.cpp);
   // std::nullopt where the system cannot make unnamed blocks.
   static std::optional<SharedMemory> create_unnamed_then_name(std::size_t size,
@@ -121,6 +137,8 @@ class SharedMemory {
   std::size_t size_;  // mapped length = st_size at open time
   bool read_only_;    // mapped PROT_READ only
   bool tracked_;      // registered with the resource tracker by this handle
+  dev_t dev_;         // st_dev of the file opened: what track() registers
+  ino_t ino_;         // st_ino of the file opened
 };
 
 /// Removes block `name` (without the leading slash) without attaching it, and withdraws any

@@ -37,6 +37,12 @@
 //   the tracker does not know about. Where /dev/shm cannot make unnamed files (or, before
 //   Linux 6.10, /proc is not mounted) it falls back to CPython's order, open then register.
 //
+// - A tracked attach registers the block only once the attach has succeeded: a typed attach
+//   (ShareableList, NpyArray, a pickle's list) validates the block untracked and then calls
+//   SharedMemory::track, which registers the file it opened by its identity. A refused attach
+//   thus registers nothing and withdraws nothing (no UNREGISTER by name, which would also undo
+//   a registration this process's create made).
+//
 // SharedMemory::create registers by default and SharedMemory::unlink unregisters, so most
 // programs never call these functions directly.
 #pragma once
