@@ -20,33 +20,10 @@ go through item assignment).
 Deliberate differences from the stdlib, each with its own exception text (docs/cpython-quirks.md
 in the repository; README.md, "Where libshm deliberately differs from CPython"):
 
-* Names containing NUL, '/', ':', a line break, a control character or a non-ASCII character,
-  longer than 255 bytes, '', '.' and '..' raise ValueError before anything is created (stdlib:
-  OSError, a silently truncated name before 3.12.3, a broken or hijackable resource tracker,
-  or a block that leaks). One leading '/' is dropped: SharedMemory('/x').name is 'x' (stdlib:
-  '/x', tracked as '//x').
-* Tracking is the running interpreter's multiprocessing.resource_tracker, exactly where that
-  version's stdlib uses it: a block created or attached with track=True is registered after it
-  is mapped (3.8 - 3.12 register on every create and attach, as here by default), and
-  unlink() withdraws the registration; so Pool, SharedMemoryManager and children started with
-  fork, spawn or forkserver (which share the parent's tracker) behave, and warn, as with the
-  stdlib. The C++ core underneath never tracks in Python; libshm's own tracker is for C++
-  programs, and a C++ program started by a Python one keeps libshm's own tracker (it does not
-  join the parent's: README.md, "Python module"). Differences on top of the stdlib's tracking:
-  `track` (keyword-only, default True) is accepted on every version, not only 3.13, and by
-  ShareableList too (the stdlib always tracks lists). As in the stdlib, a track=True attach
-  destroys the block when the attacher's tracker ends (gh-82300): pass track=False to attach
-  blocks that must outlive a process with its own tracker.
-* unlink() withdraws this process's tracker registration of the block whichever handle made
-  it, also with track=False (stdlib: only a track=True handle's own; a stale registration can
-  later unlink another block of the same name). "This process's": a fork()ed child starts with
-  no registrations of its own. At exit, registrations whose name now belongs to another block
-  (another process unlinked the block and created a new one under the name) are withdrawn, so
-  the tracker leaves the new block alone (stdlib: it unlinks it; a SIGKILLed process still
-  does, as its exit handlers do not run).
-* `size` must be an integer: a float raises TypeError before anything is created (stdlib 3.9+:
-  TypeError after creating a 0-byte block, which leaks; 3.8: truncated). A size above
-  sys.maxsize raises OverflowError, also before anything is created.
+* A non-ASCII str whose UTF-8 does not fit the slot CPython sizes by character count gets a
+  slot sized by its UTF-8 length, so it reads back whole (stdlib: silently truncated, or cut
+  inside a character so that reading it raises UnicodeDecodeError; gh-88336). Only such lists'
+  blocks differ from the stdlib's.
 * ShareableList indices are exactly [-N, N); anything else raises IndexError, including
   ShareableList()[-1] (stdlib 3.9+: indices in [-2N-1, -N-1] read garbage and writes to them
   land in other items or the header; 3.8: struct.error or ValueError; [][-1]: ValueError).
@@ -55,14 +32,44 @@ in the repository; README.md, "Where libshm deliberately differs from CPython"):
 * Creating a list validates every item before the block exists, and leaves nothing behind when
   it fails (stdlib: an int out of range or an unencodable str leaks a half-written block);
   one-shot iterators work (stdlib: struct.error and a leaked block).
-* A non-ASCII str whose UTF-8 does not fit the slot CPython sizes by character count gets a
-  slot sized by its UTF-8 length, so it reads back whole (stdlib: silently truncated, or cut
-  inside a character so that reading it raises UnicodeDecodeError; gh-88336). Only such lists'
-  blocks differ from the stdlib's.
-* A str or bytes item longer than 9,999,991 bytes raises ValueError naming the limit (stdlib:
-  AssertionError; under -O a list whose item cannot be read).
+* Creating a list reserves the whole block first (posix_fallocate), so a /dev/shm without room
+  for it raises OSError (ENOSPC) and leaves nothing behind (stdlib: the process dies of SIGBUS
+  while packing).
 * A block that is not a valid list raises libshm.LayoutError when attached or read: a
   ValueError that is also a struct.error (stdlib: struct.error, or garbage values).
+* A str or bytes item longer than 9,999,991 bytes raises ValueError naming the limit (stdlib:
+  AssertionError; under -O a list whose item cannot be read).
+* Names containing NUL, '/', ':', a line break, a control character or a non-ASCII character,
+  longer than 255 bytes, '', '.' and '..' raise ValueError before anything is created (stdlib:
+  OSError, a silently truncated name before 3.11.9 and 3.12.3, a broken or hijackable resource
+  tracker, or a block that leaks). One leading '/' is dropped: SharedMemory('/x').name is 'x'
+  (stdlib: '/x', tracked as '//x').
+* `size` must be an integer: a float raises TypeError before anything is created (stdlib 3.9+:
+  TypeError after creating a 0-byte block, which leaks; 3.8: truncated). A size above
+  sys.maxsize raises OverflowError, also before anything is created.
+* Tracking is the running interpreter's multiprocessing.resource_tracker, exactly where that
+  version's stdlib uses it: a block created or attached with track=True is registered after it
+  is mapped (3.8 - 3.12 register on every create and attach, as here by default), and unlink()
+  withdraws the registration; so Pool, SharedMemoryManager and children started with fork,
+  spawn or forkserver (which share the parent's tracker) behave, and warn, as with the stdlib.
+  The C++ core underneath never tracks in Python; libshm's own tracker is for C++ programs, and
+  a C++ program started by a Python one keeps libshm's own tracker (it does not join the
+  parent's: README.md, "Python module"). Differences on top of the stdlib's tracking: `track`
+  (keyword-only, default True) is accepted on every version, not only 3.13, and by
+  ShareableList too (the stdlib always tracks lists). As in the stdlib, a track=True attach
+  destroys the block when the attacher's tracker ends (gh-82300): pass track=False to attach
+  blocks that must outlive a process with its own tracker.
+* A ShareableList or attach_ndarray attach that fails (the block is not a valid list or .npy
+  array) has registered nothing: the block is registered only once it passed its checks, so
+  this process's exit leaves the block alone (stdlib: the block is registered before its header
+  is read, and unlinked at exit).
+* unlink() withdraws this process's tracker registration of the block whichever handle made it,
+  also with track=False (stdlib: only a track=True handle's own; a stale registration can later
+  unlink another block of the same name). "This process's": a fork()ed child starts with no
+  registrations of its own. At exit, registrations whose name now belongs to another block
+  (another process unlinked the block and created a new one under the name) are withdrawn, so
+  the tracker leaves the new block alone (stdlib: it unlinks it; a SIGKILLed process still
+  does, as its exit handlers do not run).
 * Pickles name libshm's classes (libshm.SharedMemory, functools.partial(libshm.ShareableList,
   name=...)), in the stdlib's shapes: they unpickle to libshm objects, as the stdlib's unpickle
   to stdlib objects; both attach the same block.
