@@ -13,13 +13,10 @@
 
 namespace pyshm {
 
-namespace {
-
-// Fills `buf` from byte `at` of `fd` with pread; fewer bytes only at the end of the file.
-std::size_t pread_full(int fd, std::span<std::byte> buf, off_t at) {
+std::size_t pread_full(int fd, std::span<std::byte> buf, std::size_t at) {
   std::size_t got = 0;
   while (got < buf.size()) {
-    const ssize_t n = ::pread(fd, buf.data() + got, buf.size() - got, at + static_cast<off_t>(got));
+    const ssize_t n = ::pread(fd, buf.data() + got, buf.size() - got, static_cast<off_t>(at + got));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw std::system_error(errno, std::generic_category(), "cannot read the block");
     if (n == 0) break;
@@ -27,8 +24,6 @@ std::size_t pread_full(int fd, std::span<std::byte> buf, off_t at) {
   }
   return got;
 }
-
-}  // namespace
 
 std::optional<shm::NpyHeader> read_npy_by_read(int fd) {
   struct stat st {};
@@ -77,7 +72,8 @@ std::optional<shm::NpyHeader> npy_header(const std::string& name, int fd) {
 }
 
 BlockFd::BlockFd(const std::string& requested) {
-  const std::string name = requested.rfind('/', 0) == 0 ? requested.substr(1) : requested;
+  name_ = requested.rfind('/', 0) == 0 ? requested.substr(1) : requested;
+  const std::string& name = name_;
   shm::validate_name(name);
   // As the library's attach opens: a FIFO never blocks, a symlink is not followed; what was
   // opened is judged by validate_by_read's fstat.
@@ -90,6 +86,37 @@ BlockFd::BlockFd(const std::string& requested) {
 
 BlockFd::~BlockFd() {
   if (fd_ >= 0) ::close(fd_);
+}
+
+std::size_t BlockFd::size() const {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) throw std::system_error(errno, std::generic_category(), "fstat");
+  return static_cast<std::size_t>(st.st_size);
+}
+
+BlockCopy::BlockCopy(const BlockFd& fd, std::size_t size) : fd_(fd), size_(size) {
+  if (size == 0) return;
+  // MAP_NORESERVE: a copy as large as a huge sparse block reserves address space, not memory.
+  void* data = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (data == MAP_FAILED) {
+    throw std::system_error(errno, std::generic_category(),
+                            "cannot reserve memory to read " + fd.name());
+  }
+  data_ = static_cast<std::byte*>(data);
+}
+
+BlockCopy::~BlockCopy() {
+  if (data_ != nullptr) ::munmap(data_, size_);
+}
+
+void BlockCopy::read(std::size_t at, std::size_t length) {
+  const std::size_t got = pread_full(fd_.get(), {data_ + at, length}, at);
+  if (got != length) {
+    throw std::runtime_error("cannot read " + fd_.name() + ": it ends at byte " +
+                             std::to_string(at + got) + " but was " + std::to_string(size_) +
+                             " bytes when opened (truncated while being read)");
+  }
 }
 
 }  // namespace pyshm

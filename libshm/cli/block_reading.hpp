@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "libshm/array.hpp"
@@ -43,9 +44,43 @@ class BlockFd {
   BlockFd& operator=(const BlockFd&) = delete;
   ~BlockFd();
   [[nodiscard]] int get() const noexcept { return fd_; }
+  /// The block's name, without the leading slash.
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  /// Its size now (st_size). Throws std::system_error if it cannot be stat'ed.
+  [[nodiscard]] std::size_t size() const;
 
  private:
-  int fd_ = -1;  // owned descriptor
+  int fd_ = -1;       // owned descriptor
+  std::string name_;  // without the leading slash
+};
+
+/// Reads `buf.size()` bytes at `at` of `fd` with pread; fewer only where the file ends. Throws
+/// std::system_error if it cannot be read.
+std::size_t pread_full(int fd, std::span<std::byte> buf, std::size_t at);
+
+/// A block's bytes copied with pread into private anonymous memory at the same offsets, for
+/// code that reads a block as a span (shm::ConstArrayView) without mapping it. Only the ranges
+/// read() copies take memory; the rest reads as zeros and takes none, so a huge or sparse block
+/// costs what is read, never its size.
+class BlockCopy {
+ public:
+  /// Room for the `size` bytes of the block open on `fd`, nothing read yet. Throws
+  /// std::system_error if the address space cannot be reserved.
+  BlockCopy(const BlockFd& fd, std::size_t size);
+  BlockCopy(const BlockCopy&) = delete;
+  BlockCopy& operator=(const BlockCopy&) = delete;
+  ~BlockCopy();
+  /// Copies bytes [at, at + length) of the block, which must lie inside size. Throws
+  /// std::runtime_error naming the block if it has become shorter, std::system_error if it
+  /// cannot be read.
+  void read(std::size_t at, std::size_t length);
+  /// The copy: the bytes read so far, zeros elsewhere.
+  [[nodiscard]] std::span<const std::byte> bytes() const noexcept { return {data_, size_}; }
+
+ private:
+  const BlockFd& fd_;          // the block
+  std::byte* data_ = nullptr;  // the anonymous mapping (none for an empty block)
+  std::size_t size_ = 0;       // its length: the block's size when the copy was made
 };
 
 }  // namespace pyshm

@@ -32,13 +32,13 @@ struct ArrayRequest {
 };
 
 // The array dump: the block and the array's layout, a blank line, then the array.
-void print_array_dump(const shm::SharedMemory& block, const shm::ConstArrayView& view,
+void print_array_dump(const std::string& name, std::size_t size, const shm::ConstArrayView& view,
                       shm::Order order, const shm::NpyHeader* npy, bool json, int cpython_minor) {
   const std::string order_text = order == shm::Order::F ? "F" : "C";
   if (json) {
     const nlohmann::json meta = {
-        {"name", block.name()},  {"size", block.size()}, {"dtype", dtype_text(view.dtype())},
-        {"shape", view.shape()}, {"order", order_text},  {"offset", view.offset()}};
+        {"name", name},          {"size", size},        {"dtype", dtype_text(view.dtype())},
+        {"shape", view.shape()}, {"order", order_text}, {"offset", view.offset()}};
     // The data is streamed after the other keys, so that a large array never sits in a DOM.
     std::string text = meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     text.pop_back();  // the closing brace
@@ -47,9 +47,9 @@ void print_array_dump(const shm::SharedMemory& block, const shm::ConstArrayView&
     std::cout << "}\n";
     return;
   }
-  std::cout << "name: " << block.name() << "\nsize: " << block.size()
-            << "\ndtype: " << dtype_text(view.dtype()) << "\nshape: " << shape_repr(view.shape())
-            << "\norder: " << order_text << "\noffset: " << view.offset() << "\n";
+  std::cout << "name: " << name << "\nsize: " << size << "\ndtype: " << dtype_text(view.dtype())
+            << "\nshape: " << shape_repr(view.shape()) << "\norder: " << order_text
+            << "\noffset: " << view.offset() << "\n";
   if (npy != nullptr) {
     std::cout << "header: .npy " << npy->version.first << "." << npy->version.second << "\n";
   }
@@ -58,11 +58,42 @@ void print_array_dump(const shm::SharedMemory& block, const shm::ConstArrayView&
   std::cout << "\n";
 }
 
+// Copies into `copy` the bytes of the elements of `view` (a contiguous view of it) that the dump
+// shows: all of them for JSON or an array print_array shows whole, only the first and last
+// kEdgeItems of every long axis for one it summarises, so that a huge array costs what is shown.
+void read_shown(BlockCopy& copy, const shm::ConstArrayView& view, bool json) {
+  const std::size_t itemsize = view.dtype().itemsize();
+  if (json || view.size() <= kSummaryThreshold) {
+    copy.read(view.offset(), view.size() * itemsize);
+    return;
+  }
+  const auto shape = view.shape();
+  const auto strides = view.strides();
+  const auto edges = [&](const auto& self, std::size_t axis, std::ptrdiff_t at) -> void {
+    if (axis == shape.size()) {
+      copy.read(static_cast<std::size_t>(at), itemsize);
+      return;
+    }
+    const std::size_t n = shape[axis];
+    for (std::size_t i = 0; i < n; ++i) {
+      if (n > 2 * kEdgeItems && i == kEdgeItems) i = n - kEdgeItems;  // as print_array skips
+      self(self, axis + 1, at + static_cast<std::ptrdiff_t>(i) * strides[axis]);
+    }
+  };
+  edges(edges, 0, static_cast<std::ptrdiff_t>(view.offset()));
+}
+
+// The block `name` for a dump that reads it as bytes. SharedMemory::attach judges it (a regular,
+// non-empty file) and words the errors as for every other verb; its mapping is never read.
+shm::SharedMemory judged(const std::string& name) {
+  return shm::SharedMemory::attach(name, {.read_only = true});
+}
+
 // dump --dtype: any block, read as the array the options describe.
 int dump_as_array(const std::string& name, const ArrayRequest& request, bool json,
                   int cpython_minor) {
   const shm::Dtype dtype = parse_dtype(*request.dtype);
-  const auto block = shm::SharedMemory::attach(name, {.read_only = true});
+  const auto block = judged(name);
   std::vector<std::size_t> shape;
   if (request.shape) {
     shape = parse_shape(*request.shape);
@@ -82,9 +113,12 @@ int dump_as_array(const std::string& name, const ArrayRequest& request, bool jso
     shape.push_back(rest / dtype.itemsize());
   }
   const shm::Order order = request.order == "F" ? shm::Order::F : shm::Order::C;
+  const BlockFd fd(name);
+  BlockCopy copy(fd, block.size());
   // The view checks that every element lies in the block and is aligned before any is read.
-  const shm::ConstArrayView view(block, dtype, shape, order, request.offset);
-  print_array_dump(block, view, order, nullptr, json, cpython_minor);
+  const shm::ConstArrayView view(copy.bytes(), dtype, shape, order, request.offset);
+  read_shown(copy, view, json);
+  print_array_dump(block.name(), block.size(), view, order, nullptr, json, cpython_minor);
   return 0;
 }
 
@@ -118,31 +152,36 @@ struct DumpOptions {
 int dump(const std::string& name, const DumpOptions& options) {
   if (options.raw) return dump_raw(name);
   if (options.hex) {
-    const auto block = shm::SharedMemory::attach(name, {.read_only = true});
-    print_hex(std::cout, block.buf());
+    const auto block = judged(name);
+    print_hex(std::cout, BlockFd(name).get(), block.size());
     return 0;
   }
   const int cpython_minor = std::stoi(options.python.substr(options.python.find('.') + 1));
   if (options.array.dtype) return dump_as_array(name, options.array, options.json, cpython_minor);
-  // Validated by reading first: a list or array with an unreadable part is reported as invalid,
-  // and a hostile one never reaches a mapping.
+  // Validated, then shown, reading with pread only (block_reading.hpp): a list or array with an
+  // unreadable part is reported as invalid, and no hole or truncation can fault.
   const BlockFd fd(name);
-  if (npy_header(name, fd.get())) {
+  if (const auto npy = npy_header(name, fd.get())) {
+    const std::size_t size = fd.size();
+    BlockCopy copy(fd, size);
+    const shm::Order order = npy->fortran_order ? shm::Order::F : shm::Order::C;
+    std::optional<shm::ConstArrayView> view;
     try {
-      const auto array = shm::NpyArray::attach(name, {.read_only = true});
-      print_array_dump(array.shm(), array.cview(), array.order(), &array.header(), options.json,
-                       cpython_minor);
-    } catch (const shm::LayoutError& e) {  // changed since it was read
+      view.emplace(copy.bytes(), npy->dtype, npy->shape, order, npy->data_offset,
+                   shm::Alignment::any);
+    } catch (const std::invalid_argument& e) {  // shrunk since its header was read
       throw std::runtime_error(name + " is not a valid .npy array: " + e.what());
     }
+    read_shown(copy, *view, options.json);
+    print_array_dump(fd.name(), size, *view, order, &*npy, options.json, cpython_minor);
     return 0;
   }
   validate_exact(fd.get());
-  const auto list = shm::ShareableList::attach(name, {.read_only = true});
+  const shm::ListReader list(fd.get());
   if (options.json) {
-    std::cout << list_json(list) << "\n";
+    std::cout << list_json(fd.name(), fd.size(), list) << "\n";
   } else {
-    print_table(std::cout, list, cpython_minor);
+    print_table(std::cout, fd.name(), fd.size(), list, cpython_minor);
   }
   return 0;
 }

@@ -33,11 +33,12 @@ std::ptrdiff_t parse_index(const std::string& text) {
 
 int get(const std::string& name, const std::string& index_text) {
   const std::ptrdiff_t index = parse_index(index_text);
-  // Validated by reading first (no fault on a hostile block), then attached read-only, so a
-  // block readable but not writable works as for dump.
-  (void)shm::ShareableList::validate_by_read(BlockFd(name).get());
-  const auto list = shm::ShareableList::attach(name, {.read_only = true});
-  std::cout << shm::to_json(list.get(index)) << "\n";
+  // Validated, then read, with pread only (block_reading.hpp): a hostile block is refused
+  // whole, and no hole or truncation can fault. The block is opened read-only, so one that is
+  // readable but not writable works as for dump.
+  const BlockFd fd(name);
+  (void)shm::ShareableList::validate_by_read(fd.get());
+  std::cout << shm::to_json(shm::ListReader(fd.get()).get(index)) << "\n";
   return 0;
 }
 
