@@ -549,7 +549,7 @@ class Agent {
     return nullptr;
   }
 
-  static json handle_json(const shm::pickle::Handle& h) {
+  static json handle_json(const shm::pickle::PickledHandle& h) {
     json out = {{"kind", std::string(shm::pickle::to_string(h.kind))},
                 {"name", h.name},
                 {"protocol", h.protocol},
@@ -584,7 +584,7 @@ class Agent {
   json pickle_loads(const json& req) {
     auto h = new_handle(req);
     auto handle = shm::pickle::loads(shm::from_hex(req.at("hex").get<std::string>()));
-    if (handle.kind == shm::pickle::Handle::Kind::shareable_list) {
+    if (handle.kind == shm::pickle::PickledHandle::Kind::shareable_list) {
       shm::ListAttachOptions opts;
       opts.track = req.value("track", false);
       auto l = shm::pickle::attach_list(handle, opts);

@@ -3,16 +3,15 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pwd.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <system_error>
 
 #include "array_dump.hpp"
+#include "block_reading.hpp"
 
 namespace pyshm {
 
@@ -28,62 +27,6 @@ std::string owner_name(uid_t uid) {
   }
   return std::to_string(uid);
 }
-
-}  // namespace
-
-shm::ListRegions validate_exact(std::span<const std::byte> block) {
-  const shm::ListRegions list = shm::ShareableList::validate(block);
-  if (list.end != block.size()) {
-    throw shm::LayoutError(
-        list.end, "the list ends at byte " + std::to_string(list.end) + " but the block has " +
-                      std::to_string(block.size()) +
-                      " bytes (CPython makes blocks of exactly the list's size)");
-  }
-  return list;
-}
-
-namespace {
-
-// Fills `buf` from byte `at` of `fd` with pread; fewer bytes only at the end of the file.
-std::size_t pread_full(int fd, std::span<std::byte> buf, off_t at) {
-  std::size_t got = 0;
-  while (got < buf.size()) {
-    const ssize_t n = ::pread(fd, buf.data() + got, buf.size() - got, at + static_cast<off_t>(got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw std::system_error(errno, std::generic_category(), "cannot read the block");
-    if (n == 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  return got;
-}
-
-}  // namespace
-
-std::optional<shm::NpyHeader> read_npy_by_read(int fd) {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) throw std::system_error(errno, std::generic_category(), "fstat");
-  if (!S_ISREG(st.st_mode)) return std::nullopt;
-  const auto size = static_cast<std::size_t>(st.st_size);
-  // Most headers are a few hundred bytes: read a page first, and more only when the header
-  // says it is longer.
-  std::vector<std::byte> head(std::min<std::size_t>(size, 4096));
-  head.resize(pread_full(fd, head, 0));
-  if (head.size() < shm::kNpyMagic.size() ||
-      std::memcmp(head.data(), shm::kNpyMagic.data(), shm::kNpyMagic.size()) != 0) {
-    return std::nullopt;
-  }
-  try {
-    return shm::read_npy_header(head, size);
-  } catch (const shm::LayoutError& e) {
-    const std::size_t more = std::min(size, kMaxNpyHeaderRead);
-    if (e.offset() != 8 || head.size() >= more) throw;  // not a header past what was read
-  }
-  head.resize(std::min(size, kMaxNpyHeaderRead));
-  head.resize(pread_full(fd, head, 0));
-  return shm::read_npy_header(head, size);
-}
-
-namespace {
 
 // Judges the block open on `fd` (read-only, a regular file of info.size bytes) by reading
 // it with pread: no mapping, so no hole takes a page and a truncation is no SIGBUS.
@@ -118,61 +61,6 @@ void classify_open(BlockInfo& info, int fd) {
 }
 
 }  // namespace
-
-shm::ListRegions validate_exact(int fd) {
-  const shm::ListRegions list = shm::ShareableList::validate_by_read(fd);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) throw std::system_error(errno, std::generic_category(), "fstat");
-  const auto size = static_cast<std::size_t>(st.st_size);
-  if (list.end != size) {
-    throw shm::LayoutError(
-        list.end, "the list ends at byte " + std::to_string(list.end) + " but the block has " +
-                      std::to_string(size) +
-                      " bytes (CPython makes blocks of exactly the list's size)");
-  }
-  return list;
-}
-
-BlockFd::BlockFd(const std::string& requested) {
-  const std::string name = requested.rfind('/', 0) == 0 ? requested.substr(1) : requested;
-  shm::BlockName::validate(name);
-  // As the library's attach opens: a FIFO never blocks, a symlink is not followed; what was
-  // opened is judged by validate_by_read's fstat.
-  fd_ = ::shm_open(("/" + name).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
-  if (fd_ < 0) {
-    throw std::system_error(errno, std::generic_category(),
-                            "cannot open shared memory '/" + name + "'");
-  }
-}
-
-BlockFd::~BlockFd() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-void classify(BlockInfo& info) {
-  // glibc keeps named semaphores here too, as "sem.NAME".
-  if (info.name.rfind("sem.", 0) == 0) {
-    info.kind = "semaphore";
-    return;
-  }
-  try {
-    const auto block = shm::SharedMemory::attach(info.name, {.read_only = true});
-    const shm::ListRegions list = validate_exact(block.buf());
-    info.kind = "shareable-list " + std::string(shm::to_string(list.layout));
-  } catch (const shm::LayoutError& e) {
-    info.kind = "raw";
-    info.problem = e.what();
-  } catch (const std::system_error& e) {
-    info.kind = "unreadable";
-    info.problem = e.code().message();
-  } catch (const std::invalid_argument& e) {  // a name libshm refuses (docs/cpython-quirks.md)
-    info.kind = "unknown";
-    info.problem = e.what();
-  } catch (const std::exception& e) {
-    info.kind = "unreadable";
-    info.problem = e.what();
-  }
-}
 
 std::vector<BlockInfo> list_blocks(const std::string& dir) {
   std::vector<BlockInfo> blocks;

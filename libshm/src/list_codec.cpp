@@ -242,6 +242,12 @@ Format read_format(std::span<const std::byte> block, const SlotRef& ref) {
   return checked_format(load_shared_word(block.data() + ref.format_at), ref);
 }
 
+Format read_format(const FileWords& file, const SlotRef& ref) {
+  std::array<std::byte, kWord> raw;
+  file.read(ref.format_at, raw);
+  return checked_format(std::bit_cast<std::uint64_t>(raw), ref);
+}
+
 namespace {
 
 // read_item's checks and decoding, given the item's raw format string and type code, and

@@ -93,6 +93,9 @@ void write_item(std::span<std::byte> block, const SlotRef& ref, const Encoded& i
 /// and fit in the slot. Throws LayoutError otherwise.
 Format read_format(std::span<const std::byte> block, const SlotRef& ref);
 
+/// read_format for a block read with pread (FileWords): the same checks and errors.
+Format read_format(const FileWords& file, const SlotRef& ref);
+
 // format_word and the scalar format words: libshm/detail/list_words.hpp.
 
 // ---------------------------------------------------------------------------------------------

@@ -6,8 +6,8 @@
 
 namespace shm::pickle {
 
-SharedMemory attach(const Handle& handle, const AttachOptions& options) {
-  if (handle.kind != Handle::Kind::shared_memory) {
+SharedMemory attach(const PickledHandle& handle, const AttachOptions& options) {
+  if (handle.kind != PickledHandle::Kind::shared_memory) {
     throw InvalidArgument(Errc::invalid_argument,
                           "the handle is a ShareableList pickle: use attach_list()");
   }

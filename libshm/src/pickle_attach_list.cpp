@@ -7,8 +7,8 @@
 
 namespace shm::pickle {
 
-ShareableList attach_list(const Handle& handle, const ListAttachOptions& options) {
-  if (handle.kind != Handle::Kind::shareable_list) {
+ShareableList attach_list(const PickledHandle& handle, const ListAttachOptions& options) {
+  if (handle.kind != PickledHandle::Kind::shareable_list) {
     throw InvalidArgument(Errc::invalid_argument,
                           "the handle is a SharedMemory pickle: use attach()");
   }

@@ -107,7 +107,7 @@ std::vector<std::byte> dumps_shared_memory(std::string_view name, std::uint64_t 
   check(name, protocol);
   Encoder encoder(protocol, style, name, size);
   encoder.header();
-  handle_body(encoder, Handle::Kind::shared_memory);
+  handle_body(encoder, PickledHandle::Kind::shared_memory);
   return encoder.finish();
 }
 
@@ -116,7 +116,7 @@ std::vector<std::byte> dumps_shareable_list(std::string_view name, int protocol,
   check(name, protocol);
   Encoder encoder(protocol, style, name, 0);
   encoder.header();
-  handle_body(encoder, Handle::Kind::shareable_list);
+  handle_body(encoder, PickledHandle::Kind::shareable_list);
   return encoder.finish();
 }
 
@@ -128,8 +128,8 @@ std::vector<std::byte> dumps(const ShareableList& list, int protocol) {
   return dumps_shareable_list(list.name(), protocol);
 }
 
-std::vector<std::byte> dumps(const Handle& handle) {
-  if (handle.kind == Handle::Kind::shareable_list) {
+std::vector<std::byte> dumps(const PickledHandle& handle) {
+  if (handle.kind == PickledHandle::Kind::shareable_list) {
     return dumps_shareable_list(handle.name, handle.protocol, handle.style);
   }
   if (!handle.size) {

@@ -14,8 +14,8 @@ PickleError::PickleError(std::size_t offset, const std::string& problem)
       Error(Errc::bad_pickle, offset),
       problem_(problem) {}
 
-std::string_view to_string(Handle::Kind kind) noexcept {
-  return kind == Handle::Kind::shared_memory ? "shared_memory" : "shareable_list";
+std::string_view to_string(PickledHandle::Kind kind) noexcept {
+  return kind == PickledHandle::Kind::shared_memory ? "shared_memory" : "shareable_list";
 }
 
 std::string_view to_string(Style::Reducer reducer) noexcept {

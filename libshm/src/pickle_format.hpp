@@ -201,8 +201,8 @@ void forking_list_body(Visitor& v) {
 
 /// The body of the handle `kind` in the visitor's reducer(), after the header.
 template <class Visitor>
-void handle_body(Visitor& v, Handle::Kind kind) {
-  if (kind == Handle::Kind::shared_memory) {
+void handle_body(Visitor& v, PickledHandle::Kind kind) {
+  if (kind == PickledHandle::Kind::shared_memory) {
     shared_memory_body(v);
   } else if (v.reducer() == Style::Reducer::forking) {
     forking_list_body(v);

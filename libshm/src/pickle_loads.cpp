@@ -40,18 +40,18 @@ class Decoder {
     style_.optimized = optimized;
   }
 
-  Handle run() {
+  PickledHandle run() {
     header();
     // The first global says which object this is; read it ahead, then walk its shape.
     const std::size_t body = pos_;
     const Global first = peek_global();
     pos_ = body;
     if (first.module == kModule && first.qualname == "SharedMemory") {
-      handle_.kind = Handle::Kind::shared_memory;
+      handle_.kind = PickledHandle::Kind::shared_memory;
     } else if (first.module == "functools" && first.qualname == "partial") {
-      handle_.kind = Handle::Kind::shareable_list;
+      handle_.kind = PickledHandle::Kind::shareable_list;
     } else if (first.module == kForkingModule && first.qualname == kForkingFunction) {
-      handle_.kind = Handle::Kind::shareable_list;
+      handle_.kind = PickledHandle::Kind::shareable_list;
       style_.reducer = Style::Reducer::forking;
     } else {
       fail(first.at, "global '" + dotted(first) + "' is not allowed: only " + std::string(kModule) +
@@ -404,12 +404,12 @@ class Decoder {
   Style style_;                  // the reading's optimized, the reducer the first global says
   bool framed_ = false;          // reads are within a FRAME (protocol 4 and 5)
   std::uint32_t next_memo_ = 0;  // the memo index the next store must use
-  Handle handle_;                // what was read so far
+  PickledHandle handle_;         // what was read so far
 };
 
 }  // namespace
 
-Handle loads(std::span<const std::byte> data) {
+PickledHandle loads(std::span<const std::byte> data) {
   // Without PROTO the pickle is protocol 0 or 1; the memo store after the first global (PUT
   // or BINPUT) suggests which one to read first. Optimized pickles have no such store.
   const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());

@@ -101,7 +101,10 @@ ListRegions ShareableList::validate(std::span<const std::byte> block,
           geometry.formats, geometry.codes, geometry.end()};
 }
 
-ListRegions ShareableList::validate_by_read(int fd, std::optional<Layout> layout) {
+namespace {
+
+// The size of the regular file open on `fd`, for reading it with pread.
+std::size_t regular_file_size(int fd) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     throw OsError(errno, "cannot stat the block");
@@ -111,7 +114,13 @@ ListRegions ShareableList::validate_by_read(int fd, std::optional<Layout> layout
                           "the block is " + detail::file_type_text(st.st_mode) +
                               ", not a regular file (only regular files are blocks)");
   }
-  const detail::FileWords file(fd, static_cast<std::size_t>(st.st_size));
+  return static_cast<std::size_t>(st.st_size);
+}
+
+}  // namespace
+
+ListRegions ShareableList::validate_by_read(int fd, std::optional<Layout> layout) {
+  const detail::FileWords file(fd, regular_file_size(fd));
   const detail::ListGeometry geometry = detail::read_geometry(file, layout);
   for (std::size_t i = 0; i < geometry.count; ++i) {
     try {
@@ -122,6 +131,39 @@ ListRegions ShareableList::validate_by_read(int fd, std::optional<Layout> layout
   }
   return {geometry.layout,  geometry.count, detail::kWord, geometry.slots.front(),
           geometry.formats, geometry.codes, geometry.end()};
+}
+
+struct ListReader::State {
+  detail::FileWords file;
+  detail::ListGeometry geometry;
+
+  // Where item `index` (negative from the end) is, with ShareableList::slot's checks.
+  [[nodiscard]] detail::SlotRef slot(std::ptrdiff_t index) const {
+    const auto n = static_cast<std::ptrdiff_t>(geometry.count);
+    if (index < -n || index >= n) detail::throw_list_index(index, geometry.count);
+    return detail::slot_ref(geometry, static_cast<std::size_t>(index < 0 ? index + n : index));
+  }
+};
+
+ListReader::ListReader(int fd, std::optional<Layout> layout)
+    : state_(std::make_unique<State>(State{detail::FileWords(fd, regular_file_size(fd)), {}})) {
+  state_->geometry = detail::read_geometry(state_->file, layout);
+  size_ = state_->geometry.count;
+  layout_ = state_->geometry.layout;
+}
+
+ListReader::ListReader(ListReader&&) noexcept = default;
+ListReader& ListReader::operator=(ListReader&&) noexcept = default;
+ListReader::~ListReader() = default;
+
+Item ListReader::get(std::ptrdiff_t index) const {
+  if (!state_) throw UsageError(Errc::closed, "ListReader: moved from");
+  return detail::read_item(state_->file, state_->slot(index));
+}
+
+std::string ListReader::format_of(std::ptrdiff_t index) const {
+  if (!state_) throw UsageError(Errc::closed, "ListReader: moved from");
+  return detail::read_format(state_->file, state_->slot(index)).text();
 }
 
 std::span<std::byte> ShareableList::bytes() const {

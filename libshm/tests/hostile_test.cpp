@@ -278,5 +278,82 @@ TEST(Hostile, ValidateByReadNeverMaps) {
   list.shm().unlink();
 }
 
+// ListReader reads items with pread as get() reads them through the mapping: the same values,
+// formats and errors; items in holes read as zeros without taking a tmpfs page; a block
+// truncated after the header was read is a LayoutError, not SIGBUS.
+TEST(Hostile, ListReaderReadsAsGetReads) {
+  test::BlockCleanup cleanup;
+  auto list = ShareableList::create({std::int64_t{-7}, 2.5, true, None{}, std::string("h\xc3\xa9"),
+                                     Bytes{std::string("a\0b", 3)}, std::string()},
+                                    {.name = cleanup.fresh(), .track = false});
+  const auto open_ro = [](const std::string& name) {
+    return ::shm_open(("/" + name).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+  };
+  int fd = open_ro(list.name());
+  ASSERT_GE(fd, 0);
+  {
+    ListReader reader(fd);
+    EXPECT_EQ(reader.size(), list.size());
+    EXPECT_EQ(reader.layout(), list.layout());
+    const auto n = static_cast<std::ptrdiff_t>(list.size());
+    for (std::ptrdiff_t i = -n; i < n; ++i) {
+      EXPECT_EQ(reader.get(i), list.get(i)) << i;
+      EXPECT_EQ(reader.format_of(i), list.format_of(i)) << i;
+    }
+    EXPECT_THROW((void)reader.get(n), std::out_of_range);
+    EXPECT_THROW((void)reader.format_of(-n - 1), std::out_of_range);
+    // A damaged type code: the same LayoutError as get()'s.
+    list.shm().buf()[list.shm().size() - 1] = std::byte{9};
+    std::string by_get;
+    try {
+      (void)list.get(-1);
+    } catch (const LayoutError& e) {
+      by_get = e.what();
+    }
+    try {
+      (void)reader.get(-1);
+      ADD_FAILURE() << "read a bad type code";
+    } catch (const LayoutError& e) {
+      EXPECT_EQ(by_get, e.what());
+    }
+    ListReader moved = std::move(reader);
+    EXPECT_THROW((void)reader.get(0), std::logic_error);
+    EXPECT_EQ(moved.get(0), list.get(0));
+  }
+  ::close(fd);
+
+  // 3 ints whose data lies in a hole of a 1 GB sparse block (header, formats and codes moved to
+  // where the header says they are): zeros, and no page taken.
+  const std::string sparse = cleanup.fresh();
+  const std::size_t slot = std::size_t{1} << 29;
+  {
+    auto block = SharedMemory::create(std::size_t{1} << 30, sparse, {.track = false});
+    const std::int64_t header[5] = {3, 0, static_cast<std::int64_t>(slot), 2 * slot - 16,
+                                    static_cast<std::int64_t>(2 * slot - 8)};
+    std::memcpy(block.buf().data(), header, sizeof header);
+  }
+  fd = ::shm_open(("/" + sparse).c_str(), O_RDWR | O_NOFOLLOW, 0);
+  ASSERT_GE(fd, 0);
+  // The data area ends at 40 + 2 * slot - 8; formats and codes follow.
+  const std::size_t formats = 40 + 2 * slot - 8;
+  const char words[] = "q\0\0\0\0\0\0\0q\0\0\0\0\0\0\0q\0\0\0\0\0\0\0\0\0";
+  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(formats + 27)), 0);
+  ASSERT_EQ(::pwrite(fd, words, 27, static_cast<off_t>(formats)), 27);
+  struct stat before {};
+  ASSERT_EQ(::fstat(fd, &before), 0);
+  {
+    const ListReader reader(fd);
+    for (std::ptrdiff_t i = 0; i < 3; ++i) EXPECT_EQ(reader.get(i), Item{std::int64_t{0}}) << i;
+    struct stat after {};
+    ASSERT_EQ(::fstat(fd, &after), 0);
+    EXPECT_EQ(after.st_blocks, before.st_blocks) << "reading took tmpfs pages";
+    // Truncated after the header was read.
+    ASSERT_EQ(::ftruncate(fd, 4096), 0);
+    EXPECT_THROW((void)reader.get(2), LayoutError);
+  }
+  ::close(fd);
+  list.shm().unlink();
+}
+
 }  // namespace
 }  // namespace shm

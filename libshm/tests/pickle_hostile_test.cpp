@@ -49,7 +49,7 @@ std::string body_of(const Bytes& pickle) {
 
 ::testing::AssertionResult rejected(const Bytes& data, std::string_view why = {}) {
   try {
-    const Handle handle = loads(data);
+    const PickledHandle handle = loads(data);
     return ::testing::AssertionFailure() << "accepted, as a " << to_string(handle.kind) << " '"
                                          << handle.name << "': " << to_hex(data);
   } catch (const PickleError& e) {
@@ -64,7 +64,7 @@ std::string body_of(const Bytes& pickle) {
 // exactly. Returns whether it was accepted. Any other exception fails the test.
 bool rejected_or_exact(const Bytes& data) {
   try {
-    const Handle handle = loads(data);
+    const PickledHandle handle = loads(data);
     EXPECT_EQ(dumps(handle), data) << to_hex(data);
     EXPECT_NO_THROW(check_picklable_name(handle.name));
     return true;

@@ -174,7 +174,7 @@ TEST(Pickle, LoadsReadsEveryGoldenVector) {
   for (const auto& v : test::load_pickle_vectors()) {
     SCOPED_TRACE(v.version + " " + v.id);
     const auto bytes = from_hex(v.hex);
-    const Handle handle = loads(bytes);
+    const PickledHandle handle = loads(bytes);
     EXPECT_EQ(to_string(handle.kind), v.kind);
     EXPECT_EQ(handle.name, v.name);
     EXPECT_EQ(handle.size, v.size);
@@ -226,8 +226,9 @@ TEST(Pickle, ExtraCPythonPicklesBothWays) {
       SCOPED_TRACE(std::string(v.label) + " protocol " + std::to_string(protocol));
       const std::string want = v.hex[static_cast<std::size_t>(protocol)];
       EXPECT_EQ(hex(dumps_shared_memory(v.name, v.size, protocol)), want);
-      const Handle handle = loads(from_hex(want));
-      EXPECT_EQ(handle, (Handle{Handle::Kind::shared_memory, v.name, v.size, protocol}));
+      const PickledHandle handle = loads(from_hex(want));
+      EXPECT_EQ(handle,
+                (PickledHandle{PickledHandle::Kind::shared_memory, v.name, v.size, protocol}));
     }
   }
 }
@@ -235,14 +236,14 @@ TEST(Pickle, ExtraCPythonPicklesBothWays) {
 TEST(Pickle, DefaultProtocolIsFour) {
   EXPECT_EQ(dumps_shared_memory("rq_pk", 16), dumps_shared_memory("rq_pk", 16, 4));
   EXPECT_EQ(dumps_shareable_list("rq_pkl"), dumps_shareable_list("rq_pkl", 4));
-  EXPECT_EQ(Handle{}.protocol, 4);
+  EXPECT_EQ(PickledHandle{}.protocol, 4);
 }
 
 TEST(Pickle, ProtocolOutsideZeroToFiveIsRefused) {
   for (int protocol : {-1, 6, 100}) {
     EXPECT_THROW(dumps_shared_memory("rq_pk", 16, protocol), std::invalid_argument);
     EXPECT_THROW(dumps_shareable_list("rq_pk", protocol), std::invalid_argument);
-    EXPECT_THROW(dumps(Handle{Handle::Kind::shareable_list, "rq_pk", {}, protocol}),
+    EXPECT_THROW(dumps(PickledHandle{PickledHandle::Kind::shareable_list, "rq_pk", {}, protocol}),
                  std::invalid_argument);
   }
 }
@@ -269,14 +270,15 @@ TEST(Pickle, NamesCarriedAreAsciiWithoutNulOrSlash) {
 }
 
 TEST(Pickle, SharedMemoryHandleNeedsASize) {
-  EXPECT_THROW(dumps(Handle{Handle::Kind::shared_memory, "rq_pk", {}, 4}), std::invalid_argument);
-  EXPECT_EQ(dumps(Handle{Handle::Kind::shared_memory, "rq_pk", 16, 2}),
+  EXPECT_THROW(dumps(PickledHandle{PickledHandle::Kind::shared_memory, "rq_pk", {}, 4}),
+               std::invalid_argument);
+  EXPECT_EQ(dumps(PickledHandle{PickledHandle::Kind::shared_memory, "rq_pk", 16, 2}),
             dumps_shared_memory("rq_pk", 16, 2));
 }
 
 TEST(Pickle, KindNames) {
-  EXPECT_EQ(to_string(Handle::Kind::shared_memory), "shared_memory");
-  EXPECT_EQ(to_string(Handle::Kind::shareable_list), "shareable_list");
+  EXPECT_EQ(to_string(PickledHandle::Kind::shared_memory), "shared_memory");
+  EXPECT_EQ(to_string(PickledHandle::Kind::shareable_list), "shareable_list");
 }
 
 TEST(Pickle, ErrorCarriesOffsetAndProblem) {

@@ -8,6 +8,7 @@ import math
 import os
 import re
 import secrets
+import shutil
 import struct
 import subprocess
 import sys
@@ -675,6 +676,43 @@ class PyshmTest(unittest.TestCase):
         self.assertIn("Broken pipe", err)
         self.assertFalse(os.path.exists(os.path.join(SHM_DIR, piped)))
 
+    def test_reading_verbs_never_fault_on_a_full_dev_shm(self):
+        # Another user leaves /dev/shm full and a block whose pages are holes: reading a hole
+        # through a mapping needs a page the tmpfs cannot give (SIGBUS), so the reading verbs
+        # must read with pread. shm_open always uses /dev/shm: a small full tmpfs is mounted
+        # over it in a private mount namespace, which dies with the test.
+        if shutil.which("unshare") is None:
+            self.skipTest("unshare (util-linux) is not installed")
+        probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "mount", "-t",
+                                "tmpfs", "-o", "size=1M", "tmpfs", "/dev/shm"],
+                               capture_output=True, text=True, timeout=60)
+        if probe.returncode != 0:
+            self.skipTest("cannot mount a tmpfs in a private mount namespace (needs root or "
+                          "user namespaces): " + probe.stderr.strip())
+        r = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable,
+                            "-c", FULL_DEV_SHM_SCRIPT, PYSHM, fresh_name(), fresh_name()],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        runs = json.loads(r.stdout)
+        for label, (code, out, err) in runs.items():
+            with self.subTest(verb=label):
+                # A death by signal is a negative returncode (SIGBUS: -7; 135 from a shell).
+                self.assertIn(code, (0, 1), "pyshm %s: exit %d, %s" % (label, code, err))
+                if code == 1:
+                    self.assertTrue(err.startswith("pyshm: "), err)
+        # The holes read as zeros, as through a mapping with room to spare.
+        self.assertEqual(runs["get 1500"][:2], [0, "0\n"])
+        self.assertEqual(json.loads(runs["dump --json"][1])["items"], [0] * 2048)
+        table = runs["dump"][1]
+        self.assertIn("items: 2048\n", table)
+        self.assertIn("\n  1500  int       q          0\n", table)
+        self.assertIn("00006ef0: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00  ................  "
+                      "data\n", runs["dump --hex"][1])
+        self.assertEqual(array_body(runs["dump --dtype <i8 --shape 2048 --offset 16400"][1]),
+                         "[0, 0, 0, ..., 0, 0, 0]\n")
+        self.assertEqual(array_body(runs["dump ARRAY"][1]), "[0.0, 0.0, 0.0, ..., 0.0, 0.0, 0.0]\n")
+        self.assertEqual(json.loads(runs["dump --json ARRAY"][1])["data"], [0.0] * 4096)
+
     def test_ls_table_escapes_names_as_json_does(self):
         name = self.name() + "\x1b[2J\nFORGED"
         self.names.append(name)
@@ -708,6 +746,46 @@ class PyshmTest(unittest.TestCase):
                                     "--clear-groups", PYSHM, "set", name, "0", "5"],
                                    capture_output=True, text=True, timeout=60)
                 self.assertIn("Permission denied", r.stderr)
+
+
+# Run by test_reading_verbs_never_fault_on_a_full_dev_shm in a private mount namespace, as
+# python3 -c SCRIPT PYSHM LIST_NAME ARRAY_NAME: mounts a 1 MiB tmpfs over /dev/shm, makes there a
+# 3.9+ list of 2048 ints and a .npy array of 4096 floats whose data pages are holes, fills the
+# tmpfs, runs the reading verbs and prints {verb: [exit code, stdout, stderr]} as JSON.
+FULL_DEV_SHM_SCRIPT = r"""
+import json, os, struct, subprocess, sys
+pyshm, name, array = sys.argv[1:4]
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1M", "tmpfs", "/dev/shm"], check=True)
+n = 2048
+header = struct.pack("q", n) + struct.pack("%dq" % (n + 1), *range(0, 8 * (n + 1), 8))
+formats_at = len(header) + 8 * n
+fd = os.open("/dev/shm/" + name, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+os.ftruncate(fd, formats_at + 9 * n)  # all holes, then only the header, formats and codes
+os.pwrite(fd, header, 0)
+os.pwrite(fd, b"q".ljust(8, b"\0") * n + bytes(n), formats_at)
+os.close(fd)
+# And a .npy array of 4096 <f8 whose data pages are holes.
+with open("/dev/shm/" + array, "wb") as f:
+    f.truncate(128 + 8 * 4096)
+    text = b"{'descr': '<f8', 'fortran_order': False, 'shape': (4096,), }"
+    f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", 118) + text.ljust(117) + b"\n")
+with open("/dev/shm/filler", "wb", buffering=0) as filler:
+    try:
+        while True:
+            filler.write(bytes(4096))
+    except OSError:
+        pass
+assert os.statvfs("/dev/shm").f_bavail == 0, "the tmpfs is not full"
+runs = {}
+for args in (["get", name, "1500"], ["dump", "--json", name], ["dump", name],
+             ["dump", "--hex", name], ["dump", "--dtype", "<i8", "--shape", "2048", "--offset",
+                                       "16400", name],
+             ["dump", array], ["dump", "--json", array]):
+    r = subprocess.run([pyshm, *args], capture_output=True, text=True, timeout=60)
+    label = " ".join("ARRAY" if a == array else a for a in args if a != name)
+    runs[label] = [r.returncode, r.stdout, r.stderr]
+print(json.dumps(runs))
+"""
 
 
 def current_umask():

@@ -17,9 +17,9 @@
 //
 // loads() is not an unpickler: it never calls, imports or builds anything a pickle names. It
 // checks the bytes against the exact shapes dumps() writes and extracts the name (and size),
-// so dumps(loads(b)) == b for every b it accepts (Handle records protocol and Style). It is a pure
-// function of the bytes, runs in time linear in their length, never recurses, and allocates only
-// the name (at most 255 bytes) and an error message, whatever lengths the input claims.
+// so dumps(loads(b)) == b for every b it accepts (PickledHandle records protocol and Style). It is
+// a pure function of the bytes, runs in time linear in their length, never recurses, and allocates
+// only the name (at most 255 bytes) and an error message, whatever lengths the input claims.
 #pragma once
 
 #include <cstddef>
@@ -86,7 +86,7 @@ std::string_view to_string(Style::Reducer reducer) noexcept;
 
 /// What a handle pickle says: which object, its block's name and, for a SharedMemory, the
 /// size it recorded.
-struct Handle {
+struct PickledHandle {
   /// The two objects whose pickles libshm reads and writes.
   enum class Kind {
     shared_memory,   ///< multiprocessing.shared_memory.SharedMemory
@@ -99,17 +99,17 @@ struct Handle {
   /// SharedMemory: the `.size` (st_size) recorded when it was pickled; unpickling ignores it,
   /// the attached block has its current st_size. ShareableList: none, its pickle has no size.
   std::optional<std::uint64_t> size;
-  /// The pickle protocol, 0 – 5: the one loads() found, the one dumps(const Handle&) writes.
+  /// The pickle protocol, 0 – 5: the one loads() found, the one dumps(const PickledHandle&) writes.
   int protocol = kDefaultProtocol;
-  /// How the pickle is written: the one loads() found, the one dumps(const Handle&) writes.
+  /// How the pickle is written: the one loads() found, the one dumps(const PickledHandle&) writes.
   Style style{};
 
   /// All members equal.
-  friend bool operator==(const Handle&, const Handle&) = default;
+  friend bool operator==(const PickledHandle&, const PickledHandle&) = default;
 };
 
 /// "shared_memory" or "shareable_list" (the names the CLI and the harness use).
-std::string_view to_string(Handle::Kind kind) noexcept;
+std::string_view to_string(PickledHandle::Kind kind) noexcept;
 
 /// Checks that dumps() and loads() can carry `name`: 1 – 255 bytes of ASCII without NUL or
 /// '/'. This is wider than shm::BlockName::validate (names.hpp): a pickle may name a block CPython
@@ -148,19 +148,19 @@ std::vector<std::byte> dumps(const ShareableList& list, int protocol = kDefaultP
 /// inverse of loads().
 /// Throws std::invalid_argument as the functions above, and for a SharedMemory handle without
 /// a size.
-std::vector<std::byte> dumps(const Handle& handle);
+std::vector<std::byte> dumps(const PickledHandle& handle);
 
 /// Reads a SharedMemory or ShareableList pickle written by CPython 3.8+ (either pickler or
 /// ForkingPickler, any protocol 0 – 5, optimized by pickletools.optimize or not) or by dumps().
 /// Accepts exactly those bytes: each opcode, memo index, frame length and number encoding must
-/// be the one CPython writes for some Style (reported in the Handle); the name must pass
+/// be the one CPython writes for some Style (reported in the PickledHandle); the name must pass
 /// check_picklable_name; the SharedMemory's create flag must be False (True would make CPython
 /// create the block) and its size must fit 64 bits. Everything else throws PickleError: another
 /// global (os.system, builtins.eval, ...), another structure, truncation, bytes after STOP.
 /// Never calls anything; linear time (it tries at most four readings: protocol 0 or 1 when
 /// there is no PROTO, optimized or not; the error is that of the reading that got furthest);
 /// pure function of `data` (safe to fuzz).
-Handle loads(std::span<const std::byte> data);
+PickledHandle loads(std::span<const std::byte> data);
 
 /// Attaches to the block a SharedMemory handle names, as unpickling does in CPython: a plain
 /// attach by name, where the size in the pickle is ignored (size() is the block's current
@@ -170,12 +170,12 @@ Handle loads(std::span<const std::byte> data);
 /// Throws std::invalid_argument for a ShareableList handle (use attach_list) and whatever
 /// SharedMemory::attach throws: std::system_error with ENOENT if the block no longer exists
 /// (CPython's FileNotFoundError), std::invalid_argument for a name libshm refuses.
-SharedMemory attach(const Handle& handle, const AttachOptions& options = {});
+SharedMemory attach(const PickledHandle& handle, const AttachOptions& options = {});
 
 /// Attaches to the list a ShareableList handle names, as unpickling does in CPython (and, as
 /// attach(), without tracking unless `options.track` is set).
 /// Throws std::invalid_argument for a SharedMemory handle and whatever ShareableList::attach
 /// throws.
-ShareableList attach_list(const Handle& handle, const ListAttachOptions& options = {});
+ShareableList attach_list(const PickledHandle& handle, const ListAttachOptions& options = {});
 
 }  // namespace shm::pickle

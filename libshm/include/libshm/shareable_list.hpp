@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -260,6 +261,44 @@ class ShareableList {
   std::size_t formats_at_;          // block offset of the N format strings
   std::size_t codes_at_;            // block offset of the N type codes
   bool strict_;                     // refuse values that cannot read back equal
+};
+
+/// A list block read with pread from a descriptor, never through a mapping: for inspectors that
+/// must never fault (pyshm's dump and get). As with ShareableList::validate_by_read, holes of a
+/// sparse block read as zeros without taking pages of /dev/shm (a hole read through a mapping of
+/// a full /dev/shm is SIGBUS), and a block truncated while it is read gives LayoutError, never
+/// SIGBUS. The header is read and checked once, here, as attach() checks it; each get() or
+/// format_of() then reads that item's format string, type code and value with pread, never more
+/// of its slot than the format says, so a huge sparse block costs only what is read. The
+/// descriptor (open for reading) is not owned and must stay open while the reader is used.
+/// Move-only; a moved-from reader throws std::logic_error from get() and format_of().
+class ListReader {
+ public:
+  /// Reads and checks the header of the block open on `fd`, whose size is its st_size now.
+  /// Throws LayoutError as attach() does, std::invalid_argument if `fd` is not a regular file,
+  /// std::system_error if it cannot be stat'ed or read.
+  explicit ListReader(int fd, std::optional<Layout> layout = {});
+  ListReader(ListReader&&) noexcept;
+  ListReader& operator=(ListReader&&) noexcept;
+  ListReader(const ListReader&) = delete;
+  ListReader& operator=(const ListReader&) = delete;
+  ~ListReader();
+
+  /// Number of items.
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  /// The block's layout.
+  [[nodiscard]] Layout layout() const noexcept { return layout_; }
+  /// Item `index`, with ShareableList::get's results, checks and exceptions; also
+  /// std::system_error if the block cannot be read.
+  [[nodiscard]] Item get(std::ptrdiff_t index) const;
+  /// The format string of item `index`, as ShareableList::format_of.
+  [[nodiscard]] std::string format_of(std::ptrdiff_t index) const;
+
+ private:
+  struct State;                   // the descriptor and the geometry (src/shareable_list.cpp)
+  std::unique_ptr<State> state_;  // null once moved from
+  std::size_t size_ = 0;          // N
+  Layout layout_ = Layout::v39;   // the block's layout
 };
 
 template <class T>
