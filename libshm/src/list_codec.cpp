@@ -86,9 +86,10 @@ bool encode_scalar(const Item& item, Encoded& out) {
 }
 
 // A str's UTF-8 or a bytes' data, validated for storage: UTF-8 (str), length, strict. Returns
-// the payload and, for a str, its code-point count (bytes: its length).
+// the payload and, for a str, its code-point count (bytes: its length). A refusal is `refused`:
+// a bad argument of a create (CPython: AssertionError), a bad value for a set (ValueError).
 std::pair<std::string_view, std::size_t> checked_payload(const Item& item, std::size_t index,
-                                                         bool strict) {
+                                                         bool strict, Errc refused) {
   const bool is_str = std::holds_alternative<std::string>(item);
   const std::string_view data = is_str ? std::string_view(std::get<std::string>(item))
                                        : std::string_view(std::get<Bytes>(item).data);
@@ -97,21 +98,21 @@ std::pair<std::string_view, std::size_t> checked_payload(const Item& item, std::
   if (is_str) {
     const auto points = utf8_code_points(data);
     if (!points) {
-      throw InvalidArgument(Errc::invalid_value, item_label(index) +
+      throw InvalidArgument(refused, item_label(index) +
                                                      ": the str is not valid UTF-8 (bad byte at " +
                                                      std::to_string(utf8_valid_prefix(data)) + ")");
     }
     units = *points;
   }
   if (data.size() > kMaxPayload) {
-    throw InvalidArgument(Errc::invalid_value,
+    throw InvalidArgument(refused,
                           item_label(index) + ": a " + kind + " of " + std::to_string(data.size()) +
                               " bytes is longer than 9,999,991 bytes, the most a ShareableList "
                               "item can hold (its format \"<k>s\" must fit in 8 characters)");
   }
   if (strict && !data.empty() && data.back() == '\0') {
     throw InvalidArgument(
-        Errc::invalid_value,
+        refused,
         item_label(index) + ": the " + kind + " ends with NUL, which every reader strips (strict)");
   }
   return {data, units};
@@ -155,7 +156,7 @@ SlotRef slot_ref(const ListGeometry& g, std::size_t i) noexcept {
 Encoded encode_new(const Item& item, std::size_t index, bool strict) {
   Encoded out;
   if (encode_scalar(item, out)) return out;
-  const auto [data, units] = checked_payload(item, index, strict);
+  const auto [data, units] = checked_payload(item, index, strict, Errc::invalid_argument);
   // CPython sizes by len(): code points for a str. Where the UTF-8 would not fit it truncates
   // (gh-88336); libshm sizes by the UTF-8 instead, so every reader gets the whole value.
   std::size_t allocation = allocation_for(units);
@@ -177,7 +178,7 @@ Encoded encode_set(const Item& value, const SlotRef& ref, std::uint64_t current_
     }
     return out;
   }
-  const auto [data, units] = checked_payload(value, ref.index, strict);
+  const auto [data, units] = checked_payload(value, ref.index, strict, Errc::invalid_value);
   // CPython keeps a str/bytes slot's format and gives any other slot "<allocation>s". A
   // format that is not CPython's is replaced like a scalar's, which repairs the slot.
   const std::optional<Format> current = format_of_word(current_format);

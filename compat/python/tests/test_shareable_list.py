@@ -456,6 +456,9 @@ class Differences(BlockTest):
                 libshm.ShareableList(name=block.name)
             self.assertIsInstance(cm.exception, ValueError)
             self.assertIsInstance(cm.exception, struct.error)
+            # The library's error code rides along (shm::Errc; the conformance agent reports it).
+            self.assertEqual(cm.exception.libshm_code, "corrupt_block")
+            self.assertRegex(str(cm.exception), r"^offset \d+: ")
             block.close()
 
     def test_a_refused_tracked_attach_leaves_registrations_as_they_were(self):
