@@ -247,8 +247,9 @@ class ShareableList {
   [[nodiscard]] detail::SlotRef slot(std::ptrdiff_t index) const;
   // get_as<T> for everything its inline fast path does not take: a closed list, an index
   // outside [-N, N), None, another type, a damaged slot (src/list_typed.cpp).
+  // Cold and out of line so that the inline path stays a few instructions in a caller's loop.
   template <class T>
-  [[nodiscard]] T get_as_slow(std::ptrdiff_t index) const;
+  [[nodiscard, gnu::cold, gnu::noinline]] T get_as_slow(std::ptrdiff_t index) const;
 
   SharedMemory block_;              // the mapped block
   Layout layout_;                   // its layout
@@ -259,17 +260,20 @@ class ShareableList {
   bool strict_;                     // refuse values that cannot read back equal
 };
 
+// Always inline: a caller's loop over items then pays the checks, not a call, per item.
 template <class T>
-T ShareableList::get_as(std::ptrdiff_t index) const {
+[[gnu::always_inline]] inline T ShareableList::get_as(std::ptrdiff_t index) const {
   static_assert(
       std::is_same_v<T, std::int64_t> || std::is_same_v<T, double> || std::is_same_v<T, bool>,
       "get_as<T>: T is std::int64_t, double or bool");
   // An item CPython wrote as a T is read here; everything else, errors included, is
   // get_as_slow's, which reads as get() reads.
   const std::byte* block = block_.buf().data();  // null once closed
-  const auto n = static_cast<std::ptrdiff_t>(size_);
-  if (block != nullptr && index >= -n && index < n) [[likely]] {
-    const auto i = static_cast<std::size_t>(index < 0 ? index + n : index);
+  const std::size_t n = size_;
+  // A negative index counted from the end, then one unsigned compare for [-N, N): an index
+  // below -N wraps past 2^63, so it fails the compare as one at or past N does.
+  const std::size_t i = static_cast<std::size_t>(index) + (index < 0 ? n : 0);
+  if (block != nullptr && i < n) [[likely]] {
     T value;
     if (detail::read_exact_scalar(block, slots_[i], slots_[i + 1], formats_at_ + detail::kWord * i,
                                   codes_at_ + i, value)) [[likely]] {
