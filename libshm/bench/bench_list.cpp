@@ -162,6 +162,36 @@ void plain_load(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// A sequential typed scan: every item of a list of kListOpItems ints read with get_as and
+// summed, as a reader walking a whole list does. Time per item is the benchmark's time / 1000.
+void get_as_scan(benchmark::State& state) {
+  ScopedList list(int_items(kListOpItems));
+  const ShareableList& l = list.get();
+  for (auto _ : state) {
+    std::int64_t sum = 0;
+    for (std::size_t i = 0; i < kListOpItems; ++i) {
+      sum += l.get_as<std::int64_t>(static_cast<std::ptrdiff_t>(i));
+    }
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kListOpItems));
+}
+
+// get_as.scan's reference: the same slots summed through volatile 8-byte loads, so that each
+// is really loaded (no vectorising the sum) but nothing is checked.
+void plain_load_scan(benchmark::State& state) {
+  ScopedList list(int_items(kListOpItems));
+  const std::byte* block = list.get().shm().buf().data();
+  const std::size_t at = ShareableList::validate(list.get().shm().buf()).data;
+  const auto* slots = reinterpret_cast<const volatile std::int64_t*>(block + at);
+  for (auto _ : state) {
+    std::int64_t sum = 0;
+    for (std::size_t i = 0; i < kListOpItems; ++i) sum += slots[i];
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kListOpItems));
+}
+
 void read_into_ints(benchmark::State& state) {
   const std::vector<Item> items = int_items(kListOpItems);
   ScopedList list(items);
@@ -193,6 +223,8 @@ void register_list_benchmarks(bool with_scaling) {
   benchmark::RegisterBenchmark("get_as.int/libshm", get_as_int);
   benchmark::RegisterBenchmark("get_as.float/libshm", get_as_float);
   benchmark::RegisterBenchmark("load.int/raw", plain_load);
+  benchmark::RegisterBenchmark("get_as.scan/libshm", get_as_scan);
+  benchmark::RegisterBenchmark("load.scan/raw", plain_load_scan);
   for (const TypeCase& c : type_cases()) {
     if (!std::holds_alternative<std::string>(c.value) && !std::holds_alternative<Bytes>(c.value)) {
       continue;

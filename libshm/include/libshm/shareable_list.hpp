@@ -251,8 +251,9 @@ class ShareableList {
   [[nodiscard]] detail::SlotRef slot(std::ptrdiff_t index) const;
   // get_as<T> for everything its inline fast path does not take: a closed list, an index
   // outside [-N, N), None, another type, a damaged slot (src/list_typed.cpp).
+  // Cold and out of line so that the inline path stays a few instructions in a caller's loop.
   template <class T>
-  [[nodiscard]] T get_as_slow(std::ptrdiff_t index) const;
+  [[nodiscard, gnu::cold, gnu::noinline]] T get_as_slow(std::ptrdiff_t index) const;
 
   SharedMemory block_;              // the mapped block
   Layout layout_;                   // its layout
@@ -271,12 +272,13 @@ class ShareableList {
 /// format_of() then reads that item's format string, type code and value with pread, never more
 /// of its slot than the format says, so a huge sparse block costs only what is read. The
 /// descriptor (open for reading) is not owned and must stay open while the reader is used.
-/// Move-only; a moved-from reader throws std::logic_error from get() and format_of().
+/// Move-only; a moved-from reader throws shm::UsageError (Errc::closed) from get() and
+/// format_of().
 class ListReader {
  public:
   /// Reads and checks the header of the block open on `fd`, whose size is its st_size now.
-  /// Throws LayoutError as attach() does, std::invalid_argument if `fd` is not a regular file,
-  /// std::system_error if it cannot be stat'ed or read.
+  /// Throws LayoutError as attach() does, shm::InvalidArgument (Errc::not_a_block) if `fd` is
+  /// not a regular file, shm::OsError if it cannot be stat'ed or read.
   explicit ListReader(int fd, std::optional<Layout> layout = {});
   ListReader(ListReader&&) noexcept;
   ListReader& operator=(ListReader&&) noexcept;
@@ -289,7 +291,7 @@ class ListReader {
   /// The block's layout.
   [[nodiscard]] Layout layout() const noexcept { return layout_; }
   /// Item `index`, with ShareableList::get's results, checks and exceptions; also
-  /// std::system_error if the block cannot be read.
+  /// shm::OsError if the block cannot be read.
   [[nodiscard]] Item get(std::ptrdiff_t index) const;
   /// The format string of item `index`, as ShareableList::format_of.
   [[nodiscard]] std::string format_of(std::ptrdiff_t index) const;
@@ -301,17 +303,20 @@ class ListReader {
   Layout layout_ = Layout::v39;   // the block's layout
 };
 
+// Always inline: a caller's loop over items then pays the checks, not a call, per item.
 template <class T>
-T ShareableList::get_as(std::ptrdiff_t index) const {
+[[gnu::always_inline]] inline T ShareableList::get_as(std::ptrdiff_t index) const {
   static_assert(
       std::is_same_v<T, std::int64_t> || std::is_same_v<T, double> || std::is_same_v<T, bool>,
       "get_as<T>: T is std::int64_t, double or bool");
   // An item CPython wrote as a T is read here; everything else, errors included, is
   // get_as_slow's, which reads as get() reads.
   const std::byte* block = block_.buf().data();  // null once closed
-  const auto n = static_cast<std::ptrdiff_t>(size_);
-  if (block != nullptr && index >= -n && index < n) [[likely]] {
-    const auto i = static_cast<std::size_t>(index < 0 ? index + n : index);
+  const std::size_t n = size_;
+  // A negative index counted from the end, then one unsigned compare for [-N, N): an index
+  // below -N wraps past 2^63, so it fails the compare as one at or past N does.
+  const std::size_t i = static_cast<std::size_t>(index) + (index < 0 ? n : 0);
+  if (block != nullptr && i < n) [[likely]] {
     T value;
     if (detail::read_exact_scalar(block, slots_[i], slots_[i + 1], formats_at_ + detail::kWord * i,
                                   codes_at_ + i, value)) [[likely]] {
