@@ -137,7 +137,7 @@ TEST(ErrorModel, ListOperations) {
   EXPECT_EQ(thrown_by([&] { (void)list.get(3); }).code, Errc::index);
   EXPECT_EQ(thrown_by([&] { (void)list.get(-4); }).code, Errc::index);
   EXPECT_EQ(thrown_by([&] { (void)list.index(Item{std::int64_t{7}}); }).code, Errc::not_in_list);
-  EXPECT_EQ(thrown_by([&] { list.set(1, Item{std::string(9, 'x')}); }).code, Errc::invalid_value);
+  EXPECT_EQ(thrown_by([&] { list.set(1, Item{std::string(17, 'x')}); }).code, Errc::invalid_value);
   EXPECT_EQ(thrown_by([&] { (void)list.get_as<std::int64_t>(1); }).code, Errc::wrong_type);
   EXPECT_EQ(thrown_by([&] {
               (void)ShareableList::create(std::vector<Item>{Item{std::string("x\0", 2)}},
