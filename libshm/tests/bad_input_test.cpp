@@ -128,9 +128,7 @@ TEST(BadInput, AttachMissingAndEmptyBlocks) {
   test::BlockCleanup cleanup;
   const std::string missing = cleanup.fresh();
   const std::string empty = cleanup.fresh();
-  const int fd = ::shm_open(("/" + empty).c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
-  ASSERT_GE(fd, 0);
-  ::close(fd);
+  test::create_empty_block(empty);
   run_cases(
       {
           {"missing", [&] { SharedMemory::attach(missing); },

@@ -1,5 +1,7 @@
 // The error model (error.hpp): every exception the library throws carries its public code, the
 // offset where one applies and the OS errno, and is still the std exception it always was.
+#include "libshm/error.hpp"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
@@ -13,7 +15,6 @@
 #include <vector>
 
 #include "libshm/array.hpp"
-#include "libshm/error.hpp"
 #include "libshm/names.hpp"
 #include "libshm/pickle.hpp"
 #include "libshm/shareable_list.hpp"
@@ -117,23 +118,22 @@ TEST(ErrorModel, ArgumentsNamesAndStates) {
   BlockCleanup cleanup;
   SharedMemory moved = SharedMemory::create(8, cleanup.fresh(), {.track = false});
   SharedMemory owner = std::move(moved);
-  EXPECT_EQ(thrown_by([&] { moved.unlink(); }).code, Errc::closed);  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(thrown_by([&] { moved.unlink(); }).code,
+            Errc::closed);  // NOLINT(bugprone-use-after-move)
   owner.unlink();
 }
 
 TEST(ErrorModel, NotABlock) {
   BlockCleanup cleanup;
   const std::string name = cleanup.fresh();
-  const int fd = ::shm_open(BlockName(name).os_name().c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
-  ASSERT_GE(fd, 0);
-  ::close(fd);
+  test::create_empty_block(name);
   EXPECT_EQ(thrown_by([&] { (void)SharedMemory::attach(name); }).code, Errc::not_a_block);
 }
 
 TEST(ErrorModel, ListOperations) {
   BlockCleanup cleanup;
-  ShareableList list = ShareableList::create({1, "abcdefgh", 2.5},
-                                             {.name = cleanup.fresh(), .track = false});
+  ShareableList list =
+      ShareableList::create({1, "abcdefgh", 2.5}, {.name = cleanup.fresh(), .track = false});
   EXPECT_EQ(thrown_by([&] { (void)list.get(3); }).code, Errc::index);
   EXPECT_EQ(thrown_by([&] { (void)list.get(-4); }).code, Errc::index);
   EXPECT_EQ(thrown_by([&] { (void)list.index(Item{std::int64_t{7}}); }).code, Errc::not_in_list);

@@ -1,7 +1,6 @@
 // The hostile /dev/shm suite: what another user, or a full filesystem, can put in front of
 // libshm. Every case must end in a clear error (or work), never a crash, a hang, an
 // allocation sized by a lie, or a block left behind. Children run under timeouts.
-#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -45,18 +44,6 @@ test::ChildResult as_attacker(const std::string& command, const std::string& nam
     if (r.err.rfind("setpriv:", 0) != 0) return r;  // else nobody cannot run the helper here
   }
   return test::run_child({test::child_helper(), command, name, size});
-}
-
-// Names in /dev/shm that start with `prefix`.
-std::vector<std::string> blocks_with_prefix(const std::string& prefix) {
-  std::vector<std::string> found;
-  if (DIR* d = ::opendir("/dev/shm")) {
-    while (const dirent* e = ::readdir(d)) {
-      if (std::string(e->d_name).rfind(prefix, 0) == 0) found.emplace_back(e->d_name);
-    }
-    ::closedir(d);
-  }
-  return found;
 }
 
 // A sparse block the size of a large machine's memory whose header claims as many items as
@@ -223,8 +210,8 @@ TEST(Hostile, ForkWhileThreadsUseTheTracker) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("forks=1000 bad=0 hung=0"), std::string::npos) << r.out;
   // Every child's registered block was removed by the shared tracker once all had exited.
-  EXPECT_EQ(blocks_with_prefix(prefix), std::vector<std::string>{});
-  for (const auto& left : blocks_with_prefix(prefix)) ::shm_unlink(("/" + left).c_str());
+  EXPECT_EQ(test::blocks_with_prefix(prefix), std::vector<std::string>{});
+  for (const auto& left : test::blocks_with_prefix(prefix)) ::shm_unlink(("/" + left).c_str());
   std::printf("[ fork-storm ] %s (%lld ms)\n", r.out.c_str(), static_cast<long long>(took.count()));
 }
 

@@ -136,9 +136,7 @@ TEST(SharedMemory, ErrorsCarryErrnoAndTheSlashedName) {
 TEST(SharedMemory, AttachToEmptyBlockIsAValueError) {
   BlockCleanup cleanup;
   const auto& name = cleanup.fresh();
-  const int fd = ::shm_open(("/" + name).c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
-  ASSERT_GE(fd, 0);
-  ::close(fd);
+  test::create_empty_block(name);
   EXPECT_THROW(SharedMemory::attach(name), std::invalid_argument);
   EXPECT_TRUE(block_exists(name));  // attach never removes what it did not make
 }
@@ -285,9 +283,7 @@ TEST(SharedMemory, ReadOnlyAttachMapsWithoutWrite) {
 TEST(SharedMemory, UnlinkBlockRemovesByNameEvenWhenUnmappable) {
   BlockCleanup cleanup;
   const auto& name = cleanup.fresh();
-  const int fd = ::shm_open(("/" + name).c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
-  ASSERT_GE(fd, 0);
-  ::close(fd);
+  test::create_empty_block(name);
   unlink_block(name);  // 0 bytes: attach would refuse it
   EXPECT_FALSE(block_exists(name));
   EXPECT_EQ(error_of([&] { unlink_block(name); }), std::errc::no_such_file_or_directory);

@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <span>
@@ -33,6 +35,12 @@ std::string unique_name() {
 bool block_exists(const std::string& name) {
   struct stat st {};
   return ::stat(("/dev/shm/" + name).c_str(), &st) == 0;
+}
+
+void create_empty_block(const std::string& name) {
+  const int fd = ::shm_open(("/" + name).c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+  ASSERT_GE(fd, 0) << "cannot create empty block " << name << ": " << std::strerror(errno);
+  ::close(fd);
 }
 
 std::vector<std::string> blocks_with_prefix(const std::string& prefix) {

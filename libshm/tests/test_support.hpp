@@ -15,6 +15,10 @@ std::string unique_name();
 /// True if /dev/shm/<name> exists.
 bool block_exists(const std::string& name);
 
+/// Makes block `name` with 0 bytes, as a creator that has not sized it yet leaves it (a block
+/// nothing can map). Fails the test if it cannot.
+void create_empty_block(const std::string& name);
+
 /// The names of the blocks in /dev/shm that start with `prefix`.
 std::vector<std::string> blocks_with_prefix(const std::string& prefix);
 

@@ -275,9 +275,7 @@ class RefusedTrackedAttach : public ::testing::TestWithParam<const char*> {};
 // for the SharedMemory a pickle names, 0 bytes (a block whose creator has not sized it yet).
 void make_unattachable(const std::string& kind, const std::string& name) {
   if (kind == "pickle-shm") {
-    const int fd = ::shm_open(("/" + name).c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
-    ASSERT_GE(fd, 0) << std::strerror(errno);
-    ::close(fd);
+    test::create_empty_block(name);
     return;
   }
   auto block = SharedMemory::create(4096, name, {.track = false});
