@@ -58,6 +58,7 @@ SharedMemory::SharedMemory(std::string name, std::byte* data, std::size_t size, 
       size_(size),
       read_only_(read_only),
       tracked_(false),
+      unlinked_(false),
       dev_(dev),
       ino_(ino) {}
 
@@ -238,7 +239,9 @@ SharedMemory SharedMemory::attach(std::string_view requested_name, const AttachO
 
 void SharedMemory::track() {
   if (name_.empty()) throw UsageError(Errc::closed, "track() on a moved-from SharedMemory");
-  if (tracked_) return;
+  // Once this handle unlinked the block there is nothing left for a tracker to remove; a
+  // registration would only make it warn of a leak at exit.
+  if (tracked_ || unlinked_) return;
   // By the identity read from the descriptor, not by a stat of the name now: the name may
   // have been given to another block since this one was opened.
   detail::register_identified(name_, dev_, ino_);
@@ -251,6 +254,7 @@ SharedMemory::SharedMemory(SharedMemory&& other) noexcept
       size_(other.size_),
       read_only_(other.read_only_),
       tracked_(std::exchange(other.tracked_, false)),
+      unlinked_(other.unlinked_),
       dev_(other.dev_),
       ino_(other.ino_) {}
 
@@ -262,6 +266,7 @@ SharedMemory& SharedMemory::operator=(SharedMemory&& other) noexcept {
     size_ = other.size_;
     read_only_ = other.read_only_;
     tracked_ = std::exchange(other.tracked_, false);
+    unlinked_ = other.unlinked_;
     dev_ = other.dev_;
     ino_ = other.ino_;
   }
@@ -289,6 +294,7 @@ void SharedMemory::unlink() {
   // this process withdraws the registration, not only the one that made it: a stale entry would
   // make the tracker unlink a later block of the same name at exit (docs/cpython-quirks.md).
   tracked_ = false;
+  unlinked_ = true;
   tracker::unregister_block(name_);
 }
 

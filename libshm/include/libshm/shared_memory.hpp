@@ -109,7 +109,8 @@ class SharedMemory {
   /// it opened (a list header, an .npy header) attaches untracked and calls this only once the
   /// check passed: then a refused attach has registered nothing, and has nothing to withdraw by
   /// name (which would withdraw this process's other registrations of the name too).
-  /// Idempotent; tracked() is true after it. Works on a closed handle. Throws as
+  /// Idempotent; tracked() is true after it. Works on a closed handle; does nothing once this
+  /// handle has unlinked the block (nothing is left to remove). Throws as
   /// tracker::register_block, shm::UsageError (Errc::closed) on a moved-from handle.
   void track();
 
@@ -137,6 +138,7 @@ class SharedMemory {
   std::size_t size_;  // mapped length = st_size at open time
   bool read_only_;    // mapped PROT_READ only
   bool tracked_;      // registered with the resource tracker by this handle
+  bool unlinked_;     // this handle's unlink() removed the block's name
   dev_t dev_;         // st_dev of the file opened: what track() registers
   ino_t ino_;         // st_ino of the file opened
 };
