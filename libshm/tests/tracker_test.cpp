@@ -202,6 +202,17 @@ TEST(Tracker, UnlinkedBlockLeavesNoWarning) {
   EXPECT_EQ(r.err, "");
 }
 
+// A child whose block `name` was replaced by another process's 16-byte block exited: its
+// tracker said so and left the replacement alone.
+void expect_replacement_left_alone(const std::string& name, const test::ChildResult& r) {
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(test::block_exists(name)) << "the tracker unlinked a block it never registered";
+  EXPECT_NE(r.err.find("'/" + name + "': not unlinked: the name now belongs to another block"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(SharedMemory::attach(name).size(), 16u);  // the replacement, untouched
+}
+
 TEST(Tracker, AnyHandlesUnlinkWithdrawsTheRegistration) {
   BlockCleanup cleanup;
   const auto& name = cleanup.fresh();
@@ -215,12 +226,7 @@ TEST(Tracker, LeavesABlockThatReplacedItsOwnAlone) {
   BlockCleanup cleanup;
   const auto& name = cleanup.fresh();
   const auto r = test::run_child({test::child_helper(), "create-replaced-exit", name});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(test::block_exists(name)) << "the tracker unlinked a block it never registered";
-  EXPECT_NE(r.err.find("'/" + name + "': not unlinked: the name now belongs to another block"),
-            std::string::npos)
-      << r.err;
-  EXPECT_EQ(SharedMemory::attach(name).size(), 16u);  // the replacement, untouched
+  expect_replacement_left_alone(name, r);
 }
 
 TEST(Tracker, UntrackedAttachSurvivesTheAttachersExit) {
@@ -258,12 +264,7 @@ TEST(Tracker, TrackRegistersTheBlockTheHandleOpenedNotTheNamesNewOne) {
   const auto& name = cleanup.fresh();
   auto block = SharedMemory::create(64, name, {.track = false});
   const auto r = test::run_child({test::child_helper(), "attach-replaced-track-exit", name});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(test::block_exists(name)) << "the tracker unlinked a block it never registered";
-  EXPECT_NE(r.err.find("'/" + name + "': not unlinked: the name now belongs to another block"),
-            std::string::npos)
-      << r.err;
-  EXPECT_EQ(SharedMemory::attach(name).size(), 16u);  // the replacement, untouched
+  expect_replacement_left_alone(name, r);
 }
 
 // Each typed attach that opens a block and then validates it: a ShareableList, an .npy array,
