@@ -177,7 +177,8 @@ class Errors(BlockTest):
                 with self.assertRaises(ValueError):
                     libshm.SharedMemory(bad)
         self.assertEqual([n for n in os.listdir("/dev/shm") if n.startswith(base)], [])
-        ok = libshm.SharedMemory("a" * 255, create=True, size=8)  # the longest name
+        # The longest name, unique to this test (a fixed one collides with a parallel run).
+        ok = libshm.SharedMemory(base + "a" * (255 - len(base)), create=True, size=8)
         self.keep(ok.name)
         ok.close()
         ok.unlink()
