@@ -78,7 +78,7 @@ inline constexpr std::size_t kMaxPickleBytes = 64 * 1024;
 std::optional<std::string> semaphore_name_problem(std::string_view name);
 
 /// The bytes CPython's ForkingPickler.dumps(obj, protocol) writes for the object `state`
-/// describes (protocol 2 – 5), the same in CPython 3.8 – 3.13. A SemLockState equal to one
+/// describes (protocol 2 – 5), the same in CPython 3.8 – 3.15. A SemLockState equal to one
 /// written before in the same pickle is written as a memo fetch of it, as CPython writes the
 /// same object met twice (loads() gives equal states for both). Throws shm::InvalidArgument:
 /// Errc::invalid_argument for another protocol or a state loads() would refuse (a kind or
