@@ -16,7 +16,8 @@
 
 namespace shm::pickle::detail {
 
-/// The opcodes the handle pickles use (Lib/pickle.py's names).
+/// The opcodes the handle pickles and the synchronisation objects' pickles (sync_pickle.hpp)
+/// use (Lib/pickle.py's names).
 namespace op {
 inline constexpr char kMark = '(';
 inline constexpr char kStop = '.';
@@ -40,10 +41,13 @@ inline constexpr char kPut = 'p';
 inline constexpr char kBinPut = 'q';
 inline constexpr char kLongBinPut = 'r';
 inline constexpr char kSetItem = 's';
+inline constexpr char kSetItems = 'u';
 inline constexpr char kTuple = 't';
 inline constexpr char kEmptyTuple = ')';
 inline constexpr char kProto = '\x80';
+inline constexpr char kNewObj = '\x81';
 inline constexpr char kTuple1 = '\x85';
+inline constexpr char kTuple2 = '\x86';
 inline constexpr char kTuple3 = '\x87';
 inline constexpr char kNewTrue = '\x88';
 inline constexpr char kNewFalse = '\x89';
