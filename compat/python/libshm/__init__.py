@@ -80,6 +80,25 @@ reading (gh-106939); types are looked up by exact type() (KeyError for subclasse
 ==; close() raises BufferError while a view of `buf` is alive; after sl.shm.close() the list
 raises TypeError.
 
+Atomic operations, beyond the stdlib (implemented in C++, shm::AtomicInt64; lock-free and
+sequentially consistent, so processes in any language that use them on the same 8 bytes share
+one counter without a lock):
+
+* SharedMemory.atomic_load(offset), atomic_store(offset, value), atomic_exchange(offset,
+  value) -> old, atomic_compare_exchange(offset, expected, desired) -> (swapped, current) and
+  atomic_fetch_add(offset, delta) -> old act on the native-endian int64 at `offset`, which must
+  be a multiple of 8 with the 8 bytes inside the block (ValueError otherwise).
+* ShareableList has the same five methods with an item index instead of the offset
+  (sl.atomic_fetch_add(i, 1)), for int items only (TypeError "item 1 is a str, not an int"),
+  with the list's index rules (IndexError). The slot keeps format 'q', so every reader, the
+  stdlib's ShareableList of any version included, reads a valid int from it at any moment.
+* compare_exchange returns (True, expected) when it wrote `desired`, else (False, the value
+  it found). Values and deltas are ints (anything with __index__); outside int64 they raise
+  OverflowError. Python ints do not wrap: a fetch_add whose sum would leave int64 raises
+  OverflowError and leaves the value unchanged (C++'s fetch_add wraps as two's complement).
+* Atomic only against other atomic operations: a plain sl[i] = v (the stdlib's zeroes the slot
+  before it writes) between another process's atomic read and write loses one of the updates.
+
 Beyond the stdlib, with numpy (imported on first use; `import libshm` does not need it):
 ndarray(shape, dtype, order, name) makes a numpy array in a new block that starts with numpy's
 .npy header (the one C++'s shm::NpyArray writes), attach_ndarray(name) finds the array in such
@@ -283,6 +302,30 @@ class SharedMemory:
             self._buf = None
         if self._core is not None:
             self._core.close()  # BufferError while a view of the mapping is alive
+
+    # Atomic operations on the int64 at `offset` (native byte order, 8-byte aligned, inside
+    # the block), in C++ (shm::AtomicInt64): see the module docstring, "Atomic operations".
+    def atomic_load(self, offset):
+        "The int64 at `offset`, read atomically."
+        return self._core.atomic_load(offset)
+
+    def atomic_store(self, offset, value):
+        "Writes int `value` (OverflowError outside int64) at `offset` atomically."
+        return self._core.atomic_store(offset, value)
+
+    def atomic_exchange(self, offset, value):
+        "Writes `value` at `offset` and returns the value it replaced, in one atomic step."
+        return self._core.atomic_exchange(offset, value)
+
+    def atomic_compare_exchange(self, offset, expected, desired):
+        """If the int64 at `offset` is `expected`, writes `desired`: returns (swapped, current),
+        `current` being the value compared (equal to `expected` when swapped)."""
+        return self._core.atomic_compare_exchange(offset, expected, desired)
+
+    def atomic_fetch_add(self, offset, delta):
+        """Adds `delta` to the int64 at `offset` and returns the value before, atomically;
+        OverflowError, nothing written, if the sum leaves int64 (C++ wraps)."""
+        return self._core.atomic_fetch_add(offset, delta)
 
     def unlink(self):
         """Requests that the underlying shared memory block be destroyed.

@@ -19,6 +19,7 @@
 #include <variant>
 #include <vector>
 
+#include "libshm/atomic.hpp"
 #include "libshm/error.hpp"
 #include "libshm/item.hpp"
 #include "libshm/names.hpp"
@@ -222,6 +223,121 @@ shm::Layout to_layout(const std::string& layout) {
     return *shm::parse_layout(layout);
   }
   throw py::value_error("layout must be '3.8' or '3.9+', not '" + layout + "'");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Atomic operations on an int64 (shm::AtomicInt64): SharedMemory.atomic_*(offset, ...) through
+// the Handle, ShareableList.atomic_*(index, ...) as _ListBase's C methods. Both convert their
+// arguments here, before anything is written, and run the operation with run_atomic.
+
+enum class AtomicOp { load, store, exchange, compare_exchange, fetch_add };
+
+// How many values (after the offset or index) each operation takes, and its Python name.
+struct AtomicOpInfo {
+  int values;
+  const char* name;
+};
+constexpr AtomicOpInfo atomic_op_info(AtomicOp op) noexcept {
+  switch (op) {
+    case AtomicOp::load:
+      return {0, "atomic_load"};
+    case AtomicOp::store:
+      return {1, "atomic_store"};
+    case AtomicOp::exchange:
+      return {1, "atomic_exchange"};
+    case AtomicOp::compare_exchange:
+      return {2, "atomic_compare_exchange"};
+    case AtomicOp::fetch_add:
+      return {1, "atomic_fetch_add"};
+  }
+  return {0, ""};
+}
+
+// A value of an atomic operation: an int (any object with __index__, as bool; TypeError
+// otherwise) that fits int64. Python ints do not wrap: a value outside int64 is an
+// OverflowError, before anything is written.
+std::int64_t to_int64(PyObject* value, const char* op, const char* what) {
+  PyObject* index = PyNumber_Index(value);  // TypeError for a float, a str, ...
+  if (index == nullptr) throw py::error_already_set();
+  int overflow = 0;
+  const long long x = PyLong_AsLongLongAndOverflow(index, &overflow);
+  Py_DECREF(index);
+  if (x == -1 && PyErr_Occurred()) throw py::error_already_set();
+  if (overflow != 0) {
+    PyErr_Format(PyExc_OverflowError, "%s: %s %R is outside the int64 range [-2**63, 2**63 - 1]",
+                 op, what, value);
+    throw py::error_already_set();
+  }
+  return static_cast<std::int64_t>(x);
+}
+
+// An offset in a block: an int, not negative (ValueError), as a size_t.
+std::size_t to_offset(PyObject* offset) {
+  PyObject* index = PyNumber_Index(offset);
+  if (index == nullptr) throw py::error_already_set();
+  const Py_ssize_t x = PyNumber_AsSsize_t(index, PyExc_OverflowError);
+  Py_DECREF(index);
+  if (x == -1 && PyErr_Occurred()) throw py::error_already_set();
+  if (x < 0) throw py::value_error("offset " + std::to_string(x) + " is negative");
+  return static_cast<std::size_t>(x);
+}
+
+// The operation's values, converted; `values` holds atomic_op_info(op).values objects.
+struct AtomicArgs {
+  std::int64_t first = 0;
+  std::int64_t second = 0;
+};
+AtomicArgs to_atomic_args(AtomicOp op, PyObject* const* values) {
+  const char* name = atomic_op_info(op).name;
+  AtomicArgs out;
+  if (op == AtomicOp::compare_exchange) {
+    out.first = to_int64(values[0], name, "expected");
+    out.second = to_int64(values[1], name, "desired");
+  } else if (op != AtomicOp::load) {
+    out.first = to_int64(values[0], name, op == AtomicOp::fetch_add ? "delta" : "value");
+  }
+  return out;
+}
+
+// Runs `op` on `a`; `translate` runs a call that may throw a libshm error (read_only) with the
+// module's error mapping. Returns a new reference:
+//   load -> the value; store -> None; exchange -> the value replaced;
+//   compare_exchange -> (True, expected) if it swapped, else (False, the value found);
+//   fetch_add -> the value before. fetch_add refuses (OverflowError, nothing written) a sum
+//   outside int64 where C++'s fetch_add wraps: a compare-and-exchange loop, still lock-free.
+template <class Translate>
+py::object run_atomic(const shm::AtomicInt64& a, AtomicOp op, const AtomicArgs& args,
+                      Translate&& translate) {
+  switch (op) {
+    case AtomicOp::load:
+      return py::int_(a.load());
+    case AtomicOp::store:
+      translate([&] { a.store(args.first); });
+      return py::none();
+    case AtomicOp::exchange:
+      return py::int_(translate([&] { return a.exchange(args.first); }));
+    case AtomicOp::compare_exchange: {
+      std::int64_t found = args.first;
+      const bool swapped = translate([&] { return a.compare_exchange(found, args.second); });
+      return py::make_tuple(py::bool_(swapped), py::int_(found));
+    }
+    case AtomicOp::fetch_add: {
+      std::int64_t before = a.load();
+      for (;;) {
+        std::int64_t sum = 0;
+        if (__builtin_add_overflow(before, args.first, &sum)) {
+          PyErr_Format(PyExc_OverflowError,
+                       "atomic_fetch_add: %lld + %lld is outside the int64 range; the value "
+                       "is unchanged",
+                       static_cast<long long>(before), static_cast<long long>(args.first));
+          throw py::error_already_set();
+        }
+        if (translate([&] { return a.compare_exchange(before, sum); })) break;
+      }
+      return py::int_(before);
+    }
+  }
+  return py::none();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -524,6 +640,46 @@ PyObject* list_index(PyObject* self, PyObject* value) noexcept {
   return nullptr;
 }
 
+// sl.atomic_*(index, ...): run_atomic on int item `index` (ShareableList::atomic_int64: the
+// list's index rules, IndexError, TypeError for an item that is not an int), in C with
+// METH_FASTCALL, so that a call costs no Python frame and no argument tuple.
+template <AtomicOp op>
+PyObject* list_atomic(PyObject* self, PyObject* const* args, Py_ssize_t nargs) noexcept {
+  const AtomicOpInfo info = atomic_op_info(op);
+  if (nargs != 1 + info.values) {
+    PyErr_Format(PyExc_TypeError, "%s() takes exactly %d arguments (%zd given)", info.name,
+                 1 + info.values, nargs);
+    return nullptr;
+  }
+  try {
+    shm::ShareableList* list = as_list(self)->list;
+    if (list == nullptr) throw py::type_error("this ShareableList has no block");
+    Py_ssize_t i = 0;
+    if (!fast_index(args[0], i)) i = to_index(args[0]);
+    const AtomicArgs values = to_atomic_args(op, args + 1);
+    const auto translate = [&](auto&& f) {
+      return translated(list->name(), "index out of range", std::forward<decltype(f)>(f));
+    };
+    const shm::AtomicInt64 a = translate([&] { return list->atomic_int64(i); });
+    return run_atomic(a, op, values, translate).release().ptr();
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (const py::builtin_exception& e) {
+    e.set_error();
+  } catch (const std::bad_alloc&) {
+    PyErr_NoMemory();
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_SystemError, e.what());
+  }
+  return nullptr;
+}
+
+// METH_FASTCALL's function, as PyMethodDef stores it.
+template <AtomicOp op>
+PyCFunction list_atomic_method() noexcept {
+  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&list_atomic<op>));
+}
+
 PyMethodDef list_methods[] = {
     // Called by ShareableList.count and .index (libshm/__init__.py), which keep the stdlib's
     // signatures and so its TypeErrors for bad calls.
@@ -531,6 +687,19 @@ PyMethodDef list_methods[] = {
      "The stdlib's count loop, in C."},
     {"_index", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&list_index)), METH_O,
      "The stdlib's index loop, in C."},
+    {"atomic_load", list_atomic_method<AtomicOp::load>(), METH_FASTCALL,
+     "atomic_load(index) -> int: int item `index`, read atomically (sequentially consistent)."},
+    {"atomic_store", list_atomic_method<AtomicOp::store>(), METH_FASTCALL,
+     "atomic_store(index, value): writes int `value` to int item `index` atomically."},
+    {"atomic_exchange", list_atomic_method<AtomicOp::exchange>(), METH_FASTCALL,
+     "atomic_exchange(index, value) -> int: writes `value`, returns the value it replaced."},
+    {"atomic_compare_exchange", list_atomic_method<AtomicOp::compare_exchange>(), METH_FASTCALL,
+     "atomic_compare_exchange(index, expected, desired) -> (swapped, current): writes `desired` "
+     "if item `index` holds `expected`; `current` is the value compared (== expected when "
+     "swapped)."},
+    {"atomic_fetch_add", list_atomic_method<AtomicOp::fetch_add>(), METH_FASTCALL,
+     "atomic_fetch_add(index, delta) -> int: adds `delta`, returns the value before; "
+     "OverflowError (nothing written) for a result outside int64."},
     {nullptr, nullptr, 0, nullptr},
 };
 
@@ -676,6 +845,28 @@ PYBIND11_MODULE(_core, m) {
     q_range_message = py::str(e.value()).cast<std::string>();
   }
 
+  // SharedMemory.atomic_*(offset, ...), which libshm/__init__.py's methods call.
+  const auto block_atomic = [](AtomicOp op) {
+    return [op](Handle& h, const py::args& args) -> py::object {
+      const AtomicOpInfo info = atomic_op_info(op);
+      if (args.size() != static_cast<std::size_t>(1 + info.values)) {
+        throw py::type_error(std::string(info.name) + "() takes exactly " +
+                             std::to_string(1 + info.values) + " arguments (" +
+                             std::to_string(args.size()) + " given)");
+      }
+      shm::SharedMemory& block = h.block();
+      const std::size_t offset = to_offset(args[0].ptr());
+      std::vector<PyObject*> values;
+      for (std::size_t k = 1; k < args.size(); ++k) values.push_back(args[k].ptr());
+      const AtomicArgs converted = to_atomic_args(op, values.data());
+      const auto translate = [&](auto&& f) {
+        return translated(block.name(), "", std::forward<decltype(f)>(f));
+      };
+      const shm::AtomicInt64 a = translate([&] { return shm::atomic_int64(block, offset); });
+      return run_atomic(a, op, converted, translate);
+    };
+  };
+
   py::class_<Handle>(m, "Handle", py::custom_type_setup([](PyHeapTypeObject* heap_type) {
                        heap_type->as_buffer.bf_getbuffer = &Handle::get_buffer;
                        heap_type->as_buffer.bf_releasebuffer = &Handle::release_buffer;
@@ -792,7 +983,13 @@ PYBIND11_MODULE(_core, m) {
           },
           py::arg("position"),
           "The stored format string of one item (the stdlib's private "
-          "_get_packing_format).");
+          "_get_packing_format).")
+      // --- atomic operations on the int64 at an offset (SharedMemory.atomic_*)
+      .def("atomic_load", block_atomic(AtomicOp::load))
+      .def("atomic_store", block_atomic(AtomicOp::store))
+      .def("atomic_exchange", block_atomic(AtomicOp::exchange))
+      .def("atomic_compare_exchange", block_atomic(AtomicOp::compare_exchange))
+      .def("atomic_fetch_add", block_atomic(AtomicOp::fetch_add));
 
   m.add_object("_ListBase", make_list_type());
   m.def("_bind_direct_slots", &bind_direct_slots, py::arg("cls"),
