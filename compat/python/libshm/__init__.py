@@ -552,6 +552,96 @@ class ShareableList(_ListBase):
 _bind_direct_slots(ShareableList)
 
 
+# --- multiprocessing's locks for C++ -------------------------------------------------------------
+# A Lock, RLock, Semaphore, BoundedSemaphore, Condition or Event of a spawn or forkserver context
+# is a set of POSIX named semaphores; spawn's ForkingPickler writes each SemLock as (handle,
+# kind, maxvalue, name), which any process can unpickle to the same semaphores
+# (_multiprocessing.SemLock._rebuild opens them by name). share() writes those bytes outside
+# spawning, for a C++ process (shm::Lock::from_pickle and its siblings, libshm/sync.hpp) or any
+# Python process (pickle.loads, stdlib only).
+
+# The exact RuntimeError of CPython 3.12+'s SemLock.__getstate__; share() raises it on every
+# version (before 3.12 the stdlib would write a pickle naming a semaphore unlinked long ago).
+_FORK_CONTEXT_MESSAGE = ("A SemLock created in a fork context is being shared with a process "
+                         "in a spawn context. This is not supported. Please use the same context "
+                         "to create multiprocessing objects and Process.")
+
+
+def _shareable_types():
+    from multiprocessing import synchronize
+    return (synchronize.Lock, synchronize.RLock, synchronize.Semaphore,
+            synchronize.BoundedSemaphore, synchronize.Condition, synchronize.Event)
+
+
+class _NotStartingAProcess:
+    """What share() sets as the spawning Popen: SemLock.__getstate__ on POSIX only asks whether
+    there is one. Anything that would hand a file descriptor to a starting child (a Barrier's
+    or Array's heap, a Connection) asks it for more, and is refused."""
+
+    def _refuse(self, *args):
+        raise TypeError("libshm.share: this object holds a file descriptor, which only a "
+                        "process being started can receive")
+
+    duplicate_for_child = DupFd = _refuse
+
+
+def _forking_pickler():
+    from multiprocessing import reduction, synchronize
+
+    class Pickler(reduction.ForkingPickler):
+        # Called for every object before it is pickled; None leaves the pickle unchanged.
+        def persistent_id(self, obj):
+            if isinstance(obj, synchronize.SemLock) and (
+                    obj._semlock.name is None or getattr(obj, "_is_fork_ctx", False)):
+                raise RuntimeError(_FORK_CONTEXT_MESSAGE)
+            return None
+    return Pickler
+
+
+def share(obj):
+    """The bytes spawn's pickler writes for `obj`, a multiprocessing Lock, RLock, Semaphore,
+    BoundedSemaphore, Condition or Event of a spawn or forkserver context, made outside
+    spawning (the stdlib's pickle.dumps refuses: "... should only be shared between processes
+    through inheritance").
+
+    Hand them to a C++ process (shm::Lock::from_pickle and its siblings, libshm/sync.hpp), or
+    to any Python process, which gets the object back with the stdlib's pickle.loads(data): the
+    same semaphores, so acquire/release, set/wait, notify act on the same object everywhere.
+    They name the semaphores, which live as long as the object's creator keeps them (its
+    finalizer or resource tracker unlinks them): take the object before the creator drops it.
+    Pickle protocol: the running CPython's default, as spawn's (4 on 3.8 - 3.13).
+
+    An object of a fork context raises the RuntimeError of CPython 3.12+ on every version (its
+    semaphores were unlinked when it was made: nothing can open them by name); any other
+    object a TypeError."""
+    if not isinstance(obj, _shareable_types()):
+        raise TypeError("libshm.share takes a multiprocessing Lock, RLock, Semaphore, "
+                        "BoundedSemaphore, Condition or Event, not %s" % type(obj).__name__)
+    from multiprocessing import context
+    previous = context.get_spawning_popen()
+    context.set_spawning_popen(_NotStartingAProcess())
+    try:
+        return bytes(_forking_pickler().dumps(obj))
+    finally:
+        context.set_spawning_popen(previous)
+
+
+def semaphore_name(lock):
+    """The name of the POSIX semaphore of a multiprocessing Lock, RLock, Semaphore or
+    BoundedSemaphore of a spawn or forkserver context ("/mp-..."), which C++ opens with
+    shm::Lock::attach(name) or shm::Semaphore::attach(name): the stdlib keeps it in a private
+    attribute. A fork-context object raises share()'s RuntimeError (its semaphore has no name
+    any more); any other object a TypeError."""
+    from multiprocessing import synchronize
+    if not isinstance(lock, synchronize.SemLock):
+        raise TypeError("libshm.semaphore_name takes a multiprocessing Lock, RLock, Semaphore "
+                        "or BoundedSemaphore, not %s" % type(lock).__name__)
+    name = lock._semlock.name
+    if name is None or getattr(lock, "_is_fork_ctx", False):
+        raise RuntimeError(_FORK_CONTEXT_MESSAGE)
+    return name
+
+
 # --- numpy arrays in blocks ----------------------------------------------------------------------
 # A block made by ndarray() is numpy's .npy file in shared memory, byte for byte the one C++'s
 # shm::NpyArray::create writes (docs/format.md, "numpy arrays: the .npy header"). numpy is
