@@ -99,6 +99,14 @@ one counter without a lock):
 * Atomic only against other atomic operations: a plain sl[i] = v (the stdlib's zeroes the slot
   before it writes) between another process's atomic read and write loses one of the updates.
 
+Handing a multiprocessing lock to another process outside spawning: share(obj) returns the
+bytes spawn's pickler writes for a Lock, RLock, Semaphore, BoundedSemaphore, Condition or Event
+of a spawn or forkserver context (the stdlib's pickle.dumps refuses outside spawning), for a C++
+process (shm::Lock::from_pickle, libshm/sync.hpp) or any Python process, where the stdlib's
+pickle.loads(data) gives back the same object on the same semaphores; semaphore_name(lock) the
+name of one lock's semaphore (for shm::Lock::attach). Fork-context objects raise CPython 3.12+'s
+RuntimeError on every version (their semaphores have no name any more).
+
 Beyond the stdlib, with numpy (imported on first use; `import libshm` does not need it):
 ndarray(shape, dtype, order, name) makes a numpy array in a new block that starts with numpy's
 .npy header (the one C++'s shm::NpyArray writes), attach_ndarray(name) finds the array in such
