@@ -128,6 +128,7 @@ from multiprocessing import resource_tracker
 
 from ._core import Handle as _Handle
 from ._core import LayoutError
+from ._core import _BlockBase
 from ._core import _ListBase
 from ._core import _bind_direct_slots
 from ._core import unlink_block as _unlink_block
@@ -195,11 +196,12 @@ def _make_filename():
     return _SHM_NAME_PREFIX + secrets.token_hex(nbytes)
 
 
-class SharedMemory:
+class SharedMemory(_BlockBase):
     """Creates a new shared memory block or attaches to an existing one.
 
     As multiprocessing.shared_memory.SharedMemory (3.13); see the module docstring for the
     deliberate differences. `buf` is a writable memoryview of the mapping itself (no copy).
+    The atomic_* methods (module docstring, "Atomic operations") are _BlockBase's, in C.
     """
 
     # Defaults, so that close() and __del__ work on a half-constructed object.
@@ -310,30 +312,6 @@ class SharedMemory:
             self._buf = None
         if self._core is not None:
             self._core.close()  # BufferError while a view of the mapping is alive
-
-    # Atomic operations on the int64 at `offset` (native byte order, 8-byte aligned, inside
-    # the block), in C++ (shm::AtomicInt64): see the module docstring, "Atomic operations".
-    def atomic_load(self, offset):
-        "The int64 at `offset`, read atomically."
-        return self._core.atomic_load(offset)
-
-    def atomic_store(self, offset, value):
-        "Writes int `value` (OverflowError outside int64) at `offset` atomically."
-        return self._core.atomic_store(offset, value)
-
-    def atomic_exchange(self, offset, value):
-        "Writes `value` at `offset` and returns the value it replaced, in one atomic step."
-        return self._core.atomic_exchange(offset, value)
-
-    def atomic_compare_exchange(self, offset, expected, desired):
-        """If the int64 at `offset` is `expected`, writes `desired`: returns (swapped, current),
-        `current` being the value compared (equal to `expected` when swapped)."""
-        return self._core.atomic_compare_exchange(offset, expected, desired)
-
-    def atomic_fetch_add(self, offset, delta):
-        """Adds `delta` to the int64 at `offset` and returns the value before, atomically;
-        OverflowError, nothing written, if the sum leaves int64 (C++ wraps)."""
-        return self._core.atomic_fetch_add(offset, delta)
 
     def unlink(self):
         """Requests that the underlying shared memory block be destroyed.

@@ -640,11 +640,13 @@ PyObject* list_index(PyObject* self, PyObject* value) noexcept {
   return nullptr;
 }
 
-// sl.atomic_*(index, ...): run_atomic on int item `index` (ShareableList::atomic_int64: the
-// list's index rules, IndexError, TypeError for an item that is not an int), in C with
-// METH_FASTCALL, so that a call costs no Python frame and no argument tuple.
-template <AtomicOp op>
-PyObject* list_atomic(PyObject* self, PyObject* const* args, Py_ssize_t nargs) noexcept {
+// The atomic methods of both classes, in C with METH_FASTCALL so that a call costs no Python
+// frame and no argument tuple: sl.atomic_*(index, ...) on _ListBase (ShareableList::atomic_int64:
+// the list's index rules, IndexError, TypeError for an item that is not an int) and
+// shm.atomic_*(offset, ...) on _BlockBase (shm::atomic_int64 on the block of the instance's
+// `_core` handle). `Target` gives the AtomicInt64 for self and the first argument, translated.
+template <AtomicOp op, class Target>
+PyObject* atomic_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs) noexcept {
   const AtomicOpInfo info = atomic_op_info(op);
   if (nargs != 1 + info.values) {
     PyErr_Format(PyExc_TypeError, "%s() takes exactly %d arguments (%zd given)", info.name,
@@ -652,15 +654,12 @@ PyObject* list_atomic(PyObject* self, PyObject* const* args, Py_ssize_t nargs) n
     return nullptr;
   }
   try {
-    shm::ShareableList* list = as_list(self)->list;
-    if (list == nullptr) throw py::type_error("this ShareableList has no block");
-    Py_ssize_t i = 0;
-    if (!fast_index(args[0], i)) i = to_index(args[0]);
+    Target target(self, args[0]);
     const AtomicArgs values = to_atomic_args(op, args + 1);
     const auto translate = [&](auto&& f) {
-      return translated(list->name(), "index out of range", std::forward<decltype(f)>(f));
+      return translated(target.name(), target.index_message(), std::forward<decltype(f)>(f));
     };
-    const shm::AtomicInt64 a = translate([&] { return list->atomic_int64(i); });
+    const shm::AtomicInt64 a = translate([&] { return target.make(); });
     return run_atomic(a, op, values, translate).release().ptr();
   } catch (py::error_already_set& e) {
     e.restore();
@@ -674,11 +673,77 @@ PyObject* list_atomic(PyObject* self, PyObject* const* args, Py_ssize_t nargs) n
   return nullptr;
 }
 
-// METH_FASTCALL's function, as PyMethodDef stores it.
-template <AtomicOp op>
-PyCFunction list_atomic_method() noexcept {
-  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&list_atomic<op>));
+// Int item `index` of a _ListBase.
+class ListItemTarget {
+ public:
+  ListItemTarget(PyObject* self, PyObject* index) : list_(as_list(self)->list) {
+    if (list_ == nullptr) throw py::type_error("this ShareableList has no block");
+    if (!fast_index(index, i_)) i_ = to_index(index);
+  }
+  [[nodiscard]] const std::string& name() const { return list_->name(); }
+  [[nodiscard]] static const char* index_message() { return "index out of range"; }
+  [[nodiscard]] shm::AtomicInt64 make() const { return list_->atomic_int64(i_); }
+
+ private:
+  shm::ShareableList* list_;  // the instance's list
+  Py_ssize_t i_ = 0;          // the index, as given (negative from the end)
+};
+
+// The int64 at `offset` of the block of a _BlockBase (libshm.SharedMemory's `_core`).
+class BlockOffsetTarget {
+ public:
+  BlockOffsetTarget(PyObject* self, PyObject* offset) {
+    PyObject* core = PyObject_GetAttr(self, str_core);
+    if (core == nullptr) throw py::error_already_set();
+    core_ = py::reinterpret_steal<py::object>(core);
+    // One cast: pybind11 finds the type by a hash of its name each time.
+    try {
+      block_ = &core_.cast<Handle&>().block();
+    } catch (const py::cast_error&) {
+      throw py::type_error("operation on a shared memory block that was never opened");
+    }
+    offset_ = to_offset(offset);
+  }
+  [[nodiscard]] const std::string& name() const { return block_->name(); }
+  [[nodiscard]] static const char* index_message() { return ""; }
+  [[nodiscard]] shm::AtomicInt64 make() const { return shm::atomic_int64(*block_, offset_); }
+
+ private:
+  py::object core_;                     // the instance's Handle, held for the call
+  shm::SharedMemory* block_ = nullptr;  // its block
+  std::size_t offset_ = 0;              // the byte offset in the block
+};
+
+// atomic_method as PyMethodDef stores it.
+template <AtomicOp op, class Target>
+PyCFunction atomic_method_entry() noexcept {
+  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&atomic_method<op, Target>));
 }
+
+// The five methods' entries of one class, with their docstrings; `unit` is "index" or "offset".
+#define LIBSHM_ATOMIC_METHODS(Target, where)                                                 \
+  {"atomic_load", atomic_method_entry<AtomicOp::load, Target>(), METH_FASTCALL,              \
+   "atomic_load(" where ") -> int: the int64 at " where ", read atomically."},               \
+      {"atomic_store", atomic_method_entry<AtomicOp::store, Target>(), METH_FASTCALL,        \
+       "atomic_store(" where                                                                 \
+       ", value): writes int `value` atomically (OverflowError outside "                     \
+       "int64)."},                                                                           \
+      {"atomic_exchange", atomic_method_entry<AtomicOp::exchange, Target>(), METH_FASTCALL,  \
+       "atomic_exchange(" where                                                              \
+       ", value) -> int: writes `value`, returns the value it "                              \
+       "replaced, in one atomic step."},                                                     \
+      {"atomic_compare_exchange", atomic_method_entry<AtomicOp::compare_exchange, Target>(), \
+       METH_FASTCALL,                                                                        \
+       "atomic_compare_exchange(" where                                                      \
+       ", expected, desired) -> (swapped, current): writes "                                 \
+       "`desired` if the value is `expected`; `current` is the value compared (== expected " \
+       "when swapped)."},                                                                    \
+  {                                                                                          \
+    "atomic_fetch_add", atomic_method_entry<AtomicOp::fetch_add, Target>(), METH_FASTCALL,   \
+        "atomic_fetch_add(" where                                                            \
+        ", delta) -> int: adds `delta`, returns the value before, "                          \
+        "atomically; OverflowError, nothing written, for a sum outside int64."               \
+  }
 
 PyMethodDef list_methods[] = {
     // Called by ShareableList.count and .index (libshm/__init__.py), which keep the stdlib's
@@ -687,19 +752,7 @@ PyMethodDef list_methods[] = {
      "The stdlib's count loop, in C."},
     {"_index", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&list_index)), METH_O,
      "The stdlib's index loop, in C."},
-    {"atomic_load", list_atomic_method<AtomicOp::load>(), METH_FASTCALL,
-     "atomic_load(index) -> int: int item `index`, read atomically (sequentially consistent)."},
-    {"atomic_store", list_atomic_method<AtomicOp::store>(), METH_FASTCALL,
-     "atomic_store(index, value): writes int `value` to int item `index` atomically."},
-    {"atomic_exchange", list_atomic_method<AtomicOp::exchange>(), METH_FASTCALL,
-     "atomic_exchange(index, value) -> int: writes `value`, returns the value it replaced."},
-    {"atomic_compare_exchange", list_atomic_method<AtomicOp::compare_exchange>(), METH_FASTCALL,
-     "atomic_compare_exchange(index, expected, desired) -> (swapped, current): writes `desired` "
-     "if item `index` holds `expected`; `current` is the value compared (== expected when "
-     "swapped)."},
-    {"atomic_fetch_add", list_atomic_method<AtomicOp::fetch_add>(), METH_FASTCALL,
-     "atomic_fetch_add(index, delta) -> int: adds `delta`, returns the value before; "
-     "OverflowError (nothing written) for a result outside int64."},
+    LIBSHM_ATOMIC_METHODS(ListItemTarget, "index"),
     {nullptr, nullptr, 0, nullptr},
 };
 
@@ -822,6 +875,35 @@ py::object make_list_type() {
   return type;
 }
 
+// _BlockBase: the stateless C base of libshm.SharedMemory, for its atomic methods (a Python
+// method calling a pybind11 one cost 6x the C call: 630 ns against 100 ns, CPython 3.13).
+PyMethodDef block_methods[] = {
+    LIBSHM_ATOMIC_METHODS(BlockOffsetTarget, "offset"),
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyType_Slot block_slots[] = {
+    {Py_tp_doc, const_cast<char*>("Base of libshm.SharedMemory: its atomic methods in C.")},
+    {Py_tp_new, reinterpret_cast<void*>(&PyType_GenericNew)},
+    {Py_tp_methods, block_methods},
+    {0, nullptr},
+};
+
+PyType_Spec block_spec = {
+    "libshm._core._BlockBase",
+    static_cast<int>(sizeof(PyObject)),
+    0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    block_slots,
+};
+
+// Creates _BlockBase (after make_list_type, which interns "_core").
+py::object make_block_type() {
+  auto type = py::reinterpret_steal<py::object>(PyType_FromSpec(&block_spec));
+  if (!type) throw py::error_already_set();
+  return type;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -844,28 +926,6 @@ PYBIND11_MODULE(_core, m) {
   } catch (py::error_already_set& e) {
     q_range_message = py::str(e.value()).cast<std::string>();
   }
-
-  // SharedMemory.atomic_*(offset, ...), which libshm/__init__.py's methods call.
-  const auto block_atomic = [](AtomicOp op) {
-    return [op](Handle& h, const py::args& args) -> py::object {
-      const AtomicOpInfo info = atomic_op_info(op);
-      if (args.size() != static_cast<std::size_t>(1 + info.values)) {
-        throw py::type_error(std::string(info.name) + "() takes exactly " +
-                             std::to_string(1 + info.values) + " arguments (" +
-                             std::to_string(args.size()) + " given)");
-      }
-      shm::SharedMemory& block = h.block();
-      const std::size_t offset = to_offset(args[0].ptr());
-      std::vector<PyObject*> values;
-      for (std::size_t k = 1; k < args.size(); ++k) values.push_back(args[k].ptr());
-      const AtomicArgs converted = to_atomic_args(op, values.data());
-      const auto translate = [&](auto&& f) {
-        return translated(block.name(), "", std::forward<decltype(f)>(f));
-      };
-      const shm::AtomicInt64 a = translate([&] { return shm::atomic_int64(block, offset); });
-      return run_atomic(a, op, converted, translate);
-    };
-  };
 
   py::class_<Handle>(m, "Handle", py::custom_type_setup([](PyHeapTypeObject* heap_type) {
                        heap_type->as_buffer.bf_getbuffer = &Handle::get_buffer;
@@ -983,15 +1043,10 @@ PYBIND11_MODULE(_core, m) {
           },
           py::arg("position"),
           "The stored format string of one item (the stdlib's private "
-          "_get_packing_format).")
-      // --- atomic operations on the int64 at an offset (SharedMemory.atomic_*)
-      .def("atomic_load", block_atomic(AtomicOp::load))
-      .def("atomic_store", block_atomic(AtomicOp::store))
-      .def("atomic_exchange", block_atomic(AtomicOp::exchange))
-      .def("atomic_compare_exchange", block_atomic(AtomicOp::compare_exchange))
-      .def("atomic_fetch_add", block_atomic(AtomicOp::fetch_add));
+          "_get_packing_format).");
 
   m.add_object("_ListBase", make_list_type());
+  m.add_object("_BlockBase", make_block_type());
   m.def("_bind_direct_slots", &bind_direct_slots, py::arg("cls"),
         "Points a _ListBase subclass's sequence slots at _ListBase's C functions where it does "
         "not override them (libshm.ShareableList calls it once).");
