@@ -720,7 +720,8 @@ PyCFunction atomic_method_entry() noexcept {
   return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&atomic_method<op, Target>));
 }
 
-// The five methods' entries of one class, with their docstrings; `unit` is "index" or "offset".
+// The five methods' entries of one class, with their docstrings; `where` is "index" or "offset"
+// (a macro for the string literals the docstrings are concatenated from).
 #define LIBSHM_ATOMIC_METHODS(Target, where)                                                 \
   {"atomic_load", atomic_method_entry<AtomicOp::load, Target>(), METH_FASTCALL,              \
    "atomic_load(" where ") -> int: the int64 at " where ", read atomically."},               \
