@@ -36,9 +36,10 @@ AtomicInt64 atomic_int64(SharedMemory& block, std::size_t offset);
 /// Atomic, sequentially consistent operations on one int64 of a block: made by
 /// shm::atomic_int64(block, offset) or ShareableList::atomic_int64(index).
 ///
-/// A small handle, copyable, that points into the block's mapping: it is valid while the
-/// SharedMemory (or ShareableList) it was made from stays open and is not moved; using it after
-/// that is undefined behaviour, as using a pointer into buf() is. Arithmetic wraps as two's
+/// A small handle, copyable, that points into the block's mapping: it is valid while that
+/// mapping is, until the SharedMemory (or ShareableList) it was made from, or the one that was
+/// moved from it, is closed or destroyed; using it after that is undefined behaviour, as using a
+/// pointer into buf() is. Arithmetic wraps as two's
 /// complement (std::atomic_ref's fetch_add: 2^63 - 1 + 1 is -2^63), in every process alike.
 class AtomicInt64 {
  public:
