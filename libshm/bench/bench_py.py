@@ -282,6 +282,68 @@ class Bench:
                 self.drop(block)
         self.attempt("bulk.read", bulk)
 
+    def atomic_ops(self):
+        """The module's atomic fetch-add (a list's int item, a block's word) against an
+        increment under a multiprocessing.Lock (sl[i] += 1, the stdlib's way to count across
+        processes), uncontended and with two processes at once (*.contended2: elapsed time per
+        addition in each process, like libshm_bench's two threads)."""
+        import multiprocessing as mp
+        lock = mp.Lock()
+        atomic = hasattr(self.SL, "atomic_fetch_add")  # the stdlib has no atomic operations
+
+        def run():
+            sl = self.new_list([0] * ITEMS_PER_LIST)
+            block = self.SM(name=self.names(), create=True, size=PAGE)
+            self.created.append(block)
+            try:
+                env = {"sl": sl, "lock": lock, "block": block}
+                ops = [("atomic.locked_increment", "with lock:\n    sl[%d] += 1" % ITEM_INDEX)]
+                if atomic:
+                    ops += [("atomic.fetch_add.list", "sl.atomic_fetch_add(%d, 1)" % ITEM_INDEX),
+                            ("atomic.fetch_add.block", "block.atomic_fetch_add(64, 1)")]
+                for op, stmt in ops:
+                    self.attempt(op, lambda: self.time_stmt(op, stmt, env))
+                    if op in self.results:
+                        self.attempt(op + ".contended2", lambda: self.time_contended(
+                            op + ".contended2", stmt, env, self.results[op]))
+            finally:
+                del sl
+                self.cleanup()
+        self.attempt("atomic.locked_increment", run)
+
+    def time_contended(self, op, stmt, env, alone, processes=2):
+        """Elapsed seconds per execution of `stmt` in each of `processes` forked processes
+        running it at once (best of the repeats; each process's count is sized from `alone`,
+        the uncontended time, for about 0.1 s)."""
+        import multiprocessing as mp
+        ctx = mp.get_context("fork")
+        count = max(1000, int(0.1 / max(alone, 1e-9)))
+        code = compile("for _ in range(%d):\n" % count +
+                       "".join("    " + line + "\n" for line in stmt.splitlines()), op, "exec")
+        best = None
+        for _ in range(max(1, min(self.repeats, 3))):
+            start = ctx.Event()
+            results = ctx.SimpleQueue()
+
+            def work():
+                start.wait()
+                t = time.perf_counter()
+                exec(code, dict(env))
+                results.put(time.perf_counter() - t)
+            procs = [ctx.Process(target=work) for _ in range(processes)]
+            for p in procs:
+                p.start()
+            start.set()
+            times = [results.get() for _ in procs]
+            for p in procs:
+                p.join()
+                if p.exitcode != 0:
+                    raise RuntimeError("a contending process failed (exit %s)" % p.exitcode)
+            per = sum(times) / len(times) / count
+            best = per if best is None else min(best, per)
+        self.results[op] = best
+        return best
+
     def scaling(self):
         for kind, timed in (("create", self.time_create), ("attach", self.time_attach),
                             ("iterate", self.time_iterate)):
@@ -371,7 +433,7 @@ def main():
                       time.process_time if args.clock == "cpu" else time.perf_counter)
         started = time.perf_counter()
         groups = [("get.", bench.item_ops), ("list.", bench.list_ops), ("shm.", bench.block_ops),
-                  ("bulk.", bench.bulk_ops)]
+                  ("bulk.", bench.bulk_ops), ("atomic.", bench.atomic_ops)]
         if not args.no_scaling:
             groups.append(("scale.", bench.scaling))
         try:

@@ -15,4 +15,8 @@ void register_block_benchmarks();
 /// loop over double* (bench_array.cpp).
 void register_array_benchmarks();
 
+/// Atomic fetch-add on an int64 in a block and in a list's int slot, uncontended and by two
+/// threads, against std::atomic on private memory (bench_atomic.cpp).
+void register_atomic_benchmarks();
+
 }  // namespace shm::bench

@@ -94,7 +94,9 @@ def load_cpp(path, clock):
             continue
         op, _, impl = b["name"].partition("/")
         impl = impl.split("/")[0]  # drop any "/repeats:N" suffix
-        seconds = b[field] * UNIT_SECONDS[b.get("time_unit", "ns")]
+        # Multi-threaded runs (UseRealTime: "/real_time" in the name) are elapsed time.
+        timed = "real_time" if "/real_time" in b["name"] else field
+        seconds = b[timed] * UNIT_SECONDS[b.get("time_unit", "ns")]
         cell = out.setdefault(op, {})
         key = {"libshm": "cpp", "libshm_untracked": "cpp_untracked"}.get(impl, impl)
         cell[key] = min(cell.get(key, math.inf), seconds)
@@ -311,6 +313,50 @@ class Report:
             rows.append([label, self.cell(v, raw if impl != "raw" else None) + per_element])
         return table(["sum of %s `<f8` elements" % (f"{n:,}" if n else "100,000,000"),
                       "time (× the raw loop)"], rows)
+
+    def atomic_table(self):
+        """Atomic fetch-add (issue 24): C++ and the module, against a Lock-protected increment."""
+        rows = []
+        alone_ref = self.c("atomic.fetch_add.block")
+        for op, impl, label in (
+                ("atomic.fetch_add.private", "std", "reference: `std::atomic<int64_t>::fetch_add` "
+                                                    "on private memory"),
+                ("atomic.fetch_add.block", "cpp", "`shm::atomic_int64(block, 64).fetch_add(1)`, "
+                                                  "handle made once"),
+                ("atomic.fetch_add.list", "cpp", "`list.atomic_int64(50).fetch_add(1)`, handle made "
+                                                 "once"),
+                ("atomic.fetch_add.list_each_call", "cpp", "`list.atomic_int64(50).fetch_add(1)`, "
+                                                           "handle made on every call")):
+            alone = self.c(op, impl)
+            if op == "atomic.fetch_add.block":
+                both = self.c("atomic.fetch_add.contended2")
+            elif op == "atomic.fetch_add.private":
+                both = self.c("atomic.fetch_add.contended2", "std")
+            else:
+                both = None
+            rows.append(["C++ " + label, self.cell(alone, alone_ref if impl != "cpp" or
+                                                    op != "atomic.fetch_add.block" else None),
+                         "%s (2 threads)" % fmt_time(both) if both else "—"])
+        module_ref = self.p(self.module, "atomic.fetch_add.list")
+        specs = []
+        if self.module is not None:
+            specs += [(self.module, "atomic.fetch_add.list", "`sl.atomic_fetch_add(50, 1)`"),
+                      (self.module, "atomic.fetch_add.block", "`shm.atomic_fetch_add(64, 1)`"),
+                      (self.module, "atomic.locked_increment",
+                       "`with lock: sl[50] += 1` (multiprocessing.Lock)")]
+        for run in self.stdlib_runs:
+            specs.append((run, "atomic.locked_increment",
+                          "`with lock: sl[50] += 1` (multiprocessing.Lock)"))
+        for run, op, label in specs:
+            who = "libshm py" if run["impl"] == "libshm" else "stdlib"
+            alone = self.p(run, op)
+            both = self.p(run, op + ".contended2")
+            rows.append(["%s %s: %s" % (who, run["python"], label),
+                         self.cell(alone, module_ref if op != "atomic.fetch_add.list" or
+                                   run["impl"] != "libshm" else None),
+                         "%s (2 processes)" % fmt_time(both) if both else "—"])
+        return table(["operation", "alone (×: C++ rows ÷ the block fetch_add, Python rows ÷ the "
+                      "module's sl.atomic_fetch_add)", "two at once, per addition in each"], rows)
 
     def module_table(self):
         """The module against the stdlib under the same interpreter."""
@@ -834,6 +880,17 @@ def main():
         "volatile loads of the slots.")
     add("")
     add(report.typed_table())
+    add("")
+    add("## Atomic fetch-add")
+    add("")
+    add("An int64 in a block incremented by one (`libshm/atomic.hpp`; the module's "
+        "`atomic_fetch_add`), sequentially consistent, against the way the stdlib can count "
+        "across processes: an increment under a `multiprocessing.Lock` (a POSIX semaphore). "
+        "\"Two at once\" is elapsed time per addition in each of two threads (C++) or forked "
+        "processes (Python) adding to the same integer at the same time, the cache line "
+        "moving between the cores on every addition.")
+    add("")
+    add(report.atomic_table())
     add("")
     add("## numpy arrays in a block")
     add("")

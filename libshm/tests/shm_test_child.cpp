@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "libshm/array.hpp"
+#include "libshm/atomic.hpp"
 #include "libshm/item.hpp"
 #include "libshm/pickle.hpp"
 #include "libshm/shareable_list.hpp"
@@ -372,6 +373,16 @@ int main(int argc, char** argv) {
       list.set(1, std::int64_t{42});
       list.set(2, shm::None{});
       list.set(3, shm::Bytes{"end"});
+      return 0;
+    }
+    if (command == "list-fetch-add") {
+      // Adds 1 to int item 0 of list `name`, SIZE times, atomically (another process may be
+      // adding too); prints the value after its last addition.
+      auto list = shm::ShareableList::attach(name);
+      const shm::AtomicInt64 counter = list.atomic_int64(0);
+      std::int64_t last = 0;
+      for (std::size_t i = 0; i < size; ++i) last = counter.fetch_add(1) + 1;
+      std::printf("%lld\n", static_cast<long long>(last));
       return 0;
     }
   } catch (const std::exception& e) {

@@ -80,6 +80,33 @@ reading (gh-106939); types are looked up by exact type() (KeyError for subclasse
 ==; close() raises BufferError while a view of `buf` is alive; after sl.shm.close() the list
 raises TypeError.
 
+Atomic operations, beyond the stdlib (implemented in C++, shm::AtomicInt64; lock-free and
+sequentially consistent, so processes in any language that use them on the same 8 bytes share
+one counter without a lock):
+
+* SharedMemory.atomic_load(offset), atomic_store(offset, value), atomic_exchange(offset,
+  value) -> old, atomic_compare_exchange(offset, expected, desired) -> (swapped, current) and
+  atomic_fetch_add(offset, delta) -> old act on the native-endian int64 at `offset`, which must
+  be a multiple of 8 with the 8 bytes inside the block (ValueError otherwise).
+* ShareableList has the same five methods with an item index instead of the offset
+  (sl.atomic_fetch_add(i, 1)), for int items only (TypeError "item 1 is a str, not an int"),
+  with the list's index rules (IndexError). The slot keeps format 'q', so every reader, the
+  stdlib's ShareableList of any version included, reads a valid int from it at any moment.
+* compare_exchange returns (True, expected) when it wrote `desired`, else (False, the value
+  it found). Values and deltas are ints (anything with __index__); outside int64 they raise
+  OverflowError. Python ints do not wrap: a fetch_add whose sum would leave int64 raises
+  OverflowError and leaves the value unchanged (C++'s fetch_add wraps as two's complement).
+* Atomic only against other atomic operations: a plain sl[i] = v (the stdlib's zeroes the slot
+  before it writes) between another process's atomic read and write loses one of the updates.
+
+Handing a multiprocessing lock to another process outside spawning: share(obj) returns the
+bytes spawn's pickler writes for a Lock, RLock, Semaphore, BoundedSemaphore, Condition or Event
+of a spawn or forkserver context (the stdlib's pickle.dumps refuses outside spawning), for a C++
+process (shm::Lock::from_pickle, libshm/sync.hpp) or any Python process, where the stdlib's
+pickle.loads(data) gives back the same object on the same semaphores; semaphore_name(lock) the
+name of one lock's semaphore (for shm::Lock::attach). Fork-context objects raise CPython 3.12+'s
+RuntimeError on every version (their semaphores have no name any more).
+
 Beyond the stdlib, with numpy (imported on first use; `import libshm` does not need it):
 ndarray(shape, dtype, order, name) makes a numpy array in a new block that starts with numpy's
 .npy header (the one C++'s shm::NpyArray writes), attach_ndarray(name) finds the array in such
@@ -101,6 +128,7 @@ from multiprocessing import resource_tracker
 
 from ._core import Handle as _Handle
 from ._core import LayoutError
+from ._core import _BlockBase
 from ._core import _ListBase
 from ._core import _bind_direct_slots
 from ._core import unlink_block as _unlink_block
@@ -168,11 +196,12 @@ def _make_filename():
     return _SHM_NAME_PREFIX + secrets.token_hex(nbytes)
 
 
-class SharedMemory:
+class SharedMemory(_BlockBase):
     """Creates a new shared memory block or attaches to an existing one.
 
     As multiprocessing.shared_memory.SharedMemory (3.13); see the module docstring for the
     deliberate differences. `buf` is a writable memoryview of the mapping itself (no copy).
+    The atomic_* methods (module docstring, "Atomic operations") are _BlockBase's, in C.
     """
 
     # Defaults, so that close() and __del__ work on a half-constructed object.
@@ -507,6 +536,96 @@ class ShareableList(_ListBase):
 # Iteration (sl[0], sl[1], ... by the legacy protocol) and len() straight into _ListBase's C
 # slots, not through a method lookup per item (src/core.cpp, bind_direct_slots).
 _bind_direct_slots(ShareableList)
+
+
+# --- multiprocessing's locks for C++ -------------------------------------------------------------
+# A Lock, RLock, Semaphore, BoundedSemaphore, Condition or Event of a spawn or forkserver context
+# is a set of POSIX named semaphores; spawn's ForkingPickler writes each SemLock as (handle,
+# kind, maxvalue, name), which any process can unpickle to the same semaphores
+# (_multiprocessing.SemLock._rebuild opens them by name). share() writes those bytes outside
+# spawning, for a C++ process (shm::Lock::from_pickle and its siblings, libshm/sync.hpp) or any
+# Python process (pickle.loads, stdlib only).
+
+# The exact RuntimeError of CPython 3.12+'s SemLock.__getstate__; share() raises it on every
+# version (before 3.12 the stdlib would write a pickle naming a semaphore unlinked long ago).
+_FORK_CONTEXT_MESSAGE = ("A SemLock created in a fork context is being shared with a process "
+                         "in a spawn context. This is not supported. Please use the same context "
+                         "to create multiprocessing objects and Process.")
+
+
+def _shareable_types():
+    from multiprocessing import synchronize
+    return (synchronize.Lock, synchronize.RLock, synchronize.Semaphore,
+            synchronize.BoundedSemaphore, synchronize.Condition, synchronize.Event)
+
+
+class _NotStartingAProcess:
+    """What share() sets as the spawning Popen: SemLock.__getstate__ on POSIX only asks whether
+    there is one. Anything that would hand a file descriptor to a starting child (a Barrier's
+    or Array's heap, a Connection) asks it for more, and is refused."""
+
+    def _refuse(self, *args):
+        raise TypeError("libshm.share: this object holds a file descriptor, which only a "
+                        "process being started can receive")
+
+    duplicate_for_child = DupFd = _refuse
+
+
+def _forking_pickler():
+    from multiprocessing import reduction, synchronize
+
+    class Pickler(reduction.ForkingPickler):
+        # Called for every object before it is pickled; None leaves the pickle unchanged.
+        def persistent_id(self, obj):
+            if isinstance(obj, synchronize.SemLock) and (
+                    obj._semlock.name is None or getattr(obj, "_is_fork_ctx", False)):
+                raise RuntimeError(_FORK_CONTEXT_MESSAGE)
+            return None
+    return Pickler
+
+
+def share(obj):
+    """The bytes spawn's pickler writes for `obj`, a multiprocessing Lock, RLock, Semaphore,
+    BoundedSemaphore, Condition or Event of a spawn or forkserver context, made outside
+    spawning (the stdlib's pickle.dumps refuses: "... should only be shared between processes
+    through inheritance").
+
+    Hand them to a C++ process (shm::Lock::from_pickle and its siblings, libshm/sync.hpp), or
+    to any Python process, which gets the object back with the stdlib's pickle.loads(data): the
+    same semaphores, so acquire/release, set/wait, notify act on the same object everywhere.
+    They name the semaphores, which live as long as the object's creator keeps them (its
+    finalizer or resource tracker unlinks them): take the object before the creator drops it.
+    Pickle protocol: the running CPython's default, as spawn's (4 on 3.8 - 3.13).
+
+    An object of a fork context raises the RuntimeError of CPython 3.12+ on every version (its
+    semaphores were unlinked when it was made: nothing can open them by name); any other
+    object a TypeError."""
+    if not isinstance(obj, _shareable_types()):
+        raise TypeError("libshm.share takes a multiprocessing Lock, RLock, Semaphore, "
+                        "BoundedSemaphore, Condition or Event, not %s" % type(obj).__name__)
+    from multiprocessing import context
+    previous = context.get_spawning_popen()
+    context.set_spawning_popen(_NotStartingAProcess())
+    try:
+        return bytes(_forking_pickler().dumps(obj))
+    finally:
+        context.set_spawning_popen(previous)
+
+
+def semaphore_name(lock):
+    """The name of the POSIX semaphore of a multiprocessing Lock, RLock, Semaphore or
+    BoundedSemaphore of a spawn or forkserver context ("/mp-..."), which C++ opens with
+    shm::Lock::attach(name) or shm::Semaphore::attach(name): the stdlib keeps it in a private
+    attribute. A fork-context object raises share()'s RuntimeError (its semaphore has no name
+    any more); any other object a TypeError."""
+    from multiprocessing import synchronize
+    if not isinstance(lock, synchronize.SemLock):
+        raise TypeError("libshm.semaphore_name takes a multiprocessing Lock, RLock, Semaphore "
+                        "or BoundedSemaphore, not %s" % type(lock).__name__)
+    name = lock._semlock.name
+    if name is None or getattr(lock, "_is_fork_ctx", False):
+        raise RuntimeError(_FORK_CONTEXT_MESSAGE)
+    return name
 
 
 # --- numpy arrays in blocks ----------------------------------------------------------------------

@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "libshm/atomic.hpp"
 #include "libshm/detail/list_words.hpp"
 #include "libshm/item.hpp"
 #include "libshm/layout.hpp"
@@ -194,6 +195,18 @@ class ShareableList {
   /// ("item 3 is a str, not an int"). Inline: an exact T slot is a few loads and compares.
   template <class T>
   [[nodiscard]] T get_as(std::ptrdiff_t index) const;
+  /// Int item `index` as an AtomicInt64 (atomic.hpp): load, store, exchange, compare_exchange
+  /// and fetch_add on its slot, sequentially consistent, shared with every process that uses
+  /// atomic operations on the same item (C++, or the Python module's sl.atomic_fetch_add(i, d)
+  /// and its siblings). The slot keeps format "q" and type code 0, so every reader, the stdlib's
+  /// ShareableList included, reads a valid int from it at any moment. The item must be an int
+  /// when the handle is made (it is not checked again: a set() of another type afterwards
+  /// leaves the handle writing into that value's bytes). Throws std::out_of_range
+  /// (Errc::index) outside [-N, N), shm::InvalidArgument (Errc::wrong_type: "item 1 is a str,
+  /// not an int") for an item of another type, LayoutError for a damaged slot (one CPython
+  /// would not read, or an int slot not at a multiple of 8), shm::UsageError (Errc::closed) on
+  /// a closed list. A read-only list gives a handle whose writes throw Errc::read_only.
+  [[nodiscard]] AtomicInt64 atomic_int64(std::ptrdiff_t index);
   /// The characters of str or bytes item `index` inside the block, without copying: a str's
   /// UTF-8 (DecodeError if it is not UTF-8) or a bytes' data, trailing NULs stripped exactly as
   /// get() strips them (the raw slot, padding included, where get() gives that). Valid while
