@@ -25,6 +25,30 @@
 // A holder that dies while holding a Lock leaves it taken (CPython's semantics: a named
 // semaphore has no owner the kernel knows). docs/cpython-quirks.md gives libshm's policy.
 //
+// Threads: acquire, release, get_value, count and is_mine (and the classes' methods built on
+// them) may be called by any number of threads on one object at once, as CPython's SemLock is
+// used. The count and the last acquiring thread are per object and per process, as CPython's:
+// two objects for one semaphore (or a C++ and a Python process) each count their own. Moving,
+// unlink() and destruction must not run beside other calls on the same object. After fork()
+// the child's objects count from 0 (CPython's _after_fork) and never unlink the creator's name.
+//
+// Files: the semaphore is the 32-byte glibc sem_t that sem_open keeps in /dev/shm/sem.<name>;
+// SemLock opens and maps that file itself instead of calling sem_open, so that what someone else
+// put there is judged first: a symbolic link, FIFO, directory or a file shorter than a sem_t is
+// refused with Errc::not_a_block (glibc's sem_open maps a 0-byte file and the first wait dies of
+// SIGBUS; CPython does that). Like any shared mapping, a semaphore file truncated by someone
+// else while it is open is beyond this (SIGBUS on the next use).
+//
+// Barrier: multiprocessing.Barrier is not here because its shared state cannot be reached from
+// outside the process tree that made it. Its two counters (state, count) live in a
+// multiprocessing.heap.BufferWrapper, an Arena: a file mkstemp makes in /dev/shm
+// ("pym-<pid>-...") and unlinks at once, so it has no name. A pickle of it carries the open
+// descriptor, not a name: spawn passes it to the child it execs (duplicate_for_child), anything
+// else goes through resource_sharer.DupFd, whose listener hands the descriptor over a Unix
+// socket (SCM_RIGHTS) only to a connection that answers the creating process's authkey
+// challenge (HMAC). Its pickle also carries `action`, an arbitrary callable. The Condition it
+// uses is reachable, its counters are not.
+//
 // Errors (shm::Errc, error.hpp): a name that does not exist is Errc::not_found (OsError, ENOENT);
 // a bad name Errc::invalid_name; bytes that are not such a pickle Errc::bad_pickle (PickleError);
 // release() past the bound Errc::invalid_value ("semaphore or lock released too many times",
@@ -42,6 +66,10 @@
 #include <variant>
 
 namespace shm {
+
+namespace detail::sync_pickle {
+struct ConditionState;
+}
 
 /// _multiprocessing's SemLock kinds (the `kind` in a pickle): RLock is a recursive mutex, every
 /// other class a counting semaphore.
@@ -72,14 +100,20 @@ struct SyncOptions {
 class SemLock {
  public:
   /// Makes a new semaphore "/mp-XXXXXXXX" (8 random characters of [a-z0-9_], CPython's choice;
-  /// retried on a name clash) with `value` and `maxvalue` (1 for a Lock or RLock).
-  /// Throws shm::InvalidArgument for value < 0, value > maxvalue or maxvalue > kSemValueMax,
-  /// shm::OsError if the system refuses (no_space for a full /dev/shm, ...).
+  /// up to 100 names are tried, as CPython) with `value` and `maxvalue` (1 for a Lock or RLock).
+  /// The file is complete before it has its name (and, when tracked, registered before), so no
+  /// process ever sees half a semaphore and no SIGKILL leaves an unregistered one.
+  /// Throws shm::InvalidArgument (Errc::invalid_argument) for value < 0, value > maxvalue or
+  /// maxvalue outside 0 .. kSemValueMax, shm::OsError if the system refuses (Errc::no_space for
+  /// a full /dev/shm, which then holds nothing of it; Errc::exists after 100 names taken).
   static SemLock create(SemKind kind, std::int64_t value, std::int64_t maxvalue,
                         const SyncOptions& options = {});
   /// Opens an existing semaphore by its name ("/mp-abc" or "mp-abc"), as unpickling does
-  /// (_multiprocessing.SemLock._rebuild). Throws shm::OsError (Errc::not_found) if it does not
-  /// exist, shm::InvalidArgument (Errc::invalid_name) for a name that cannot be one.
+  /// (_multiprocessing.SemLock._rebuild). Throws shm::OsError (Errc::not_found, "no semaphore
+  /// named /mp-abc") if it does not exist, shm::InvalidArgument (Errc::invalid_name) for a name
+  /// that cannot be one (a block name's rules, at most 251 bytes: its file is "sem." + name),
+  /// (Errc::not_a_block) for a file there that is not a semaphore (see "Files" above),
+  /// (Errc::invalid_argument) for a kind or maxvalue that cannot be.
   static SemLock attach(std::string_view name, SemKind kind, std::int64_t maxvalue);
 
   SemLock(SemLock&&) noexcept;
@@ -89,7 +123,10 @@ class SemLock {
   ~SemLock();
 
   /// Takes the semaphore (for an RLock held by this thread: one more level). Returns false if
-  /// `blocking` is false and it is taken, or if `timeout` passed first. Retries on EINTR.
+  /// `blocking` is false and it is taken (the timeout is then ignored, as CPython's), or if
+  /// `timeout` passed first. The deadline is CLOCK_REALTIME (sem_timedwait's), computed once, so
+  /// retries after EINTR keep it; a clock step moves it, as in CPython. Throws
+  /// shm::InvalidArgument (Errc::invalid_argument) for a NaN timeout.
   bool acquire(bool blocking = true, Timeout timeout = std::nullopt);
   /// Gives it back. Throws shm::InvalidArgument (Errc::invalid_value) if the value is already at
   /// maxvalue (a semaphore), UsageError (Errc::not_owner) for an RLock this thread does not hold.
@@ -98,8 +135,9 @@ class SemLock {
   [[nodiscard]] int get_value() const;
   /// get_value() == 0.
   [[nodiscard]] bool is_zero() const;
-  /// How many times this thread holds it (RLock) or this process took it and did not release it
-  /// (others): CPython's SemLock._count().
+  /// How many times this thread holds it (RLock) or this object took it and did not release it
+  /// (others; negative after releases of what another object or process took): CPython's
+  /// SemLock._count().
   [[nodiscard]] int count() const noexcept;
   /// Whether this thread holds it (CPython's SemLock._is_mine()).
   [[nodiscard]] bool is_mine() const noexcept;
@@ -110,9 +148,13 @@ class SemLock {
   [[nodiscard]] std::int64_t maxvalue() const noexcept;
   /// Whether this object made the semaphore (and so unlinks its name when destroyed).
   [[nodiscard]] bool owns_name() const noexcept;
+  /// The address of this process's mapping of the semaphore: CPython's SemLock.handle (the
+  /// sem_t*), which pickles carry and unpickling ignores.
+  [[nodiscard]] std::uintptr_t handle() const noexcept;
 
   /// Removes the name now (sem_unlink) and withdraws this object's tracker registration; the
-  /// semaphore stays usable by everyone who opened it. Throws shm::OsError.
+  /// semaphore stays usable by everyone who opened it, and the destructor no longer unlinks.
+  /// Throws shm::OsError (Errc::not_found if the name is gone already).
   void unlink();
 
   struct State;  // private
@@ -244,6 +286,7 @@ class Condition {
 
  private:
   friend class Event;
+  static Condition from_state(const detail::sync_pickle::ConditionState& state);
   Condition(SemLock lock, Semaphore sleeping, Semaphore woken, Semaphore wait)
       : lock_(std::move(lock)),
         sleeping_(std::move(sleeping)),
