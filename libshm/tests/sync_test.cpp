@@ -555,7 +555,7 @@ TEST(SyncCPython, LockByNameCountsExactlyWithEveryCPython) {
   for (const auto& python : pythons) {
     SCOPED_TRACE(python.version);
     test::BlockCleanup cleanup;
-    SharedMemory block = SharedMemory::create(4096, cleanup.fresh());
+    SharedMemory block = SharedMemory::create(4096, cleanup.fresh(), {.track = false});
     auto child = std::async(std::launch::async, [&] {
       return test::run_child(
           {python.executable, "-c", kPythonCounter, block.name(), std::to_string(kIncrements)},
