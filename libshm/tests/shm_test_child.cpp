@@ -294,6 +294,30 @@ int main(int argc, char** argv) {
       }
       return 0;
     }
+    if (command == "lock-replaced-and-kill") {
+      // A tracked Lock whose file someone else replaces (unlinked behind its back, a new file
+      // under the name): its name on stdout, then SIGKILL.
+      auto lock = shm::Lock::create();
+      const std::string file = "/dev/shm/sem." + lock.semlock().name().substr(1);
+      if (::unlink(file.c_str()) != 0) return 4;
+      const int fd = ::open(file.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600);
+      if (fd < 0) return 5;
+      ::close(fd);
+      std::printf("%s\n", lock.semlock().name().c_str());
+      std::fflush(stdout);
+      ::raise(SIGKILL);
+    }
+    if (command == "register-semaphore-and-kill" ||
+        command == "register-unregister-semaphore-and-kill") {
+      // tracker::register_semaphore(NAME) (and unregister_semaphore), then SIGKILL.
+      shm::tracker::register_semaphore(name);
+      if (command == "register-unregister-semaphore-and-kill") {
+        shm::tracker::unregister_semaphore(name);
+      }
+      std::printf("registered\n");
+      std::fflush(stdout);
+      ::raise(SIGKILL);
+    }
     if (command == "lock-create-in-full-shm") {
       // Run where /dev/shm is full: prints the code Lock::create throws, then what /dev/shm
       // holds besides NAME (the file that filled it).

@@ -25,6 +25,7 @@
 #include "libshm/error.hpp"
 #include "libshm/names.hpp"
 #include "libshm/shared_memory.hpp"
+#include "libshm/tracker.hpp"
 #include "test_support.hpp"
 
 namespace shm {
@@ -507,6 +508,36 @@ TEST(SyncTracker, UntrackedCreateIsLeftToItsCreator) {
   EXPECT_TRUE(semaphore_exists(name)) << "no tracker was asked to remove it";
   EXPECT_EQ(r.err, "");
   ::unlink(semaphore_file(name).c_str());
+}
+
+TEST(SyncTracker, ASemaphoreReplacedUnderItsNameIsLeftAlone) {
+  const auto r = test::run_child({test::child_helper(), "lock-replaced-and-kill", "unused"});
+  EXPECT_EQ(r.signal, SIGKILL) << r.err;
+  ASSERT_TRUE(std::regex_match(r.out, std::regex("/mp-[a-z0-9_]{8}\n"))) << r.out;
+  const std::string name = r.out.substr(0, r.out.size() - 1);
+  EXPECT_TRUE(semaphore_exists(name)) << "the tracker removed another process's file";
+  EXPECT_NE(r.err.find("'" + name + "': not unlinked: the name now belongs to another semaphore"),
+            std::string::npos)
+      << r.err;
+  ::unlink(semaphore_file(name).c_str());
+}
+
+TEST(SyncTracker, RegisterAndUnregisterSemaphoreByName) {
+  for (const bool unregister : {false, true}) {
+    Lock lock = Lock::create({.track = false});
+    const std::string name = lock.semlock().name();
+    const auto r = test::run_child(
+        {test::child_helper(),
+         unregister ? "register-unregister-semaphore-and-kill" : "register-semaphore-and-kill",
+         name.substr(1)});
+    EXPECT_EQ(r.out, "registered\n") << r.err;
+    EXPECT_EQ(semaphore_exists(name), unregister) << r.err;
+    EXPECT_EQ(r.err.find("leaked semaphore objects") != std::string::npos, !unregister) << r.err;
+    if (!unregister) {
+      EXPECT_EQ(code_thrown_by([&] { lock.semlock().unlink(); }), Errc::not_found);
+    }
+  }
+  EXPECT_EQ(code_thrown_by([] { tracker::register_semaphore("mp/x"); }), Errc::invalid_name);
 }
 
 // ---------------------------------------------------------------------------------------------
