@@ -8,12 +8,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <libshm/sync.hpp>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "libshm/error.hpp"
@@ -322,6 +324,62 @@ TEST(SyncPickle, CPythonsSpawnPicklesAreTaken) {
       block.unlink();
     }
   }
+}
+
+// What `f` threw: its code and message (a test failure if nothing or no shm::Error).
+std::pair<Errc, std::string> thrown_by(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    if (error_of(e) == nullptr) ADD_FAILURE() << "not a shm::Error: " << e.what();
+    return {error_of(e) != nullptr ? error_of(e)->code() : Errc{}, e.what()};
+  }
+  ADD_FAILURE() << "threw nothing";
+  return {};
+}
+
+TEST(SyncPickle, RoundTripsInCppAndRefusesAnotherClass) {
+  for (int protocol = 2; protocol <= 5; ++protocol) {
+    SCOPED_TRACE(protocol);
+    Event event = Event::create();
+    Event::from_pickle(event.pickle(protocol)).set();
+    EXPECT_TRUE(event.is_set());
+    Condition cond = Condition::create();
+    EXPECT_EQ(Condition::from_pickle(cond.pickle(protocol)).lock().name(), cond.lock().name());
+    Condition plain = Condition::create(true);
+    EXPECT_EQ(Condition::from_pickle(plain.pickle(protocol)).lock().kind(), SemKind::semaphore);
+    Lock lock = Lock::create();
+    EXPECT_EQ(Lock::from_pickle(lock.pickle(protocol)).semlock().name(), lock.semlock().name());
+    RLock rlock = RLock::create();
+    EXPECT_EQ(RLock::from_pickle(rlock.pickle(protocol)).semlock().kind(),
+              SemKind::recursive_mutex);
+    BoundedSemaphore bounded = BoundedSemaphore::create(5);
+    EXPECT_EQ(BoundedSemaphore::from_pickle(bounded.pickle(protocol)).semlock().maxvalue(), 5);
+    Semaphore sem = Semaphore::create(2);
+    EXPECT_EQ(Semaphore::from_pickle(sem.pickle(protocol)).get_value(), 2);
+
+    const auto [code, what] = thrown_by([&] { (void)Lock::from_pickle(rlock.pickle(protocol)); });
+    EXPECT_EQ(code, Errc::bad_pickle);
+    EXPECT_NE(what.find("a pickle of multiprocessing.synchronize.RLock, not "
+                        "multiprocessing.synchronize.Lock"),
+              std::string::npos)
+        << what;
+    EXPECT_EQ(thrown_by([&] { (void)Event::from_pickle(cond.pickle(protocol)); }).first,
+              Errc::bad_pickle);
+    EXPECT_EQ(thrown_by([&] { (void)Semaphore::from_pickle(bounded.pickle(protocol)); }).first,
+              Errc::bad_pickle);
+    EXPECT_EQ(thrown_by([&] { (void)Condition::from_pickle(lock.pickle(protocol)); }).first,
+              Errc::bad_pickle);
+  }
+}
+
+TEST(SyncPickle, APickleOfASemaphoreThatIsGoneIsNotFound) {
+  std::string pickled;
+  {
+    Lock lock = Lock::create();
+    pickled = lock.pickle();
+  }
+  EXPECT_EQ(thrown_by([&] { (void)Lock::from_pickle(pickled); }).first, Errc::not_found);
 }
 
 TEST(SyncPickle, BytesThatAreNoSuchPickleAreRefused) {
