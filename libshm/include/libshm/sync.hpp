@@ -54,6 +54,16 @@
 // release() past the bound Errc::invalid_value ("semaphore or lock released too many times",
 // CPython's ValueError); releasing an RLock not held, or wait/notify on a Condition whose lock
 // this thread does not hold, Errc::not_owner (CPython's AssertionError).
+//
+// Every class has the same members where they apply: create() makes a new one (its semaphores
+// by SemLock::create, tracked unless the options say not); attach(name) takes a single SemLock
+// by name (SemLock::attach); from_pickle(bytes) takes what a pickle of that class names (spawn's
+// pickle in any protocol 2 – 5, or pickle()) and throws shm::pickle::PickleError
+// (Errc::bad_pickle) for anything else, a pickle of another class included ("a pickle of
+// multiprocessing.synchronize.Event, not multiprocessing.synchronize.Lock"); acquire and
+// release are SemLock's; pickle(protocol) gives the bytes spawn's pickler writes for the object
+// (protocol 2 – 5), which the stdlib's pickle.loads turns into that multiprocessing.synchronize
+// class in any CPython 3.8+; semlock() is the SemLock underneath.
 #pragma once
 
 #include <chrono>
@@ -167,6 +177,7 @@ class SemLock {
 /// multiprocessing.Lock: a semaphore of value 1 and maximum 1.
 class Lock {
  public:
+  /// A new one (see the header comment).
   static Lock create(const SyncOptions& options = {});
   /// Takes the Lock whose SemLock is called `name` (`lock._semlock.name` in Python).
   static Lock attach(std::string_view name);
@@ -175,13 +186,16 @@ class Lock {
   static Lock from_pickle(std::span<const std::byte> bytes);
   static Lock from_pickle(std::string_view bytes);
 
+  /// SemLock::acquire: whether it was taken.
   bool acquire(bool blocking = true, Timeout timeout = std::nullopt) {
     return lock_.acquire(blocking, timeout);
   }
+  /// SemLock::release.
   void release() { lock_.release(); }
   /// The bytes of pickle.dumps(lock) as spawn writes them, in `protocol` (2 – 5): what
   /// pickle.loads turns into a multiprocessing.synchronize.Lock in any CPython 3.8+.
   [[nodiscard]] std::string pickle(int protocol = kSyncPickleProtocol) const;
+  /// The SemLock underneath.
   [[nodiscard]] SemLock& semlock() noexcept { return lock_; }
   [[nodiscard]] const SemLock& semlock() const noexcept { return lock_; }
 
@@ -193,16 +207,23 @@ class Lock {
 /// multiprocessing.RLock: recursive, released only by the thread that holds it.
 class RLock {
  public:
+  /// A new one (see the header comment).
   static RLock create(const SyncOptions& options = {});
+  /// The one whose SemLock is called `name` (see the header comment).
   static RLock attach(std::string_view name);
+  /// The one a pickle of this class names, from its bytes (see the header comment).
   static RLock from_pickle(std::span<const std::byte> bytes);
   static RLock from_pickle(std::string_view bytes);
 
+  /// SemLock::acquire: whether it was taken.
   bool acquire(bool blocking = true, Timeout timeout = std::nullopt) {
     return lock_.acquire(blocking, timeout);
   }
+  /// SemLock::release.
   void release() { lock_.release(); }
+  /// What spawn's pickler writes for this object, in `protocol` (2 – 5).
   [[nodiscard]] std::string pickle(int protocol = kSyncPickleProtocol) const;
+  /// The SemLock underneath.
   [[nodiscard]] SemLock& semlock() noexcept { return lock_; }
   [[nodiscard]] const SemLock& semlock() const noexcept { return lock_; }
 
@@ -214,17 +235,25 @@ class RLock {
 /// multiprocessing.Semaphore(value): maximum kSemValueMax.
 class Semaphore {
  public:
+  /// A new one (see the header comment).
   static Semaphore create(std::int64_t value = 1, const SyncOptions& options = {});
+  /// The one whose SemLock is called `name` (see the header comment).
   static Semaphore attach(std::string_view name);
+  /// The one a pickle of this class names, from its bytes (see the header comment).
   static Semaphore from_pickle(std::span<const std::byte> bytes);
   static Semaphore from_pickle(std::string_view bytes);
 
+  /// SemLock::acquire: whether it was taken.
   bool acquire(bool blocking = true, Timeout timeout = std::nullopt) {
     return sem_.acquire(blocking, timeout);
   }
+  /// SemLock::release.
   void release() { sem_.release(); }
+  /// SemLock::get_value.
   [[nodiscard]] int get_value() const { return sem_.get_value(); }
+  /// What spawn's pickler writes for this object, in `protocol` (2 – 5).
   [[nodiscard]] std::string pickle(int protocol = kSyncPickleProtocol) const;
+  /// The SemLock underneath.
   [[nodiscard]] SemLock& semlock() noexcept { return sem_; }
   [[nodiscard]] const SemLock& semlock() const noexcept { return sem_; }
 
@@ -239,18 +268,25 @@ class Semaphore {
 /// multiprocessing.BoundedSemaphore(value): maximum `value`; release() past it throws.
 class BoundedSemaphore {
  public:
+  /// A new one (see the header comment).
   static BoundedSemaphore create(std::int64_t value = 1, const SyncOptions& options = {});
   /// A BoundedSemaphore's maximum is not stored in the semaphore: give the one it was made with.
   static BoundedSemaphore attach(std::string_view name, std::int64_t maxvalue);
+  /// The one a pickle of this class names, from its bytes (see the header comment).
   static BoundedSemaphore from_pickle(std::span<const std::byte> bytes);
   static BoundedSemaphore from_pickle(std::string_view bytes);
 
+  /// SemLock::acquire: whether it was taken.
   bool acquire(bool blocking = true, Timeout timeout = std::nullopt) {
     return sem_.acquire(blocking, timeout);
   }
+  /// SemLock::release.
   void release() { sem_.release(); }
+  /// SemLock::get_value.
   [[nodiscard]] int get_value() const { return sem_.get_value(); }
+  /// What spawn's pickler writes for this object, in `protocol` (2 – 5).
   [[nodiscard]] std::string pickle(int protocol = kSyncPickleProtocol) const;
+  /// The SemLock underneath.
   [[nodiscard]] SemLock& semlock() noexcept { return sem_; }
   [[nodiscard]] const SemLock& semlock() const noexcept { return sem_; }
 
@@ -269,9 +305,11 @@ class Condition {
   static Condition from_pickle(std::span<const std::byte> bytes);
   static Condition from_pickle(std::string_view bytes);
 
+  /// SemLock::acquire: whether it was taken.
   bool acquire(bool blocking = true, Timeout timeout = std::nullopt) {
     return lock_.acquire(blocking, timeout);
   }
+  /// SemLock::release.
   void release() { lock_.release(); }
   /// Releases the lock (every level of an RLock), waits for a notify or the timeout, takes the
   /// lock back. Returns false on timeout. Throws UsageError (Errc::not_owner) if this thread
@@ -280,8 +318,11 @@ class Condition {
   /// Wakes up to `n` waiters (of any process) and waits until they have woken. Throws
   /// UsageError (Errc::not_owner) if this thread does not hold the lock.
   void notify(std::int64_t n = 1);
+  /// notify(n) for every waiter (CPython's sys.maxsize).
   void notify_all();
+  /// What spawn's pickler writes for this object, in `protocol` (2 – 5).
   [[nodiscard]] std::string pickle(int protocol = kSyncPickleProtocol) const;
+  /// The Condition's lock (a Lock or an RLock).
   [[nodiscard]] SemLock& lock() noexcept { return lock_; }
 
  private:
@@ -301,7 +342,9 @@ class Condition {
 /// multiprocessing.Event: a Condition over a Lock and a flag semaphore.
 class Event {
  public:
+  /// A new one (see the header comment).
   static Event create(const SyncOptions& options = {});
+  /// The one a pickle of this class names, from its bytes (see the header comment).
   static Event from_pickle(std::span<const std::byte> bytes);
   static Event from_pickle(std::string_view bytes);
 
@@ -310,6 +353,7 @@ class Event {
   void clear();
   /// Waits until the flag is set or the timeout passes; returns the flag.
   bool wait(Timeout timeout = std::nullopt);
+  /// What spawn's pickler writes for this object, in `protocol` (2 – 5).
   [[nodiscard]] std::string pickle(int protocol = kSyncPickleProtocol) const;
 
  private:
