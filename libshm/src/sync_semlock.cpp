@@ -297,21 +297,23 @@ SemLock SemLock::create(SemKind kind, std::int64_t value, std::int64_t maxvalue,
         throw semaphore_error(e.code().value(), "cannot track semaphore", name);
       }
     }
-    int err = link_new_file(file, detail::semaphore_path(name));
-    if (err == ENOENT && file.temp_path.empty()) {
-      // Neither AT_EMPTY_PATH nor /proc can name an unnamed file here: from now on, and for
-      // this semaphore, the temporary file way.
-      unnamed_create_unavailable.store(true, std::memory_order_relaxed);
-      --attempt;
-    }
+    const int err = link_new_file(file, detail::semaphore_path(name));
     if (err != 0) {
       if (options.track) {
         try {
           detail::withdraw_identified(name, st.st_dev, st.st_ino, detail::Resource::semaphore);
         } catch (const std::system_error&) {
+          // A tracker that cannot be reached has forgotten the registration anyway.
         }
       }
-      if (err == EEXIST || err == ENOENT) continue;
+      if (err == EEXIST) continue;  // the name is taken: the next one
+      if (err == ENOENT && file.temp_path.empty()) {
+        // Neither AT_EMPTY_PATH nor /proc can name an unnamed file here: from now on, this
+        // semaphore included, the temporary file way.
+        unnamed_create_unavailable.store(true, std::memory_order_relaxed);
+        --attempt;
+        continue;
+      }
       throw semaphore_error(err, "cannot create semaphore", name);
     }
     state->creator = ::getpid();

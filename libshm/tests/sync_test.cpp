@@ -540,6 +540,29 @@ TEST(SyncTracker, RegisterAndUnregisterSemaphoreByName) {
   EXPECT_EQ(code_thrown_by([] { tracker::register_semaphore("mp/x"); }), Errc::invalid_name);
 }
 
+// Each way a tracked create can name its file (old_system_shim.c makes this system look like
+// one without O_TMPFILE, or without AT_EMPTY_PATH and /proc): the name works, a SIGKILLed
+// creator's semaphore is removed, and no temporary file is left.
+TEST(SyncTracker, EveryWayOfCreatingCleansUp) {
+  const std::vector<std::vector<std::string>> ways = {
+      {},
+      {"LIBSHM_SHIM_NO_TMPFILE=1"},
+      {"LIBSHM_SHIM_NO_EMPTY_PATH=1"},
+      {"LIBSHM_SHIM_NO_EMPTY_PATH=1", "LIBSHM_SHIM_NO_PROC=1"},
+  };
+  for (const auto& way : ways) {
+    for (const char* command : {"lock-create-and-exit", "lock-create-and-kill"}) {
+      SCOPED_TRACE(std::string(command) + (way.empty() ? "" : " " + way.back()));
+      const auto r = test::run_child({test::child_helper(), command, "unused"}, 30s,
+                                     test::old_system_env(way));
+      ASSERT_TRUE(std::regex_match(r.out, std::regex("/mp-[a-z0-9_]{8}\n"))) << r.out << r.err;
+      EXPECT_FALSE(semaphore_exists(r.out.substr(0, r.out.size() - 1))) << r.err;
+      EXPECT_EQ(r.err.find("libshm-shim: refused") != std::string::npos, !way.empty()) << r.err;
+    }
+  }
+  EXPECT_EQ(test::blocks_with_prefix("sem.mp-tmp-"), std::vector<std::string>{});
+}
+
 // ---------------------------------------------------------------------------------------------
 // With CPython: a spawn-context Lock shared by name
 
