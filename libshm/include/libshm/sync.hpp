@@ -22,8 +22,9 @@
 // finalizer and tracker do the same). Opened semaphores stay usable after their names are gone;
 // only new attaches by name need the name. attach() and from_pickle() never register or unlink.
 //
-// A holder that dies while holding a Lock leaves it taken (CPython's semantics: a named
-// semaphore has no owner the kernel knows). docs/cpython-quirks.md gives libshm's policy.
+// A holder that dies while holding a Lock leaves it taken, and libshm keeps that: it is
+// CPython's semantics, and a named semaphore has no owner the kernel could give it back from
+// (a robust mutex would, but CPython could not share it).
 //
 // Threads: acquire, release, get_value, count and is_mine (and the classes' methods built on
 // them) may be called by any number of threads on one object at once, as CPython's SemLock is
