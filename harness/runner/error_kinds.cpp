@@ -43,6 +43,7 @@ std::string libshm_kind(const std::string& code, int err) {
       {"too_large", "InvalidArgument"},
       {"not_a_block", "InvalidArgument"},
       {"wrong_type", "InvalidArgument"},
+      {"not_owner", "InvalidArgument"},  // CPython's AssertionError
       {"invalid_value", "Value"},
       {"not_in_list", "Value"},
       {"not_found", "NotFound"},

@@ -17,7 +17,7 @@ struct CodeInfo {
 };
 
 // In the enum's order (Errc starts at 1).
-constexpr std::array<CodeInfo, 18> kCodes = {{
+constexpr std::array<CodeInfo, 19> kCodes = {{
     {"invalid_name", "ValueError"},
     {"invalid_argument", "ValueError"},
     {"invalid_value", "ValueError"},
@@ -35,9 +35,10 @@ constexpr std::array<CodeInfo, 18> kCodes = {{
     {"wrong_type", "TypeError"},
     {"bad_pickle", "pickle.UnpicklingError"},
     {"closed", "TypeError"},
-    {"read_only", "TypeError"},  // CPython's write to read-only memory
+    {"read_only", "TypeError"},       // CPython's write to read-only memory
+    {"not_owner", "AssertionError"},  // synchronize.py's asserts, semaphore.c's release
 }};
-static_assert(static_cast<std::size_t>(Errc::read_only) == kCodes.size());
+static_assert(static_cast<std::size_t>(Errc::not_owner) == kCodes.size());
 
 const CodeInfo* info(Errc code) noexcept {
   const auto i = static_cast<std::size_t>(code);

@@ -18,6 +18,7 @@
 #include "libshm/tracker.hpp"
 #include "names.hpp"
 #include "tracker_identified.hpp"
+#include "unnamed_file.hpp"
 
 namespace shm {
 
@@ -51,6 +52,29 @@ std::byte* map_block(int fd, std::size_t size, bool read_only) {
 
 }  // namespace
 
+namespace detail {
+
+int open_unnamed() {
+  return ::open(std::string(kShmDirectory).c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+}
+
+bool unnamed_unsupported(int err) {
+  return err == EOPNOTSUPP || err == EISDIR || err == EINVAL;  // EISDIR: before Linux 3.11
+}
+
+// Linux 6.10 and later let the process that opened the file link it through its descriptor
+// (AT_EMPTY_PATH); before, that needs CAP_DAC_READ_SEARCH and fails with ENOENT, and the
+// descriptor's link in /proc does it.
+int give_name(int fd, const std::string& path) {
+  if (::linkat(fd, "", AT_FDCWD, path.c_str(), AT_EMPTY_PATH) == 0) return 0;
+  if (errno != ENOENT && errno != EPERM) return errno;
+  const std::string proc = "/proc/self/fd/" + std::to_string(fd);
+  if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0) return 0;
+  return errno;
+}
+
+}  // namespace detail
+
 SharedMemory::SharedMemory(std::string name, std::byte* data, std::size_t size, bool read_only,
                            dev_t dev, ino_t ino)
     : name_(std::move(name)),
@@ -82,28 +106,6 @@ namespace {
 // Set once naming an unnamed file has failed for want of a way (no /proc, old kernel): tracked
 // creates then use the named create, as untracked ones always do.
 std::atomic<bool> unnamed_create_unavailable{false};
-
-// An unnamed file in /dev/shm (O_TMPFILE), to become a tracked block once registered; -1 with
-// errno where the kernel or filesystem has none.
-int open_unnamed() {
-  return ::open(std::string(kShmDirectory).c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-}
-
-bool unnamed_unsupported(int err) {
-  return err == EOPNOTSUPP || err == EISDIR || err == EINVAL;  // EISDIR: before Linux 3.11
-}
-
-// Gives the unnamed file `fd` its name: 0, or the errno (EEXIST when the name is taken: the
-// same rule as O_CREAT | O_EXCL, and atomic like it). Linux 6.10 and later let the process that
-// opened the file link it through its descriptor (AT_EMPTY_PATH); before, that needs
-// CAP_DAC_READ_SEARCH and fails with ENOENT, and the descriptor's link in /proc does it.
-int give_name(int fd, const std::string& path) {
-  if (::linkat(fd, "", AT_FDCWD, path.c_str(), AT_EMPTY_PATH) == 0) return 0;
-  if (errno != ENOENT && errno != EPERM) return errno;
-  const std::string proc = "/proc/self/fd/" + std::to_string(fd);
-  if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0) return 0;
-  return errno;
-}
 
 // Sizes the new file `fd`, reserves its pages if asked, and maps it: the steps both ways of
 // creating a block share. A failure throws fail(errno, what), which cleans up as its way needs.
@@ -171,9 +173,10 @@ SharedMemory SharedMemory::create(std::size_t size, std::string_view requested_n
 std::optional<SharedMemory> SharedMemory::create_unnamed_then_name(std::size_t size,
                                                                    const BlockName& name,
                                                                    const CreateOptions& options) {
-  FdGuard fd(open_unnamed());
+  FdGuard fd(detail::open_unnamed());
   if (fd.get() < 0) {
-    if (!unnamed_unsupported(errno)) throw os_error(errno, "cannot create shared memory", name);
+    if (!detail::unnamed_unsupported(errno))
+      throw os_error(errno, "cannot create shared memory", name);
     unnamed_create_unavailable.store(true, std::memory_order_relaxed);
     return std::nullopt;
   }
@@ -190,7 +193,7 @@ std::optional<SharedMemory> SharedMemory::create_unnamed_then_name(std::size_t s
     block.close();
     throw os_error(e.code().value(), "cannot track shared memory", name);
   }
-  if (const int err = give_name(fd.get(), name.path()); err != 0) {
+  if (const int err = detail::give_name(fd.get(), name.path()); err != 0) {
     block.close();
     // Only this registration is withdrawn: one this process made for a block of the same name
     // (the EEXIST of a create over its own block) stands. A tracker that cannot be reached has

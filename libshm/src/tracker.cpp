@@ -32,6 +32,8 @@ namespace shm::tracker {
 
 namespace {
 
+using detail::Resource;
+
 // ---------------------------------------------------------------------------------------------
 // The tracker process. It is a fork of a program that may have other threads, so malloc, locks
 // and stdio may be in any state: everything below uses only async-signal-safe calls and
@@ -42,11 +44,12 @@ constexpr std::size_t kMaxName = 256;  // "/" + 255 bytes (NAME_MAX)
 constexpr char kPrefix[] = "libshm resource_tracker: ";
 constexpr long kGatherNanoseconds = 1'000'000;  // 1 ms between reads (tracker_main)
 
-// One registered block: its name and which file it was when registered, so that a block
-// another process created later under the same name is told apart and left alone (CPython's
-// tracker knows only names and unlinks it: docs/cpython-quirks.md).
+// One registered block or semaphore: its name and which file it was when registered, so that
+// one another process created later under the same name is told apart and left alone
+// (CPython's tracker knows only names and unlinks it: docs/cpython-quirks.md).
 struct Entry {
   char name[kMaxName + 1];  // "/name", NUL-terminated
+  Resource resource;        // a block's file is /dev/shm/name, a semaphore's /dev/shm/sem.name
   dev_t dev;                // st_dev at registration, 0 if it could not be read
   ino_t ino;                // st_ino at registration, 0 if it could not be read
   dev_t prev_dev;           // the identity the newest registration replaced, 0 if none:
@@ -86,17 +89,27 @@ void write_number(std::size_t v) {
   write_all(STDERR_FILENO, p, static_cast<std::size_t>(digits + sizeof digits - p));
 }
 
-// The block file of `name` (kShmDirectory + name), into `path`.
-constexpr std::size_t kPathMax = kShmDirectory.size() + kMaxName + 1;
-void shm_path(char (&path)[kPathMax], const char* name) {
-  std::memcpy(path, kShmDirectory.data(), kShmDirectory.size());
-  std::strcpy(path + kShmDirectory.size(), name);
+// The file of `name` (kShmDirectory + name for a block, kShmDirectory + "/sem." + the name
+// after its slash for a semaphore, glibc's choice), into `path`.
+constexpr std::size_t kPathMax =
+    kShmDirectory.size() + 1 + detail::kSemaphoreFilePrefix.size() + kMaxName + 1;
+void resource_path(char (&path)[kPathMax], Resource resource, const char* name) {
+  char* p = path;
+  std::memcpy(p, kShmDirectory.data(), kShmDirectory.size());
+  p += kShmDirectory.size();
+  if (resource == Resource::semaphore) {
+    *p++ = '/';
+    std::memcpy(p, detail::kSemaphoreFilePrefix.data(), detail::kSemaphoreFilePrefix.size());
+    p += detail::kSemaphoreFilePrefix.size();
+    ++name;  // the slash
+  }
+  std::strcpy(p, name);
 }
 
 // Which file `name` is now, or false if it does not exist.
-bool identify(const char* name, dev_t& dev, ino_t& ino) {
+bool identify(Resource resource, const char* name, dev_t& dev, ino_t& ino) {
   char path[kPathMax];
-  shm_path(path, name);
+  resource_path(path, resource, name);
   struct stat st {};
   if (::stat(path, &st) != 0) return false;
   dev = st.st_dev;
@@ -104,17 +117,20 @@ bool identify(const char* name, dev_t& dev, ino_t& ino) {
   return true;
 }
 
-Entry* find(const NameTable& t, const char* name, std::size_t len) {
+Entry* find(const NameTable& t, Resource resource, const char* name, std::size_t len) {
   for (std::size_t i = 0; i < t.count; ++i) {
     Entry& e = t.entries[i];
-    if (std::strlen(e.name) == len && std::memcmp(e.name, name, len) == 0) return &e;
+    if (e.resource == resource && std::strlen(e.name) == len &&
+        std::memcmp(e.name, name, len) == 0) {
+      return &e;
+    }
   }
   return nullptr;
 }
 
 // Registers `name`; dev/ino say which file it is (0: unknown, the file there now counts).
-bool add(NameTable& t, const char* name, std::size_t len, dev_t dev, ino_t ino) {
-  Entry* e = find(t, name, len);
+bool add(NameTable& t, Resource resource, const char* name, std::size_t len, dev_t dev, ino_t ino) {
+  Entry* e = find(t, resource, name, len);
   if (e == nullptr) {
     if (t.count == t.capacity) {
       const std::size_t grown = t.capacity == 0 ? 64 : t.capacity * 2;
@@ -131,6 +147,7 @@ bool add(NameTable& t, const char* name, std::size_t len, dev_t dev, ino_t ino) 
     e = &t.entries[t.count++];
     std::memcpy(e->name, name, len);
     e->name[len] = '\0';
+    e->resource = resource;
     e->dev = 0;
     e->ino = 0;
     e->prev_dev = 0;
@@ -142,7 +159,7 @@ bool add(NameTable& t, const char* name, std::size_t len, dev_t dev, ino_t ino) 
   const ino_t old_ino = e->ino;
   e->dev = dev;
   e->ino = ino;
-  if (ino == 0 && !identify(e->name, e->dev, e->ino)) {
+  if (ino == 0 && !identify(resource, e->name, e->dev, e->ino)) {
     e->dev = 0;
     e->ino = 0;
   }
@@ -153,8 +170,8 @@ bool add(NameTable& t, const char* name, std::size_t len, dev_t dev, ino_t ino) 
   return true;
 }
 
-void remove(NameTable& t, const char* name, std::size_t len) {
-  Entry* e = find(t, name, len);
+void remove(NameTable& t, Resource resource, const char* name, std::size_t len) {
+  Entry* e = find(t, resource, name, len);
   if (e == nullptr) return;
   --t.count;
   if (e != &t.entries[t.count]) std::memcpy(e, &t.entries[t.count], sizeof(Entry));
@@ -163,11 +180,12 @@ void remove(NameTable& t, const char* name, std::size_t len) {
 // Withdraws the registration of `name` as block dev:ino, and only that one: a create that
 // registered a block before giving it its name (SharedMemory::create), and then found the name
 // taken, undoes its registration without touching the name's earlier one.
-void remove_identified(NameTable& t, const char* name, std::size_t len, dev_t dev, ino_t ino) {
-  Entry* e = find(t, name, len);
+void remove_identified(NameTable& t, Resource resource, const char* name, std::size_t len,
+                       dev_t dev, ino_t ino) {
+  Entry* e = find(t, resource, name, len);
   if (e == nullptr || e->dev != dev || e->ino != ino) return;
   if (e->prev_ino == 0) {
-    remove(t, name, len);
+    remove(t, resource, name, len);
     return;
   }
   e->dev = e->prev_dev;
@@ -214,19 +232,26 @@ void handle_line(NameTable& t, const char* line, std::size_t len) {
   const Field rtype = next_field(p, end);
   const Field dev = next_field(p, end);
   const Field ino = next_field(p, end);
-  if (!rtype.is("shared_memory")) return;  // PROBE:0:noop and anything else
+  Resource resource;
+  if (rtype.is("shared_memory")) {
+    resource = Resource::shared_memory;
+  } else if (rtype.is("semaphore")) {
+    resource = Resource::semaphore;
+  } else {
+    return;  // PROBE:0:noop and anything else
+  }
   if (name.size < 2 || name.size > kMaxName || name.data[0] != '/') return;
   if (cmd.is("REGISTER")) {
-    if (!add(t, name.data, name.size, static_cast<dev_t>(number(dev)),
+    if (!add(t, resource, name.data, name.size, static_cast<dev_t>(number(dev)),
              static_cast<ino_t>(number(ino)))) {
       write_str(kPrefix);
       write_str("out of memory, cannot track a block\n");
     }
   } else if (cmd.is("UNREGISTER")) {
     if (const auto id = static_cast<ino_t>(number(ino)); id != 0) {
-      remove_identified(t, name.data, name.size, static_cast<dev_t>(number(dev)), id);
+      remove_identified(t, resource, name.data, name.size, static_cast<dev_t>(number(dev)), id);
     } else {
-      remove(t, name.data, name.size);
+      remove(t, resource, name.data, name.size);
     }
   }
 }
@@ -240,28 +265,39 @@ void report(const char* name, const char* problem) {
   write_str("\n");
 }
 
-void clean_up(NameTable& t) {
-  if (t.count == 0) return;
+// What is left of one resource type, as CPython's tracker does it: one line per type listing
+// the names, then each unlinked.
+void clean_up(NameTable& t, Resource resource) {
+  std::size_t left = 0;
+  for (std::size_t i = 0; i < t.count; ++i) left += t.entries[i].resource == resource ? 1 : 0;
+  if (left == 0) return;
+  const bool semaphore = resource == Resource::semaphore;
   write_str(kPrefix);
   write_str("There appear to be ");
-  write_number(t.count);
-  write_str(" leaked shared_memory objects to clean up at shutdown: [");
+  write_number(left);
+  write_str(semaphore ? " leaked semaphore objects to clean up at shutdown: ["
+                      : " leaked shared_memory objects to clean up at shutdown: [");
+  bool first = true;
   for (std::size_t i = 0; i < t.count; ++i) {
-    write_str(i == 0 ? "'" : ", '");
+    if (t.entries[i].resource != resource) continue;
+    write_str(first ? "'" : ", '");
     write_str(t.entries[i].name);
     write_str("'");
+    first = false;
   }
   write_str("]\n");
   for (std::size_t i = 0; i < t.count; ++i) {
     const Entry& e = t.entries[i];
+    if (e.resource != resource) continue;
     dev_t dev = 0;
     ino_t ino = 0;
-    if (e.ino != 0 && identify(e.name, dev, ino) && (dev != e.dev || ino != e.ino)) {
-      report(e.name, "not unlinked: the name now belongs to another block");
+    if (e.ino != 0 && identify(resource, e.name, dev, ino) && (dev != e.dev || ino != e.ino)) {
+      report(e.name, semaphore ? "not unlinked: the name now belongs to another semaphore"
+                               : "not unlinked: the name now belongs to another block");
       continue;
     }
     char path[kPathMax];
-    shm_path(path, e.name);
+    resource_path(path, resource, e.name);
     if (::unlink(path) != 0) {
       const char* err = strerrorname_np(errno);
       char problem[64] = "cannot unlink: ";
@@ -361,7 +397,8 @@ void report_start(int fd, int err) {
       used = 0;
     }
   }
-  clean_up(table);
+  clean_up(table, Resource::shared_memory);
+  clean_up(table, Resource::semaphore);
 #ifdef LIBSHM_COVERAGE
   __gcov_dump();
 #endif
@@ -459,14 +496,14 @@ bool send_all(int fd, const std::string& line) {
   return true;
 }
 
-// Sends "COMMAND:/name:shared_memory" and `suffix`, then a newline.
-void send_command(const char* command, const BlockName& name, bool start_if_needed,
-                  const std::string& suffix = "") {
+// Sends "COMMAND:/name:RTYPE" and `suffix`, then a newline; `os_name` is validated ("/x").
+void send_command(const char* command, const std::string& os_name, Resource resource,
+                  bool start_if_needed, const std::string& suffix = "") {
   Client& c = client();
   std::lock_guard lock(c.mu);
   if (c.fd < 0 && !start_if_needed) return;  // no tracker: nothing to withdraw, nothing to build
-  const std::string line =
-      std::string(command) + ":" + name.os_name() + ":shared_memory" + suffix + "\n";
+  const char* rtype = resource == Resource::semaphore ? ":semaphore" : ":shared_memory";
+  const std::string line = std::string(command) + ":" + os_name + rtype + suffix + "\n";
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (c.fd < 0) {
       if (!start_if_needed) return;  // nothing was ever registered with a running tracker
@@ -504,14 +541,30 @@ void register_block(std::string_view name) {
   const BlockName block(name);
   struct stat st {};
   if (::stat(block.path().c_str(), &st) == 0) {
-    send_command("REGISTER", block, true, identity_suffix(st.st_dev, st.st_ino));
+    send_command("REGISTER", block.os_name(), Resource::shared_memory, true,
+                 identity_suffix(st.st_dev, st.st_ino));
   } else {
-    send_command("REGISTER", block, true);
+    send_command("REGISTER", block.os_name(), Resource::shared_memory, true);
   }
 }
 
 void unregister_block(std::string_view name) {
-  send_command("UNREGISTER", BlockName(name), false);
+  send_command("UNREGISTER", BlockName(name).os_name(), Resource::shared_memory, false);
+}
+
+void register_semaphore(std::string_view name) {
+  const std::string os_name = detail::semaphore_os_name(name);
+  struct stat st {};
+  if (::stat(detail::semaphore_path(os_name).c_str(), &st) == 0) {
+    send_command("REGISTER", os_name, Resource::semaphore, true,
+                 identity_suffix(st.st_dev, st.st_ino));
+  } else {
+    send_command("REGISTER", os_name, Resource::semaphore, true);
+  }
+}
+
+void unregister_semaphore(std::string_view name) {
+  send_command("UNREGISTER", detail::semaphore_os_name(name), Resource::semaphore, false);
 }
 
 void ensure_running() {
@@ -530,12 +583,22 @@ pid_t pid() noexcept {
 
 namespace shm::detail {
 
-void register_identified(std::string_view name, dev_t dev, ino_t ino) {
-  tracker::send_command("REGISTER", BlockName(name), true, tracker::identity_suffix(dev, ino));
+namespace {
+
+std::string os_name_of(std::string_view name, Resource resource) {
+  return resource == Resource::semaphore ? semaphore_os_name(name) : BlockName(name).os_name();
 }
 
-void withdraw_identified(std::string_view name, dev_t dev, ino_t ino) {
-  tracker::send_command("UNREGISTER", BlockName(name), false, tracker::identity_suffix(dev, ino));
+}  // namespace
+
+void register_identified(std::string_view name, dev_t dev, ino_t ino, Resource resource) {
+  tracker::send_command("REGISTER", os_name_of(name, resource), resource, true,
+                        tracker::identity_suffix(dev, ino));
+}
+
+void withdraw_identified(std::string_view name, dev_t dev, ino_t ino, Resource resource) {
+  tracker::send_command("UNREGISTER", os_name_of(name, resource), resource, false,
+                        tracker::identity_suffix(dev, ino));
 }
 
 }  // namespace shm::detail

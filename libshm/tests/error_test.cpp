@@ -32,7 +32,7 @@ constexpr Errc kEveryCode[] = {
     Errc::not_a_block,  Errc::not_found,        Errc::exists,        Errc::permission,
     Errc::no_space,     Errc::os_error,         Errc::corrupt_block, Errc::decode,
     Errc::index,        Errc::not_in_list,      Errc::wrong_type,    Errc::bad_pickle,
-    Errc::closed,       Errc::read_only,
+    Errc::closed,       Errc::read_only,        Errc::not_owner,
 };
 
 // What `f` threw: its code, offset and errno, or a test failure if it threw no shm::Error.

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -23,10 +24,12 @@
 
 #include "libshm/array.hpp"
 #include "libshm/atomic.hpp"
+#include "libshm/error.hpp"
 #include "libshm/item.hpp"
 #include "libshm/pickle.hpp"
 #include "libshm/shareable_list.hpp"
 #include "libshm/shared_memory.hpp"
+#include "libshm/sync.hpp"
 #include "libshm/tracker.hpp"
 
 namespace {
@@ -278,6 +281,60 @@ int main(int argc, char** argv) {
       const std::int64_t header[2] = {static_cast<std::int64_t>((size - 16) / 17), 0};
       if (::pwrite(fd, header, sizeof header, 0) != sizeof header) return 4;
       ::close(fd);
+      return 0;
+    }
+    if (command == "lock-create-and-kill" || command == "lock-create-and-exit" ||
+        command == "lock-create-untracked-and-kill") {
+      // A shm::Lock (NAME unused), tracked unless said: its name on stdout, then SIGKILL, or a
+      // normal end (the Lock destroyed first).
+      {
+        auto lock = shm::Lock::create({.track = command != "lock-create-untracked-and-kill"});
+        std::printf("%s\n", lock.semlock().name().c_str());
+        std::fflush(stdout);
+        if (command != "lock-create-and-exit") ::raise(SIGKILL);
+      }
+      return 0;
+    }
+    if (command == "lock-replaced-and-kill") {
+      // A tracked Lock whose file someone else replaces (unlinked behind its back, a new file
+      // under the name): its name on stdout, then SIGKILL.
+      auto lock = shm::Lock::create();
+      const std::string file = "/dev/shm/sem." + lock.semlock().name().substr(1);
+      if (::unlink(file.c_str()) != 0) return 4;
+      const int fd = ::open(file.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600);
+      if (fd < 0) return 5;
+      ::close(fd);
+      std::printf("%s\n", lock.semlock().name().c_str());
+      std::fflush(stdout);
+      ::raise(SIGKILL);
+    }
+    if (command == "register-semaphore-and-kill" ||
+        command == "register-unregister-semaphore-and-kill") {
+      // tracker::register_semaphore(NAME) (and unregister_semaphore), then SIGKILL.
+      shm::tracker::register_semaphore(name);
+      if (command == "register-unregister-semaphore-and-kill") {
+        shm::tracker::unregister_semaphore(name);
+      }
+      std::printf("registered\n");
+      std::fflush(stdout);
+      ::raise(SIGKILL);
+    }
+    if (command == "lock-create-in-full-shm") {
+      // Run where /dev/shm is full: prints the code Lock::create throws, then what /dev/shm
+      // holds besides NAME (the file that filled it).
+      try {
+        auto lock = shm::Lock::create();
+        std::printf("created %s\n", lock.semlock().name().c_str());
+      } catch (const std::exception& e) {
+        const auto* error = shm::error_of(e);
+        std::printf("refused %s\n",
+                    error != nullptr ? std::string(shm::to_string(error->code())).c_str() : "?");
+      }
+      std::string left;
+      for (const auto& entry : std::filesystem::directory_iterator("/dev/shm")) {
+        if (entry.path().filename() != name) left += " " + entry.path().filename().string();
+      }
+      std::printf("left:%s\n", left.c_str());
       return 0;
     }
     if (command == "rlimit-create-and-kill") {

@@ -170,4 +170,27 @@ std::string child_helper() {
   return LIBSHM_TEST_CHILD;
 }
 
+std::vector<CPython> cpythons() {
+  static const std::vector<CPython> found = [] {
+    std::vector<CPython> result;
+    const std::string tools_python = LIBSHM_TOOLS_PYTHON;
+    if (tools_python.empty()) return result;
+    // One line per CPython: "VERSION<TAB>PATH<TAB>FOUND_VIA".
+    const ChildResult r = run_child({tools_python, LIBSHM_FIND_CPYTHONS});
+    std::size_t start = 0;
+    while (start < r.out.size()) {
+      std::size_t end = r.out.find('\n', start);
+      if (end == std::string::npos) end = r.out.size();
+      const std::string line = r.out.substr(start, end - start);
+      start = end + 1;
+      const std::size_t tab = line.find('\t');
+      const std::size_t tab2 = line.find('\t', tab + 1);
+      if (tab == std::string::npos || tab2 == std::string::npos) continue;
+      result.push_back({line.substr(0, tab), line.substr(tab + 1, tab2 - tab - 1)});
+    }
+    return result;
+  }();
+  return found;
+}
+
 }  // namespace shm::test

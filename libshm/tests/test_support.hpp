@@ -65,4 +65,14 @@ std::vector<std::string> old_system_env(const std::vector<std::string>& switches
 /// Path of the test helper executable `shm_test_child` (set by CMake).
 std::string child_helper();
 
+/// One CPython the project's discovery found.
+struct CPython {
+  std::string version;     // "3.12.1"
+  std::string executable;  // its python3
+};
+
+/// Every CPython compat/tools/find_cpythons.py finds (the project's one discovery), oldest
+/// first; empty where the build found no python3 to run it.
+std::vector<CPython> cpythons();
+
 }  // namespace shm::test

@@ -38,6 +38,7 @@ enum class Errc : int {
   bad_pickle,        ///< bytes that are not a handle pickle CPython writes (offset)
   closed,            ///< an operation on a closed or moved-from handle
   read_only,         ///< a write through a handle attached read-only
+  not_owner,         ///< releasing an RLock, or wait/notify on a Condition, not held (sync.hpp)
 };
 
 /// The code's name: "invalid_name", "not_found", ... ("unknown" for a value outside the enum).
@@ -103,7 +104,7 @@ class OutOfRange : public std::out_of_range, public Error {
   explicit OutOfRange(const std::string& what) : std::out_of_range(what), Error(Errc::index) {}
 };
 
-/// An operation the handle's state does not allow (Errc closed, read_only).
+/// An operation the handle's state does not allow (Errc closed, read_only, not_owner).
 class UsageError : public std::logic_error, public Error {
  public:
   UsageError(Errc code, const std::string& what) : std::logic_error(what), Error(code) {}

@@ -22,14 +22,49 @@
 // finalizer and tracker do the same). Opened semaphores stay usable after their names are gone;
 // only new attaches by name need the name. attach() and from_pickle() never register or unlink.
 //
-// A holder that dies while holding a Lock leaves it taken (CPython's semantics: a named
-// semaphore has no owner the kernel knows). docs/cpython-quirks.md gives libshm's policy.
+// A holder that dies while holding a Lock leaves it taken, and libshm keeps that: it is
+// CPython's semantics, and a named semaphore has no owner the kernel could give it back from
+// (a robust mutex would, but CPython could not share it).
+//
+// Threads: acquire, release, get_value, count and is_mine (and the classes' methods built on
+// them) may be called by any number of threads on one object at once, as CPython's SemLock is
+// used. The count and the last acquiring thread are per object and per process, as CPython's:
+// two objects for one semaphore (or a C++ and a Python process) each count their own. Moving,
+// unlink() and destruction must not run beside other calls on the same object. After fork()
+// the child's objects count from 0 (CPython's _after_fork) and never unlink the creator's name.
+//
+// Files: the semaphore is the 32-byte glibc sem_t that sem_open keeps in /dev/shm/sem.<name>;
+// SemLock opens and maps that file itself instead of calling sem_open, so that what someone else
+// put there is judged first: a symbolic link, FIFO, directory or a file shorter than a sem_t is
+// refused with Errc::not_a_block (glibc's sem_open maps a 0-byte file and the first wait dies of
+// SIGBUS; CPython does that). Like any shared mapping, a semaphore file truncated by someone
+// else while it is open is beyond this (SIGBUS on the next use).
+//
+// Barrier: multiprocessing.Barrier is not here because its shared state cannot be reached from
+// outside the process tree that made it. Its two counters (state, count) live in a
+// multiprocessing.heap.BufferWrapper, an Arena: a file mkstemp makes in /dev/shm
+// ("pym-<pid>-...") and unlinks at once, so it has no name. A pickle of it carries the open
+// descriptor, not a name: spawn passes it to the child it execs (duplicate_for_child), anything
+// else goes through resource_sharer.DupFd, whose listener hands the descriptor over a Unix
+// socket (SCM_RIGHTS) only to a connection that answers the creating process's authkey
+// challenge (HMAC). Its pickle also carries `action`, an arbitrary callable. The Condition it
+// uses is reachable, its counters are not.
 //
 // Errors (shm::Errc, error.hpp): a name that does not exist is Errc::not_found (OsError, ENOENT);
 // a bad name Errc::invalid_name; bytes that are not such a pickle Errc::bad_pickle (PickleError);
 // release() past the bound Errc::invalid_value ("semaphore or lock released too many times",
 // CPython's ValueError); releasing an RLock not held, or wait/notify on a Condition whose lock
 // this thread does not hold, Errc::not_owner (CPython's AssertionError).
+//
+// Every class has the same members where they apply: create() makes a new one (its semaphores
+// by SemLock::create, tracked unless the options say not); attach(name) takes a single SemLock
+// by name (SemLock::attach); from_pickle(bytes) takes what a pickle of that class names (spawn's
+// pickle in any protocol 2 – 5, or pickle()) and throws shm::pickle::PickleError
+// (Errc::bad_pickle) for anything else, a pickle of another class included ("a pickle of
+// multiprocessing.synchronize.Event, not multiprocessing.synchronize.Lock"); acquire and
+// release are SemLock's; pickle(protocol) gives the bytes spawn's pickler writes for the object
+// (protocol 2 – 5), which the stdlib's pickle.loads turns into that multiprocessing.synchronize
+// class in any CPython 3.8+; semlock() is the SemLock underneath.
 #pragma once
 
 #include <chrono>
@@ -42,6 +77,10 @@
 #include <variant>
 
 namespace shm {
+
+namespace detail::sync_pickle {
+struct ConditionState;
+}
 
 /// _multiprocessing's SemLock kinds (the `kind` in a pickle): RLock is a recursive mutex, every
 /// other class a counting semaphore.
@@ -72,14 +111,20 @@ struct SyncOptions {
 class SemLock {
  public:
   /// Makes a new semaphore "/mp-XXXXXXXX" (8 random characters of [a-z0-9_], CPython's choice;
-  /// retried on a name clash) with `value` and `maxvalue` (1 for a Lock or RLock).
-  /// Throws shm::InvalidArgument for value < 0, value > maxvalue or maxvalue > kSemValueMax,
-  /// shm::OsError if the system refuses (no_space for a full /dev/shm, ...).
+  /// up to 100 names are tried, as CPython) with `value` and `maxvalue` (1 for a Lock or RLock).
+  /// The file is complete before it has its name (and, when tracked, registered before), so no
+  /// process ever sees half a semaphore and no SIGKILL leaves an unregistered one.
+  /// Throws shm::InvalidArgument (Errc::invalid_argument) for value < 0, value > maxvalue or
+  /// maxvalue outside 0 .. kSemValueMax, shm::OsError if the system refuses (Errc::no_space for
+  /// a full /dev/shm, which then holds nothing of it; Errc::exists after 100 names taken).
   static SemLock create(SemKind kind, std::int64_t value, std::int64_t maxvalue,
                         const SyncOptions& options = {});
   /// Opens an existing semaphore by its name ("/mp-abc" or "mp-abc"), as unpickling does
-  /// (_multiprocessing.SemLock._rebuild). Throws shm::OsError (Errc::not_found) if it does not
-  /// exist, shm::InvalidArgument (Errc::invalid_name) for a name that cannot be one.
+  /// (_multiprocessing.SemLock._rebuild). Throws shm::OsError (Errc::not_found, "no semaphore
+  /// named /mp-abc") if it does not exist, shm::InvalidArgument (Errc::invalid_name) for a name
+  /// that cannot be one (a block name's rules, at most 251 bytes: its file is "sem." + name),
+  /// (Errc::not_a_block) for a file there that is not a semaphore (see "Files" above),
+  /// (Errc::invalid_argument) for a kind or maxvalue that cannot be.
   static SemLock attach(std::string_view name, SemKind kind, std::int64_t maxvalue);
 
   SemLock(SemLock&&) noexcept;
@@ -89,7 +134,10 @@ class SemLock {
   ~SemLock();
 
   /// Takes the semaphore (for an RLock held by this thread: one more level). Returns false if
-  /// `blocking` is false and it is taken, or if `timeout` passed first. Retries on EINTR.
+  /// `blocking` is false and it is taken (the timeout is then ignored, as CPython's), or if
+  /// `timeout` passed first. The deadline is CLOCK_REALTIME (sem_timedwait's), computed once, so
+  /// retries after EINTR keep it; a clock step moves it, as in CPython. Throws
+  /// shm::InvalidArgument (Errc::invalid_argument) for a NaN timeout.
   bool acquire(bool blocking = true, Timeout timeout = std::nullopt);
   /// Gives it back. Throws shm::InvalidArgument (Errc::invalid_value) if the value is already at
   /// maxvalue (a semaphore), UsageError (Errc::not_owner) for an RLock this thread does not hold.
@@ -98,8 +146,9 @@ class SemLock {
   [[nodiscard]] int get_value() const;
   /// get_value() == 0.
   [[nodiscard]] bool is_zero() const;
-  /// How many times this thread holds it (RLock) or this process took it and did not release it
-  /// (others): CPython's SemLock._count().
+  /// How many times this thread holds it (RLock) or this object took it and did not release it
+  /// (others; negative after releases of what another object or process took): CPython's
+  /// SemLock._count().
   [[nodiscard]] int count() const noexcept;
   /// Whether this thread holds it (CPython's SemLock._is_mine()).
   [[nodiscard]] bool is_mine() const noexcept;
@@ -110,9 +159,13 @@ class SemLock {
   [[nodiscard]] std::int64_t maxvalue() const noexcept;
   /// Whether this object made the semaphore (and so unlinks its name when destroyed).
   [[nodiscard]] bool owns_name() const noexcept;
+  /// The address of this process's mapping of the semaphore: CPython's SemLock.handle (the
+  /// sem_t*), which pickles carry and unpickling ignores.
+  [[nodiscard]] std::uintptr_t handle() const noexcept;
 
   /// Removes the name now (sem_unlink) and withdraws this object's tracker registration; the
-  /// semaphore stays usable by everyone who opened it. Throws shm::OsError.
+  /// semaphore stays usable by everyone who opened it, and the destructor no longer unlinks.
+  /// Throws shm::OsError (Errc::not_found if the name is gone already).
   void unlink();
 
   struct State;  // private
@@ -125,6 +178,7 @@ class SemLock {
 /// multiprocessing.Lock: a semaphore of value 1 and maximum 1.
 class Lock {
  public:
+  /// A new one (see the header comment).
   static Lock create(const SyncOptions& options = {});
   /// Takes the Lock whose SemLock is called `name` (`lock._semlock.name` in Python).
   static Lock attach(std::string_view name);
@@ -133,13 +187,16 @@ class Lock {
   static Lock from_pickle(std::span<const std::byte> bytes);
   static Lock from_pickle(std::string_view bytes);
 
+  /// SemLock::acquire: whether it was taken.
   bool acquire(bool blocking = true, Timeout timeout = std::nullopt) {
     return lock_.acquire(blocking, timeout);
   }
+  /// SemLock::release.
   void release() { lock_.release(); }
   /// The bytes of pickle.dumps(lock) as spawn writes them, in `protocol` (2 – 5): what
   /// pickle.loads turns into a multiprocessing.synchronize.Lock in any CPython 3.8+.
   [[nodiscard]] std::string pickle(int protocol = kSyncPickleProtocol) const;
+  /// The SemLock underneath.
   [[nodiscard]] SemLock& semlock() noexcept { return lock_; }
   [[nodiscard]] const SemLock& semlock() const noexcept { return lock_; }
 
@@ -151,16 +208,23 @@ class Lock {
 /// multiprocessing.RLock: recursive, released only by the thread that holds it.
 class RLock {
  public:
+  /// A new one (see the header comment).
   static RLock create(const SyncOptions& options = {});
+  /// The one whose SemLock is called `name` (see the header comment).
   static RLock attach(std::string_view name);
+  /// The one a pickle of this class names, from its bytes (see the header comment).
   static RLock from_pickle(std::span<const std::byte> bytes);
   static RLock from_pickle(std::string_view bytes);
 
+  /// SemLock::acquire: whether it was taken.
   bool acquire(bool blocking = true, Timeout timeout = std::nullopt) {
     return lock_.acquire(blocking, timeout);
   }
+  /// SemLock::release.
   void release() { lock_.release(); }
+  /// What spawn's pickler writes for this object, in `protocol` (2 – 5).
   [[nodiscard]] std::string pickle(int protocol = kSyncPickleProtocol) const;
+  /// The SemLock underneath.
   [[nodiscard]] SemLock& semlock() noexcept { return lock_; }
   [[nodiscard]] const SemLock& semlock() const noexcept { return lock_; }
 
@@ -172,17 +236,25 @@ class RLock {
 /// multiprocessing.Semaphore(value): maximum kSemValueMax.
 class Semaphore {
  public:
+  /// A new one (see the header comment).
   static Semaphore create(std::int64_t value = 1, const SyncOptions& options = {});
+  /// The one whose SemLock is called `name` (see the header comment).
   static Semaphore attach(std::string_view name);
+  /// The one a pickle of this class names, from its bytes (see the header comment).
   static Semaphore from_pickle(std::span<const std::byte> bytes);
   static Semaphore from_pickle(std::string_view bytes);
 
+  /// SemLock::acquire: whether it was taken.
   bool acquire(bool blocking = true, Timeout timeout = std::nullopt) {
     return sem_.acquire(blocking, timeout);
   }
+  /// SemLock::release.
   void release() { sem_.release(); }
+  /// SemLock::get_value.
   [[nodiscard]] int get_value() const { return sem_.get_value(); }
+  /// What spawn's pickler writes for this object, in `protocol` (2 – 5).
   [[nodiscard]] std::string pickle(int protocol = kSyncPickleProtocol) const;
+  /// The SemLock underneath.
   [[nodiscard]] SemLock& semlock() noexcept { return sem_; }
   [[nodiscard]] const SemLock& semlock() const noexcept { return sem_; }
 
@@ -197,18 +269,25 @@ class Semaphore {
 /// multiprocessing.BoundedSemaphore(value): maximum `value`; release() past it throws.
 class BoundedSemaphore {
  public:
+  /// A new one (see the header comment).
   static BoundedSemaphore create(std::int64_t value = 1, const SyncOptions& options = {});
   /// A BoundedSemaphore's maximum is not stored in the semaphore: give the one it was made with.
   static BoundedSemaphore attach(std::string_view name, std::int64_t maxvalue);
+  /// The one a pickle of this class names, from its bytes (see the header comment).
   static BoundedSemaphore from_pickle(std::span<const std::byte> bytes);
   static BoundedSemaphore from_pickle(std::string_view bytes);
 
+  /// SemLock::acquire: whether it was taken.
   bool acquire(bool blocking = true, Timeout timeout = std::nullopt) {
     return sem_.acquire(blocking, timeout);
   }
+  /// SemLock::release.
   void release() { sem_.release(); }
+  /// SemLock::get_value.
   [[nodiscard]] int get_value() const { return sem_.get_value(); }
+  /// What spawn's pickler writes for this object, in `protocol` (2 – 5).
   [[nodiscard]] std::string pickle(int protocol = kSyncPickleProtocol) const;
+  /// The SemLock underneath.
   [[nodiscard]] SemLock& semlock() noexcept { return sem_; }
   [[nodiscard]] const SemLock& semlock() const noexcept { return sem_; }
 
@@ -227,9 +306,11 @@ class Condition {
   static Condition from_pickle(std::span<const std::byte> bytes);
   static Condition from_pickle(std::string_view bytes);
 
+  /// SemLock::acquire: whether it was taken.
   bool acquire(bool blocking = true, Timeout timeout = std::nullopt) {
     return lock_.acquire(blocking, timeout);
   }
+  /// SemLock::release.
   void release() { lock_.release(); }
   /// Releases the lock (every level of an RLock), waits for a notify or the timeout, takes the
   /// lock back. Returns false on timeout. Throws UsageError (Errc::not_owner) if this thread
@@ -238,12 +319,16 @@ class Condition {
   /// Wakes up to `n` waiters (of any process) and waits until they have woken. Throws
   /// UsageError (Errc::not_owner) if this thread does not hold the lock.
   void notify(std::int64_t n = 1);
+  /// notify(n) for every waiter (CPython's sys.maxsize).
   void notify_all();
+  /// What spawn's pickler writes for this object, in `protocol` (2 – 5).
   [[nodiscard]] std::string pickle(int protocol = kSyncPickleProtocol) const;
+  /// The Condition's lock (a Lock or an RLock).
   [[nodiscard]] SemLock& lock() noexcept { return lock_; }
 
  private:
   friend class Event;
+  static Condition from_state(const detail::sync_pickle::ConditionState& state);
   Condition(SemLock lock, Semaphore sleeping, Semaphore woken, Semaphore wait)
       : lock_(std::move(lock)),
         sleeping_(std::move(sleeping)),
@@ -258,7 +343,9 @@ class Condition {
 /// multiprocessing.Event: a Condition over a Lock and a flag semaphore.
 class Event {
  public:
+  /// A new one (see the header comment).
   static Event create(const SyncOptions& options = {});
+  /// The one a pickle of this class names, from its bytes (see the header comment).
   static Event from_pickle(std::span<const std::byte> bytes);
   static Event from_pickle(std::string_view bytes);
 
@@ -267,6 +354,7 @@ class Event {
   void clear();
   /// Waits until the flag is set or the timeout passes; returns the flag.
   bool wait(Timeout timeout = std::nullopt);
+  /// What spawn's pickler writes for this object, in `protocol` (2 – 5).
   [[nodiscard]] std::string pickle(int protocol = kSyncPickleProtocol) const;
 
  private:

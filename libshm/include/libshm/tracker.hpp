@@ -1,18 +1,25 @@
-// The resource tracker: a helper process that unlinks this process's blocks when it ends
-// without unlinking them (normal exit, crash or SIGKILL), like CPython's resource_tracker.
+// The resource tracker: a helper process that unlinks this process's blocks and named
+// semaphores when it ends without unlinking them (normal exit, crash or SIGKILL), like CPython's
+// resource_tracker.
 //
 // One tracker per process, started lazily on the first registration. It is a forked child
 // that runs only async-signal-safe code (safe to start from a multithreaded program) and
 // reads CPython's line protocol, "REGISTER:/name:shared_memory\n" and
-// "UNREGISTER:/name:shared_memory\n", from a local stream socket whose write end this process
-// holds. When every holder of the write end is gone (this process and any fork()ed children
-// that did not exec), it unlinks the blocks still registered and prints to stderr:
+// "UNREGISTER:/name:shared_memory\n" (a block), "REGISTER:/mp-x:semaphore\n" and
+// "UNREGISTER:/mp-x:semaphore\n" (a named semaphore, sync.hpp), from a local stream socket
+// whose write end this process holds. When every holder of the write end is gone (this process
+// and any fork()ed children that did not exec), it unlinks what is still registered (a block's
+// file /dev/shm/name, a semaphore's /dev/shm/sem.mp-x) and prints to stderr, one line per type:
 //   libshm resource_tracker: There appear to be 1 leaked shared_memory objects to clean up
 //   at shutdown: ['/psm_1a2b3c4d']
+//   libshm resource_tracker: There appear to be 1 leaked semaphore objects to clean up
+//   at shutdown: ['/mp-2k_x9abc']
 //
 // Unlike CPython's, the tracker remembers which file each name was when it was registered
-// (libshm's REGISTER lines end in ":DEV:INO"), and leaves a block alone that another process
-// created later under the same name: "not unlinked: the name now belongs to another block".
+// (libshm's REGISTER lines end in ":DEV:INO"), and leaves a block (or semaphore) alone that
+// another process created later under the same name: "not unlinked: the name now belongs to
+// another block" ("... another semaphore"). A block and a semaphore of the same name are two
+// registrations.
 //
 // Behaviours a program must know (README, "Sharing /dev/shm with other users"):
 // - Start: the tracker reports to the client that it runs before the first registration
@@ -66,6 +73,16 @@ void register_block(std::string_view name);
 /// Throws shm::InvalidArgument for a name shm::BlockName refuses, shm::OsError if the tracker
 /// cannot be reached.
 void unregister_block(std::string_view name);
+
+/// register_block for a named semaphore (what shm::SemLock::create does when tracked): the
+/// tracker unlinks /dev/shm/sem.<name> if this process ends without unregister_semaphore,
+/// provided the name still means the semaphore that exists now. `name` is "/mp-x" or "mp-x".
+/// Throws shm::InvalidArgument (Errc::invalid_name) for a name that cannot be a semaphore's,
+/// shm::OsError as register_block.
+void register_semaphore(std::string_view name);
+
+/// Withdraws a registration made with register_semaphore, as unregister_block does for blocks.
+void unregister_semaphore(std::string_view name);
 
 /// Starts the tracker now unless it runs already (CPython's resource_tracker.ensure_running).
 /// A program that is about to fork() workers calls it so that they all share one tracker.
