@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   shm::bench::register_list_benchmarks(scaling);
   shm::bench::register_block_benchmarks();
   shm::bench::register_array_benchmarks();
+  shm::bench::register_sync_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
 

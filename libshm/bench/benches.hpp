@@ -15,4 +15,8 @@ void register_block_benchmarks();
 /// loop over double* (bench_array.cpp).
 void register_array_benchmarks();
 
+/// CPython's Lock and Semaphores from C++ (bench_sync.cpp): uncontended acquire + release
+/// against bare sem_wait + sem_post, and ping-pong round trips C++ with C++ and with CPython.
+void register_sync_benchmarks();
+
 }  // namespace shm::bench
