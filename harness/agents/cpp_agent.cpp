@@ -34,22 +34,16 @@
 #include <typeinfo>
 #include <vector>
 
+#include "agent_error.hpp"
+#include "sync_ops.hpp"
+
 namespace {
 
 using nlohmann::json;
 
 constexpr int kProtocolVersion = 1;
 
-/// A request this agent cannot carry out, with the error kind to report.
-class AgentError : public std::runtime_error {
- public:
-  AgentError(std::string kind, const std::string& message)
-      : std::runtime_error(message), kind_(std::move(kind)) {}
-  [[nodiscard]] const std::string& kind() const noexcept { return kind_; }
-
- private:
-  std::string kind_;  // error kind (harness/PROTOCOL.md)
-};
+using agent::AgentError;
 
 // An unholdable value (an integer outside int64, an unknown object, …) is the request's fault.
 shm::Item to_item(const json& j) {
@@ -345,6 +339,7 @@ void array_write(const shm::ArrayView& v, std::vector<std::size_t>& index, const
 class Agent {
  public:
   json handle(const std::string& op, const json& req) {
+    if (auto done = sync_.handle(op, req)) return *done;
     if (op == "hello") return hello();
     if (op == "block.create") return block_create(req);
     if (op == "block.attach") return block_attach(req);
@@ -397,8 +392,8 @@ class Agent {
 
  private:
   static json hello() {
-    json caps = {"array", "block",    "layout-3.8", "layout-3.9",  "libshm",
-                 "list",  "list.raw", "strict",     "track-option"};
+    json caps = {"array",    "block",  "layout-3.8", "layout-3.9",   "libshm",      "list",
+                 "list.raw", "strict", "sync",       "sync.by-name", "track-option"};
     caps.push_back("pickle");
     caps.push_back("pickle.picklers");
     return {{"protocol", kProtocolVersion}, {"implementation", "libshm"},
@@ -410,7 +405,7 @@ class Agent {
   std::string new_handle(const json& req) {
     auto h = req.value("handle", "");
     if (h.empty()) throw AgentError("InvalidArgument", "request needs a 'handle'");
-    if (blocks_.count(h) != 0 || lists_.count(h) != 0 || npys_.count(h) != 0) {
+    if (blocks_.count(h) != 0 || lists_.count(h) != 0 || npys_.count(h) != 0 || sync_.has(h)) {
       throw AgentError("InvalidArgument", "handle " + h + " is in use");
     }
     return h;
@@ -662,6 +657,7 @@ class Agent {
   }
 
   json reset() {
+    sync_.reset();  // a creator's objects unlink their names
     npys_.clear();
     lists_.clear();  // the destructors close the blocks
     blocks_.clear();
@@ -674,6 +670,9 @@ class Agent {
   std::map<std::string, shm::ShareableList> lists_;  // list handles
   std::map<std::string, shm::NpyArray> npys_;        // .npy block handles
   std::set<std::string> tracked_;  // names this process's tracker holds because of us
+  agent::SyncOps sync_{[this](const std::string& h) -> shm::SharedMemory& {
+    return block(json{{"handle", h}});
+  }};  // sync.* handles
 };
 
 }  // namespace

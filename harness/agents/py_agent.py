@@ -260,6 +260,37 @@ def error_report(exc):
     return report
 
 
+# --------------------------------------------------------------------------- synchronisation
+
+
+def semlocks_of(obj):
+    """The _multiprocessing.SemLock objects (named semaphores) a synchronize object is made of,
+    in the order of its pickle."""
+    name = type(obj).__name__
+    if name == "Condition":
+        return [obj._lock._semlock, obj._sleeping_count._semlock, obj._woken_count._semlock,
+                obj._wait_semaphore._semlock]
+    if name == "Event":
+        return semlocks_of(obj._cond) + [obj._flag._semlock]
+    return [obj._semlock]
+
+
+def pickle_of(obj):
+    """What spawn's pickler writes for `obj` when it hands it to a child: with --libshm the
+    module's libshm.share; the stdlib alone makes it as Popen does, by pickling while a
+    spawning Popen is set (outside that, a SemLock refuses to pickle)."""
+    if LIBSHM is not None:
+        return LIBSHM.share(obj)
+    from multiprocessing import context
+    from multiprocessing.reduction import ForkingPickler
+    previous = context.get_spawning_popen()
+    context.set_spawning_popen(object())
+    try:
+        return bytes(ForkingPickler.dumps(obj))
+    finally:
+        context.set_spawning_popen(previous)
+
+
 # --------------------------------------------------------------------------- the agent
 
 
@@ -276,6 +307,7 @@ class Agent:
         self.tracked = set()  # _name of every block this process's tracker holds because of us
         self.npy = {}  # handle -> (dtype, shape, fortran_order, data offset) of an .npy block
         self.npy_arrays = {}  # handle -> the module's SharedArray over an .npy block (--libshm)
+        self.sync = {}  # handle -> a multiprocessing.synchronize object (ops sync.*)
 
     # -- helpers
 
@@ -283,7 +315,7 @@ class Agent:
         handle = req.get("handle")
         if not isinstance(handle, str) or not handle:
             raise HarnessError("InvalidArgument", "request needs a 'handle'")
-        if handle in self.blocks or handle in self.lists:
+        if handle in self.blocks or handle in self.lists or handle in self.sync:
             raise HarnessError("InvalidArgument", "handle %r is in use" % handle)
         return handle
 
@@ -334,7 +366,7 @@ class Agent:
             # Its pickles name libshm's classes (only a process with libshm loads them): not
             # the stdlib's pickles that "pickle" promises.
             caps = ["block", "list", "list.raw", "pickle-libshm", "layout-" + NATIVE_LAYOUT,
-                    "track-option"]
+                    "track-option", "sync"]
             if numpy is not None:
                 caps += ["numpy", "array"]
             return {
@@ -348,7 +380,7 @@ class Agent:
                 "capabilities": sorted(caps),
             }
         caps = ["block", "list", "pickle", "pickle.picklers", "list.raw",
-                "layout-" + NATIVE_LAYOUT, "python"]
+                "layout-" + NATIVE_LAYOUT, "python", "sync"]
         if HAS_TRACK:
             caps.append("track-option")
         if numpy is not None:
@@ -670,11 +702,149 @@ class Agent:
             return {"kind": "shared_memory", "name": obj.name, "size": obj.size}
         raise HarnessError("Other", "unpickled a %s" % type(obj).__name__)
 
+    # -- synchronisation objects (multiprocessing.synchronize, spawn context; ops sync.*)
+
+    def sync_obj(self, req, kinds=None):
+        handle = req.get("handle")
+        if handle not in self.sync:
+            raise HarnessError("InvalidArgument", "no sync handle %r" % (handle,))
+        obj = self.sync[handle]
+        if kinds is not None and type(obj).__name__ not in kinds:
+            raise HarnessError("InvalidArgument", "%r is a %s, not a %s"
+                               % (handle, type(obj).__name__, " or ".join(kinds)))
+        return obj
+
+    def op_sync_create(self, req):
+        """A new Lock, RLock, Semaphore(value), BoundedSemaphore(value), Condition (over a new
+        RLock, or a Lock with "lock": "Lock") or Event of the spawn context: named semaphores,
+        registered with this process's resource tracker. Answers its SemLocks' names and what
+        spawn's pickler writes for it (with --libshm: libshm.share, the module's way)."""
+        import multiprocessing
+        ctx = multiprocessing.get_context("spawn")
+        handle = self.new_handle(req)
+        kind = req.get("kind")
+        if kind in ("Lock", "RLock", "Event"):
+            obj = getattr(ctx, kind)()
+        elif kind in ("Semaphore", "BoundedSemaphore"):
+            obj = getattr(ctx, kind)(req.get("value", 1))
+        elif kind == "Condition":
+            obj = ctx.Condition(ctx.Lock() if req.get("lock") == "Lock" else None)
+        else:
+            raise HarnessError("InvalidArgument", "unknown sync kind %r" % (kind,))
+        self.sync[handle] = obj
+        return self.sync_result(obj, pickle_of(obj))
+
+    def op_sync_attach(self, req):
+        """Takes an object from its pickle (`hex`): pickle.loads, as a spawned child does. The
+        stdlib has no attach by name, so `name` is refused here."""
+        handle = self.new_handle(req)
+        if "hex" not in req:
+            raise HarnessError("InvalidArgument", "CPython takes a synchronisation object only "
+                               "from its pickle ('hex')")
+        obj = pickle.loads(bytes.fromhex(req["hex"]))
+        kind = req.get("kind")
+        if kind is not None and type(obj).__name__ != kind:
+            raise HarnessError("Other", "unpickled a %s, not a %s" % (type(obj).__name__, kind))
+        self.sync[handle] = obj
+        return self.sync_result(obj, None)
+
+    @staticmethod
+    def sync_result(obj, data):
+        semlocks = semlocks_of(obj)
+        names = [s.name for s in semlocks]
+        out = {"kind": type(obj).__name__, "names": names,
+               "files": ["sem." + n[1:] if n.startswith("/") else "sem." + n for n in names]}
+        if len(semlocks) == 1:
+            out["name"] = names[0]
+            out["file"] = out["files"][0]
+        if data is not None:
+            out["pickle"] = bytes(data).hex()
+        return out
+
+    def op_sync_acquire(self, req):
+        obj = self.sync_obj(req, ("Lock", "RLock", "Semaphore", "BoundedSemaphore", "Condition"))
+        return bool(obj.acquire(req.get("blocking", True), req.get("timeout")))
+
+    def op_sync_release(self, req):
+        self.sync_obj(req, ("Lock", "RLock", "Semaphore", "BoundedSemaphore",
+                            "Condition")).release()
+        return None
+
+    def op_sync_value(self, req):
+        obj = self.sync_obj(req, ("Lock", "RLock", "Semaphore", "BoundedSemaphore"))
+        return obj._semlock._get_value()
+
+    def op_sync_increment(self, req):
+        """`rounds` times: take the lock, read the int64 at `offset` of block `block`, write it
+        plus one, release: a lost update shows as a total short of the increments made."""
+        obj = self.sync_obj(req, ("Lock", "RLock", "Semaphore", "BoundedSemaphore"))
+        buf = self.block({"handle": req.get("block")}).buf
+        offset = req.get("offset", 0)
+        for _ in range(req.get("rounds", 1)):
+            obj.acquire()
+            try:
+                struct.pack_into("q", buf, offset, struct.unpack_from("q", buf, offset)[0] + 1)
+            finally:
+                obj.release()
+        return None
+
+    def op_sync_wait(self, req):
+        """Event.wait(timeout); for a Condition: with cond: cond.wait(timeout)."""
+        obj = self.sync_obj(req, ("Condition", "Event"))
+        if type(obj).__name__ == "Event":
+            return bool(obj.wait(req.get("timeout")))
+        with obj:
+            return bool(obj.wait(req.get("timeout")))
+
+    def op_sync_notify(self, req):
+        """with cond: cond.notify(n) (or notify_all for n "all"), once `sleepers` waiters (of
+        any process) are asleep on it, checked every 10 ms for up to `timeout` seconds."""
+        import time
+        cond = self.sync_obj(req, ("Condition",))
+        deadline = time.monotonic() + req.get("timeout", 10)
+        while (cond._sleeping_count.get_value() - cond._woken_count.get_value()
+               < req.get("sleepers", 0)):
+            if time.monotonic() > deadline:
+                raise HarnessError("Other", "no sleepers came")
+            time.sleep(0.01)
+        with cond:
+            if req.get("n", 1) == "all":
+                cond.notify_all()
+            else:
+                cond.notify(req.get("n", 1))
+        return None
+
+    def op_sync_set(self, req):
+        import time
+        time.sleep(req.get("delay_ms", 0) / 1000.0)
+        self.sync_obj(req, ("Event",)).set()
+        return None
+
+    def op_sync_clear(self, req):
+        self.sync_obj(req, ("Event",)).clear()
+        return None
+
+    def op_sync_is_set(self, req):
+        return bool(self.sync_obj(req, ("Event",)).is_set())
+
+    def op_sync_close(self, req):
+        """Drops the object; for its creator that runs CPython's finalizer, which unlinks the
+        names and withdraws their tracker registrations."""
+        import gc
+        self.sync_obj(req)
+        del self.sync[req["handle"]]
+        gc.collect()
+        return None
+
     def op_reset(self, req):
         """End of a cell: close every handle and withdraw every registration this agent made
         that no unlink withdrew, so that a long-lived agent's tracker never touches a block
         of a later cell (names are unique, but the exit warnings would be noise)."""
         self.npy_arrays.clear()  # the module's arrays pin their blocks' mappings
+        if self.sync:  # a creator's finalizers unlink its semaphores' names
+            import gc
+            self.sync.clear()
+            gc.collect()
         self.npy.clear()
         for shm in list(self.blocks.values()) + [sl.shm for sl in self.lists.values()]:
             try:

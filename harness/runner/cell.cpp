@@ -245,9 +245,16 @@ class CellRun {
     if (rec.outcome.kind == Outcome::Kind::kValue) {
       ok_labels_.insert(step.label);
       if (!step.save.empty()) vars_[step.save] = rec.outcome.value;
-      if (rec.outcome.value.is_object() && rec.outcome.value.contains("name") &&
-          rec.outcome.value["name"].is_string()) {
-        created_.insert(rec.outcome.value["name"].get<std::string>());
+      if (rec.outcome.value.is_object()) {
+        const auto& v = rec.outcome.value;
+        if (v.contains("name") && v["name"].is_string())
+          created_.insert(v["name"].get<std::string>());
+        // A synchronisation object's semaphores: /dev/shm/sem.<name> (sync.create).
+        if (v.contains("files") && v["files"].is_array()) {
+          for (const auto& f : v["files"]) {
+            if (f.is_string()) created_.insert(f.get<std::string>());
+          }
+        }
       }
     }
     result_.steps.push_back(std::move(rec));

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   shm::bench::register_block_benchmarks();
   shm::bench::register_array_benchmarks();
   shm::bench::register_atomic_benchmarks();
+  shm::bench::register_sync_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
 

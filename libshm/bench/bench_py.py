@@ -264,6 +264,33 @@ class Bench:
                     self.drop(block)
             self.attempt("shm.attach." + key, attach)
 
+    def sync_ops(self):
+        """multiprocessing's own Lock and Semaphores (the stdlib's, whatever --impl): an
+        uncontended acquire + release, and the round trip of a ping-pong over two Semaphores
+        with a spawned child (wall time: the round trip is mostly waiting)."""
+        import multiprocessing
+        ctx = multiprocessing.get_context("spawn")
+
+        def lock():
+            lk = ctx.Lock()
+            self.time_stmt("sync.lock", "acquire()\nrelease()",
+                           {"acquire": lk.acquire, "release": lk.release})
+        self.attempt("sync.lock", lock)
+
+        def pingpong():
+            ping, pong = ctx.Semaphore(0), ctx.Semaphore(0)
+            child = ctx.Process(target=ponger, args=(ping, pong), daemon=True)
+            child.start()
+            saved, self.clock = self.clock, time.perf_counter
+            try:
+                self.time_stmt("sync.pingpong.py-py", "ping.release()\npong.acquire()",
+                               {"ping": ping, "pong": pong})
+            finally:
+                self.clock = saved
+                child.terminate()
+                child.join()
+        self.attempt("sync.pingpong.py-py", pingpong)
+
     def bulk_ops(self):
         SM, nm = self.SM, self.names
 
@@ -373,6 +400,13 @@ class Bench:
                 gc.collect()
 
 
+def ponger(ping, pong):
+    """The child of the sync.pingpong benchmark: a pong for every ping, until terminated."""
+    while True:
+        ping.acquire()
+        pong.release()
+
+
 def load(impl, module_path):
     """(SharedMemory, ShareableList, None) or (None, None, why not)."""
     if impl == "stdlib":
@@ -434,6 +468,8 @@ def main():
         started = time.perf_counter()
         groups = [("get.", bench.item_ops), ("list.", bench.list_ops), ("shm.", bench.block_ops),
                   ("bulk.", bench.bulk_ops), ("atomic.", bench.atomic_ops)]
+        if args.impl == "stdlib":  # the module uses multiprocessing's own locks
+            groups.append(("sync.", bench.sync_ops))
         if not args.no_scaling:
             groups.append(("scale.", bench.scaling))
         try:

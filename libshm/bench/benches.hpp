@@ -19,4 +19,8 @@ void register_array_benchmarks();
 /// threads, against std::atomic on private memory (bench_atomic.cpp).
 void register_atomic_benchmarks();
 
+/// CPython's Lock and Semaphores from C++ (bench_sync.cpp): uncontended acquire + release
+/// against bare sem_wait + sem_post, and ping-pong round trips C++ with C++ and with CPython.
+void register_sync_benchmarks();
+
 }  // namespace shm::bench
