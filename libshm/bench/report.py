@@ -358,6 +358,24 @@ class Report:
         return table(["operation", "alone (×: C++ rows ÷ the block fetch_add, Python rows ÷ the "
                       "module's sl.atomic_fetch_add)", "two at once, per addition in each"], rows)
 
+    def sync_table(self):
+        """CPython's Lock and Semaphores (issue 24): uncontended, and ping-pong round trips."""
+        bare = self.c("sync.lock", "bare")
+        rows = [["C++ `sem_wait` + `sem_post` (reference)", self.cell(bare, None)],
+                ["C++ `shm::Lock` acquire + release", self.cell(self.c("sync.lock"), bare)]]
+        for run in self.stdlib_runs:
+            rows.append(["CPython %s `multiprocessing.Lock` acquire + release" % run["python"],
+                         self.cell(self.p(run, "sync.lock"), bare)])
+        trip = self.c("sync.pingpong.cpp-cpp")
+        rows.append(["ping-pong round trip, C++ ↔ C++ (two `shm::Semaphore`s)",
+                     self.cell(trip, None)])
+        rows.append(["ping-pong round trip, C++ ↔ CPython (stdlib, the Semaphores unpickled)",
+                     self.cell(self.c("sync.pingpong.cpp-py"), trip)])
+        for run in self.stdlib_runs:
+            rows.append(["ping-pong round trip, CPython %s ↔ CPython (spawned child)"
+                         % run["python"], self.cell(self.p(run, "sync.pingpong.py-py"), trip)])
+        return table(["operation", "time (× the first row of its kind)"], rows)
+
     def module_table(self):
         """The module against the stdlib under the same interpreter."""
         if not self.module_runs:
@@ -891,6 +909,16 @@ def main():
         "moving between the cores on every addition.")
     add("")
     add(report.atomic_table())
+    add("")
+    add("## CPython's locks from C++")
+    add("")
+    add("`libshm/sync.hpp`'s Lock is CPython's multiprocessing Lock (a POSIX named semaphore): "
+        "an uncontended acquire + release in C++ and in CPython, and the round trip of a "
+        "ping-pong over two Semaphores between two processes (two hand-offs; elapsed time), "
+        "C++ with C++, C++ with a stdlib-only CPython (`/usr/bin/python3`, or "
+        "LIBSHM_BENCH_PYTHON), and CPython with a spawned CPython child.")
+    add("")
+    add(report.sync_table())
     add("")
     add("## numpy arrays in a block")
     add("")

@@ -13,6 +13,7 @@
 #include <system_error>
 #include <utility>
 
+#include "fd_guard.hpp"
 #include "libshm/error.hpp"
 #include "libshm/names.hpp"
 #include "libshm/tracker.hpp"
@@ -28,20 +29,7 @@ OsError os_error(int err, const std::string& what, const BlockName& name) {
   return OsError(err, what + " '" + name.os_name() + "'");
 }
 
-// Closes a descriptor on scope exit; the mapping outlives it, so no handle keeps one open.
-class FdGuard {
- public:
-  explicit FdGuard(int fd) noexcept : fd_(fd) {}
-  FdGuard(const FdGuard&) = delete;
-  FdGuard& operator=(const FdGuard&) = delete;
-  ~FdGuard() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  [[nodiscard]] int get() const noexcept { return fd_; }
-
- private:
-  int fd_;  // owned descriptor, -1 if none
-};
+using detail::FdGuard;
 
 std::byte* map_block(int fd, std::size_t size, bool read_only) {
   const int prot = read_only ? PROT_READ : PROT_READ | PROT_WRITE;

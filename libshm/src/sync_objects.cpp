@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "libshm/error.hpp"
 #include "libshm/sync.hpp"
@@ -122,6 +123,21 @@ void Condition::notify(std::int64_t n) {
     while (wait_.acquire(false)) {
     }
   }
+}
+
+int Condition::sleepers() const {
+  return sleeping_.get_value() - woken_.get_value();
+}
+
+std::vector<std::string> Condition::names() const {
+  return {lock_.name(), sleeping_.semlock().name(), woken_.semlock().name(),
+          wait_.semlock().name()};
+}
+
+std::vector<std::string> Event::names() const {
+  auto all = cond_.names();
+  all.push_back(flag_.semlock().name());
+  return all;
 }
 
 void Condition::notify_all() {

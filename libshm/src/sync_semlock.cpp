@@ -29,6 +29,7 @@
 #include <system_error>
 #include <utility>
 
+#include "fd_guard.hpp"
 #include "libshm/error.hpp"
 #include "libshm/names.hpp"
 #include "libshm/sync.hpp"
@@ -75,19 +76,7 @@ OsError semaphore_error(int err, const std::string& what, const std::string& os_
   return OsError(err, what + " '" + os_name + "'");
 }
 
-class FdGuard {
- public:
-  explicit FdGuard(int fd) noexcept : fd_(fd) {}
-  FdGuard(const FdGuard&) = delete;
-  FdGuard& operator=(const FdGuard&) = delete;
-  ~FdGuard() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  [[nodiscard]] int get() const noexcept { return fd_; }
-
- private:
-  int fd_;  // owned descriptor, -1 if none
-};
+using detail::FdGuard;
 
 sem_t* map_semaphore(int fd) {
   void* p = ::mmap(nullptr, sizeof(sem_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -234,29 +234,6 @@ TEST(AtomicInt64, ForkedProcessesLoseNoAddition) {
   EXPECT_EQ(list.format(), "8sq");
 }
 
-// Every CPython compat/tools/find_cpythons.py finds (the project's one discovery).
-struct CPython {
-  std::string version;
-  std::string path;
-};
-
-std::vector<CPython> cpythons() {
-  if (std::string_view(LIBSHM_TOOLS_PYTHON).empty()) return {};  // no python3 at configure time
-  const auto r =
-      test::run_child({LIBSHM_TOOLS_PYTHON, LIBSHM_FIND_CPYTHONS}, std::chrono::seconds(120));
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  std::vector<CPython> found;
-  std::istringstream lines(r.out);
-  std::string line;
-  while (std::getline(lines, line)) {
-    const auto tab = line.find('\t');
-    const auto tab2 = line.find('\t', tab + 1);
-    if (tab == std::string::npos) continue;
-    found.push_back({line.substr(0, tab), line.substr(tab + 1, tab2 - tab - 1)});
-  }
-  return found;
-}
-
 // The stdlib reader: attaches the list, says it is ready (item 1 := 1), then reads item 0 until
 // C++ says it is done (item 2 == 1), checking every read: an int, never below the one before,
 // never past the total, the total once C++ is done. Prints how many reads it made and the final
@@ -284,10 +261,10 @@ constexpr const char* kStdlibReader = R"(if 1:
 )";
 
 TEST(AtomicInt64, StdlibShareableListReadsTheSlotWhileCppAdds) {
-  const std::vector<CPython> pythons = cpythons();
+  const std::vector<test::CPython> pythons = test::cpythons();
   if (pythons.empty()) GTEST_SKIP() << "no CPython found";
   constexpr std::int64_t kAdds = 1'000'000;
-  for (const CPython& python : pythons) {
+  for (const test::CPython& python : pythons) {
     SCOPED_TRACE("CPython " + python.version);
     test::BlockCleanup cleanup;
     const Layout layout = python.version.starts_with("3.8.") ? Layout::v38 : Layout::v39;
@@ -304,9 +281,9 @@ TEST(AtomicInt64, StdlibShareableListReadsTheSlotWhileCppAdds) {
       for (std::int64_t i = 0; i < kAdds; ++i) (void)counter.fetch_add(1);
       done.store(1);
     });
-    const auto r =
-        test::run_child({python.path, "-c", kStdlibReader, list.name(), std::to_string(kAdds)},
-                        std::chrono::seconds(90));
+    const auto r = test::run_child(
+        {python.executable, "-c", kStdlibReader, list.name(), std::to_string(kAdds)},
+        std::chrono::seconds(90));
     writer.join();
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_THAT(r.out, HasSubstr("final " + std::to_string(kAdds) + " format qqq\n"));

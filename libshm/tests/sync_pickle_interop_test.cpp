@@ -44,20 +44,8 @@ std::vector<std::string> words(const std::string& text) {
   return out;
 }
 
-// Waits until byte `at` of `block` is 1 (written by another process); false after 60 s.
-bool wait_for_flag(SharedMemory& block, std::size_t at) {
-  std::atomic_ref<std::byte> flag(block.buf()[at]);
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (flag.load() != std::byte{1}) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
-
-void raise_flag(SharedMemory& block, std::size_t at) {
-  std::atomic_ref<std::byte>(block.buf()[at]).store(std::byte{1});
-}
+using test::raise_flag;
+using test::wait_for_flag;
 
 // Raises a flag when the scope ends however it ends, so that a Python side waiting for it
 // finishes even when an assertion cut the C++ side short.

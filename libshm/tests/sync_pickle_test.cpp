@@ -134,28 +134,8 @@ std::string describe(const State& state) {
 
 // ---- CPython
 
-struct Interpreter {
-  std::string version;  // "3.11.2"
-  std::string path;     // its python3
-};
-
-// The CPythons of the project's one discovery (compat/tools/find_cpythons.py).
-std::vector<Interpreter> cpythons() {
-  std::vector<Interpreter> found;
-  const std::string tools_python = LIBSHM_TOOLS_PYTHON;
-  if (tools_python.empty()) return found;
-  const auto result =
-      test::run_child({tools_python, LIBSHM_FIND_CPYTHONS}, std::chrono::minutes(2));
-  EXPECT_EQ(result.exit_code, 0) << result.err;
-  std::istringstream lines(result.out);
-  for (std::string line; std::getline(lines, line);) {
-    const auto tab = line.find('\t');
-    const auto tab2 = line.find('\t', tab + 1);
-    if (tab == std::string::npos || tab2 == std::string::npos) continue;
-    found.push_back({line.substr(0, tab), line.substr(tab + 1, tab2 - tab - 1)});
-  }
-  return found;
-}
+using Interpreter = test::CPython;
+using test::cpythons;
 
 bool semaphore_exists(const std::string& name) {
   struct stat st {};
@@ -165,8 +145,8 @@ bool semaphore_exists(const std::string& name) {
 // The probe's "dumps" JSON lines, or nothing (with a test failure) if it did not run cleanly.
 // Its semaphores must be gone once it has ended (CPython's finalizers unlink them).
 std::vector<json> probe_dumps(const Interpreter& python) {
-  const auto result =
-      test::run_child({python.path, LIBSHM_SYNC_PICKLE_PROBE, "dumps"}, std::chrono::minutes(2));
+  const auto result = test::run_child({python.executable, LIBSHM_SYNC_PICKLE_PROBE, "dumps"},
+                                      std::chrono::minutes(2));
   EXPECT_EQ(result.exit_code, 0) << python.version << ": " << result.err;
   std::vector<json> out;
   std::istringstream lines(result.out);
@@ -279,7 +259,7 @@ class ProbeSession {
     posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
     posix_spawn_file_actions_adddup2(&actions, stdout_pipe[1], STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&actions, stderr_pipe[1], STDERR_FILENO);
-    std::vector<std::string> argv{python.path, LIBSHM_SYNC_PICKLE_PROBE, "loads"};
+    std::vector<std::string> argv{python.executable, LIBSHM_SYNC_PICKLE_PROBE, "loads"};
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
@@ -292,7 +272,7 @@ class ProbeSession {
     out_ = stdout_pipe[0];
     err_ = stderr_pipe[0];
     if (rc != 0) {
-      ADD_FAILURE() << "posix_spawn " << python.path << ": " << std::strerror(rc);
+      ADD_FAILURE() << "posix_spawn " << python.executable << ": " << std::strerror(rc);
       pid_ = -1;
     }
     // A probe that died must fail the test, not kill it with SIGPIPE.

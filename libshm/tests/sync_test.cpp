@@ -591,16 +591,7 @@ for _ in range(int(sys.argv[2])):
 print(name.decode())
 )";
 
-// Waits until byte `at` of `block` is 1 (written by another process); false after 60 s.
-bool wait_for_flag(SharedMemory& block, std::size_t at) {
-  std::atomic_ref<std::byte> flag(block.buf()[at]);
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (flag.load() != std::byte{1}) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+using test::wait_for_flag;
 
 TEST(SyncCPython, LockByNameCountsExactlyWithEveryCPython) {
   const auto pythons = test::cpythons();

@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -191,6 +193,20 @@ std::vector<CPython> cpythons() {
     return result;
   }();
   return found;
+}
+
+bool wait_for_flag(SharedMemory& block, std::size_t at) {
+  std::atomic_ref<std::byte> flag(block.buf()[at]);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (flag.load() != std::byte{1}) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+void raise_flag(SharedMemory& block, std::size_t at) {
+  std::atomic_ref<std::byte>(block.buf()[at]).store(std::byte{1});
 }
 
 }  // namespace shm::test

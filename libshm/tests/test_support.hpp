@@ -4,8 +4,11 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 #include <vector>
+
+#include "libshm/shared_memory.hpp"
 
 namespace shm::test {
 
@@ -70,6 +73,13 @@ struct CPython {
   std::string version;     // "3.12.1"
   std::string executable;  // its python3
 };
+
+/// Waits until byte `at` of `block` is 1 (raise_flag, or another process's store); false after
+/// 60 s.
+bool wait_for_flag(SharedMemory& block, std::size_t at);
+
+/// Sets byte `at` of `block` to 1 (atomically, for wait_for_flag in another process).
+void raise_flag(SharedMemory& block, std::size_t at);
 
 /// Every CPython compat/tools/find_cpythons.py finds (the project's one discovery), oldest
 /// first; empty where the build found no python3 to run it.

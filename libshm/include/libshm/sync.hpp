@@ -75,6 +75,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace shm {
 
@@ -325,6 +326,13 @@ class Condition {
   [[nodiscard]] std::string pickle(int protocol = kSyncPickleProtocol) const;
   /// The Condition's lock (a Lock or an RLock).
   [[nodiscard]] SemLock& lock() noexcept { return lock_; }
+  /// How many waiters (of any process) sleep on it and have not been woken or timed out yet:
+  /// sleeping_count - woken_count, the accounting synchronize.py keeps in two semaphores. A
+  /// notifier that must reach a waiter can wait for this to become nonzero first.
+  [[nodiscard]] int sleepers() const;
+  /// The names of its four semaphores, in its pickle's order: lock, sleeping_count,
+  /// woken_count, wait_semaphore.
+  [[nodiscard]] std::vector<std::string> names() const;
 
  private:
   friend class Event;
@@ -354,6 +362,9 @@ class Event {
   void clear();
   /// Waits until the flag is set or the timeout passes; returns the flag.
   bool wait(Timeout timeout = std::nullopt);
+  /// The names of its five semaphores, in its pickle's order: the Condition's four
+  /// (Condition::names), then the flag.
+  [[nodiscard]] std::vector<std::string> names() const;
   /// What spawn's pickler writes for this object, in `protocol` (2 – 5).
   [[nodiscard]] std::string pickle(int protocol = kSyncPickleProtocol) const;
 
