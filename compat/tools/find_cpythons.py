@@ -7,9 +7,10 @@ in harness/README.md ("How interpreters are chosen").
     find_cpythons.py [--json]
 
 Prints one line per CPython, oldest first: "VERSION<TAB>PATH<TAB>FOUND_VIA" (the rule that
-found it: SHM_PYTHONS, pyenv or PATH), and notes about skipped candidates on stderr. --json
-prints {"pythons": [...], "skipped": [...]} instead, each CPython with what the build needs as
-well (executable, include, has_headers, ext_suffix, has_test_suite). Exit 0, even if none is
+found it: SHM_PYTHONS, pyenv, PATH or ci/cpythons, the cache that script fills), and notes
+about skipped candidates on stderr. --json prints {"pythons": [...], "skipped": [...]} instead,
+each CPython with what the build needs as well (executable, include, multiarch_include, has_headers,
+ext_suffix, has_test_suite). Exit 0, even if none is
 found. Standard library only; runs under CPython 3.8+.
 """
 
@@ -48,12 +49,23 @@ def probe_self():
 
         paths = sysconfig.get_paths()
         info["include"] = paths["include"]
+        # Debian's pyconfig.h includes <MULTIARCH/python3.X/pyconfig.h>, which outside /usr
+        # (ci/cpythons' unpacked prefixes) the compiler does not find: the build links that
+        # one directory (never the prefix's whole include tree, whose C library headers are
+        # not the system's) into a directory of its own.
+        info["multiarch_include"] = None
+        multiarch = sysconfig.get_config_var("MULTIARCH") or ""
+        parent = os.path.dirname(paths["include"])
+        name = os.path.join(multiarch, os.path.basename(paths["include"]))
+        if (multiarch and parent not in ("/usr/include", "/usr/local/include")
+                and os.path.isfile(os.path.join(parent, name, "pyconfig.h"))):
+            info["multiarch_include"] = {"name": name, "dir": os.path.join(parent, name)}
         info["has_headers"] = os.path.isfile(os.path.join(paths["include"], "Python.h"))
         info["ext_suffix"] = sysconfig.get_config_var("EXT_SUFFIX") or ""
         info["has_test_suite"] = os.path.isfile(
             os.path.join(paths["stdlib"], "test", "_test_multiprocessing.py"))
     except Exception:  # a broken installation: reported, the build skips it
-        info.update(include="", has_headers=False, ext_suffix="", has_test_suite=False)
+        info.update(include="", multiarch_include=None, has_headers=False, ext_suffix="", has_test_suite=False)
     sys.stdout.write(json.dumps(info) + "\n")
 
 
@@ -69,6 +81,14 @@ def pyenv_root():
         except (OSError, subprocess.SubprocessError):
             pass
     return os.path.join(os.path.expanduser("~"), ".pyenv")
+
+
+def cpythons_cache():
+    """Where ci/cpythons unpacks today's CPythons (the same default and variable as there)."""
+    if os.environ.get("SHM_CPYTHONS_DIR"):
+        return os.environ["SHM_CPYTHONS_DIR"]
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "libshm", "cpythons")
 
 
 def candidates():
@@ -93,6 +113,13 @@ def candidates():
             path = os.path.join(directory, name)
             if re.fullmatch(r"python3(\.[0-9]+)?", name) and os.access(path, os.X_OK):
                 found.append((path, "PATH"))
+    # ci/cpythons' releases, one prefix each; only complete ones (the stamp is written last).
+    cache = cpythons_cache()
+    for stamp in sorted(glob.glob(os.path.join(cache, "*", ".libshm-complete"))):
+        bindir = os.path.join(os.path.dirname(stamp), "usr", "bin")
+        for path in sorted(glob.glob(os.path.join(bindir, "python3.*"))):
+            if re.fullmatch(r"python3\.[0-9]+", os.path.basename(path)):
+                found.append((path, "ci/cpythons"))
     return found
 
 

@@ -380,7 +380,7 @@ class Agent:
                 "capabilities": sorted(caps),
             }
         caps = ["block", "list", "pickle", "pickle.picklers", "list.raw",
-                "layout-" + NATIVE_LAYOUT, "python", "sync"]
+                "layout-" + NATIVE_LAYOUT, "python", "raw-fork", "sync"]
         if HAS_TRACK:
             caps.append("track-option")
         if numpy is not None:
@@ -857,6 +857,49 @@ class Agent:
             withdraw_registration(name)
         self.tracked.clear()
         return None
+
+    def op_process_fork_create(self, req):
+        """A raw os.fork() child (not multiprocessing's) creates block `name` with the stdlib's
+        SharedMemory, tracked, and leaves it; the value is what the child and any tracker it
+        started wrote to stderr, read to its end, so that the child's own tracker (CPython
+        3.13.14+, 3.14.5+, 3.15.0b1+ close the inherited tracker pipe in a raw fork child,
+        gh-146313) has finished its cleanup when the op returns. Capability `raw-fork`."""
+        name, size = req.get("name"), req.get("size", 0)
+        if not isinstance(name, str) or not isinstance(size, int):
+            raise HarnessError("InvalidArgument", "process.fork_create needs 'name' and 'size'")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns, never writes to the protocol's stdout
+            code = 0
+            try:
+                os.close(r)
+                os.dup2(w, 2)  # its tracker, if it starts one, inherits this stderr
+                os.close(w)
+                null = os.open(os.devnull, os.O_RDWR)
+                os.dup2(null, 0)
+                os.dup2(null, 1)
+                shm = SharedMemory(name, create=True, size=size)
+                shm.close()
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+                code = 1
+            finally:
+                sys.stderr.flush()
+                os._exit(code)
+        os.close(w)
+        chunks = []
+        with open(r, "rb") as f:
+            for chunk in iter(lambda: f.read(4096), b""):
+                chunks.append(chunk)
+        _, status = os.waitpid(pid, 0)
+        text = b"".join(chunks).decode("utf-8", "replace")
+        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+            raise HarnessError("Other", "the forked child failed: " + text.strip()[-500:])
+        return text
 
     def op_exit(self, req):
         return None  # handled by the loop after the response is written

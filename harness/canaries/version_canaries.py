@@ -16,6 +16,11 @@ machine does not have is tested without special-casing anything in the runner:
 
     python3 version_canaries.py CASE --harness BIN --cpp-agent BIN [--python REAL]
 
+REAL defaults to the interpreter running this for `predicted` and `agent`, and to the newest
+CPython compat/tools/find_cpythons.py finds for the `newer` cases: a release newer than anything
+known is best stood in for by the newest one there is (an older one does what the registry's
+open-ended ranges of newer releases, e.g. 3.15's JSON tracker lines, no longer predict).
+
 Exit 0: the canary behaved; 1: it did not (the reason is printed); 77: cannot run here.
 """
 
@@ -71,6 +76,15 @@ def unverified_neighbour(real, registry):
     return None
 
 
+def newest_cpython():
+    """The newest CPython the project's one discovery finds (this interpreter if none)."""
+    sys.path.insert(0, os.path.join(ROOT, "compat", "tools"))
+    import find_cpythons
+
+    pythons, _ = find_cpythons.discover()
+    return pythons[-1]["path"] if pythons else sys.executable
+
+
 def wrapper(directory, real, version):
     """An executable that runs `real` reporting `version`."""
     path = os.path.join(directory, "python-as-" + version)
@@ -124,8 +138,10 @@ def main():
                                          "agent"])
     parser.add_argument("--harness", required=True)
     parser.add_argument("--cpp-agent", required=True)
-    parser.add_argument("--python", default=sys.executable, help="the real interpreter to wrap")
+    parser.add_argument("--python", help="the real interpreter to wrap")
     args = parser.parse_args()
+    if args.python is None:
+        args.python = newest_cpython() if args.case.startswith("newer") else sys.executable
     real_text = subprocess.run([args.python, "-c", "import platform; "
                                 "print(platform.python_version())"], stdout=subprocess.PIPE,
                                universal_newlines=True, check=True).stdout.strip()

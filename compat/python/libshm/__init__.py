@@ -42,8 +42,11 @@ in the repository; README.md, "Where libshm deliberately differs from CPython"):
 * Names containing NUL, '/', ':', a line break, a control character or a non-ASCII character,
   longer than 255 bytes, '', '.' and '..' raise ValueError before anything is created (stdlib:
   OSError, a silently truncated name before 3.11.9 and 3.12.3, a broken or hijackable resource
-  tracker, or a block that leaks). One leading '/' is dropped: SharedMemory('/x').name is 'x'
-  (stdlib: '/x', tracked as '//x').
+  tracker, or a block that leaks). Where the running tracker sends JSON lines (3.13.10, 3.14.1,
+  3.15), a tracked name of 255 bytes raises its ValueError('shared memory name too long (max
+  255 bytes)') before anything is created too (stdlib 3.15: after creating the block, which
+  leaks). One leading '/' is dropped: SharedMemory('/x').name is 'x' (stdlib: '/x', tracked as
+  '//x').
 * `size` must be an integer: a float raises TypeError before anything is created (stdlib 3.9+:
   TypeError after creating a 0-byte block, which leaks; 3.8: truncated). A size above
   sys.maxsize raises OverflowError, also before anything is created.
@@ -70,6 +73,9 @@ in the repository; README.md, "Where libshm deliberately differs from CPython"):
   (another process unlinked the block and created a new one under the name) are withdrawn, so
   the tracker leaves the new block alone (stdlib: it unlinks it; a SIGKILLed process still
   does, as its exit handlers do not run).
+* A raw os.fork() child uses the running version's resource tracker exactly as the stdlib does:
+  before 3.13.14, 3.14.5 and 3.15.0b1 it registers with its parent's tracker; since then
+  (gh-146313) it closes the inherited tracker pipe and starts a tracker of its own.
 * Pickles name libshm's classes (libshm.SharedMemory, functools.partial(libshm.ShareableList,
   name=...)), in the stdlib's shapes: they unpickle to libshm objects, as the stdlib's unpickle
   to stdlib objects; both attach the same block.
@@ -167,6 +173,22 @@ def _identity(name):
     return (st.st_dev, st.st_ino)
 
 
+def _refuse_what_the_tracker_refuses(name):
+    """Raises, before anything is created or mapped, the ValueError the running version's tracker
+    would raise when registering `name` (a str, one leading '/' dropped as the handle does).
+    Trackers that send JSON lines (every name on 3.13.10, 3.14.1 and 3.15; names with a newline
+    on 3.13.11+ and 3.14.2+, which the core refuses anyway) refuse a '/name' longer than 255
+    UTF-8 bytes, after the stdlib created the block, which then leaks."""
+    tracker = getattr(resource_tracker, "_resource_tracker", None)
+    if not hasattr(resource_tracker, "_decode_message"):  # before 3.13.10: colon lines only
+        return
+    if getattr(tracker, "_use_simple_format", False) and "\n" not in name:
+        return
+    full = "/" + (name[1:] if name.startswith("/") else name)
+    if len(full.encode("utf-8", "surrogateescape")) > 255:
+        raise ValueError("shared memory name too long (max 255 bytes)")
+
+
 def _register(name):
     # Looked up at call time, as the stdlib does, so that patches of the tracker apply.
     resource_tracker.register(name, "shared_memory")
@@ -241,6 +263,8 @@ class SharedMemory(_BlockBase):
         else:
             if not isinstance(name, str):  # the stdlib's "/" + name fails the same way
                 raise TypeError(f'can only concatenate str (not "{type(name).__name__}") to str')
+            if track:
+                _refuse_what_the_tracker_refuses(name)
             if self._flags & os.O_EXCL:
                 core = _Handle.create(name, size, False)
             elif self._flags & os.O_CREAT:
@@ -377,6 +401,8 @@ class ShareableList(_ListBase):
         if name is not None and not isinstance(name, str):
             # The stdlib's SharedMemory(name) fails on "/" + name.
             raise TypeError(f'can only concatenate str (not "{type(name).__name__}") to str')
+        if name is not None and track:
+            _refuse_what_the_tracker_refuses(name)
         if name is None or sequence is not None:
             sequence = sequence or ()
             core = _Handle.create_list(iter(sequence), name, False, _LAYOUT)

@@ -616,7 +616,8 @@ PyObject* list_count(PyObject* self, PyObject* value) noexcept {
 }
 
 // L.index(value): the stdlib's first position whose entry == value (by the truth of ==), in C;
-// ValueError "<repr> not in this container" when there is none.
+// ValueError with the message of the version the module is built for when there is none
+// (3.14.0a1 changed it to the wording of list.index).
 PyObject* list_index(PyObject* self, PyObject* value) noexcept {
   PyObject* it = PyObject_GetIter(self);
   if (it == nullptr) return nullptr;
@@ -636,7 +637,11 @@ PyObject* list_index(PyObject* self, PyObject* value) noexcept {
   }
   Py_DECREF(it);
   if (PyErr_Occurred()) return nullptr;
+#if PY_VERSION_HEX >= 0x030E00A1
+  PyErr_SetString(PyExc_ValueError, "ShareableList.index(x): x not in list");
+#else
   PyErr_Format(PyExc_ValueError, "%R not in this container", value);
+#endif
   return nullptr;
 }
 
