@@ -9,18 +9,16 @@ reader processes that read the whole record (6 items of one generation) in a loo
 lock in the first run and without it in the second. A read is *torn* when its items belong to
 different generations, *wrong-typed* when the slot that changes type with the generation's
 parity holds the other type, and *failed* when reading raised (struct.error, UnicodeDecodeError,
-ValueError: a slot caught between its format and its data). The locked run must show none of
+AttributeError inside the stdlib's ShareableList: a slot caught between its format, its type
+code and its data). The locked run must show none of
 the three in at least 1,000 reads per reader; the unlocked run's counts are printed as the
 measurement the recipe is for. Exits 1 on a failed check.
 """
 import argparse
 import json
 import os
-import pickle
-import struct
 import subprocess
 import sys
-import time
 
 READER = r"""
 import json, pickle, struct, sys, time
@@ -35,14 +33,16 @@ resource_tracker.unregister(sl.shm._name, "shared_memory")
 print("ready", flush=True)
 sys.stdin.readline()
 reads = torn = wrong_typed = failed = 0
+kinds = {}
 end = time.monotonic() + seconds
 while time.monotonic() < end:
     if locked:
         lock.acquire()
     try:
         record = [sl[i] for i in range(6)]
-    except (struct.error, UnicodeDecodeError, ValueError):
+    except Exception as exc:  # struct.error, UnicodeDecodeError, AttributeError, ...
         failed += 1
+        kinds[type(exc).__name__] = kinds.get(type(exc).__name__, 0) + 1
         continue
     finally:
         if locked:
@@ -59,7 +59,8 @@ while time.monotonic() < end:
     elif record[5] != (g if g % 2 == 0 else "s" + tag):
         torn += 1
 sl.shm.close()
-print(json.dumps({"reads": reads, "torn": torn, "wrong_typed": wrong_typed, "failed": failed}))
+print(json.dumps({"reads": reads, "torn": torn, "wrong_typed": wrong_typed, "failed": failed,
+                  "kinds": kinds}))
 """
 
 
@@ -67,20 +68,34 @@ def run(writer, locked, seconds, readers):
     mode = "locked" if locked else "unlocked"
     w = subprocess.Popen([writer, str(seconds), mode], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, text=True)
-    name, lock_hex = w.stdout.readline().split()
-    rs = [subprocess.Popen([sys.executable, "-c", READER, name, lock_hex, mode, str(seconds)],
-                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-          for _ in range(readers)]
-    for r in rs:
-        assert r.stdout.readline().strip() == "ready"
-    for p in rs + [w]:
-        p.stdin.write("go\n")
-        p.stdin.flush()
-    results = [json.loads(r.communicate(timeout=seconds + 60)[0]) for r in rs]
-    generations = int(w.stdout.readline())
-    w.communicate("done\n", timeout=60)
+    name, semaphore, lock_hex = w.stdout.readline().split()
+    rs = []
+    try:
+        rs = [subprocess.Popen([sys.executable, "-c", READER, name, lock_hex, mode, str(seconds)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+              for _ in range(readers)]
+        for r in rs:
+            assert r.stdout.readline().strip() == "ready"
+        for p in rs + [w]:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        results = [json.loads(r.communicate(timeout=seconds + 60)[0]) for r in rs]
+        generations = int(w.stdout.readline())
+        w.communicate("done\n", timeout=60)
+    finally:
+        for p in rs + [w]:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     total = {k: sum(r[k] for r in results) for k in ("reads", "torn", "wrong_typed", "failed")}
+    total["kinds"] = {}
+    for r in results:
+        for k, n in r["kinds"].items():
+            total["kinds"][k] = total["kinds"].get(k, 0) + n
     total["min_reads"] = min(r["reads"] for r in results)
+    # What the run made, the list's block and the Lock's semaphore, is gone once it is over.
+    total["left"] = [f for f in (name, "sem." + semaphore.lstrip("/"))
+                     if os.path.exists(os.path.join("/dev/shm", f))]
     total["generations"] = generations
     return total
 
@@ -91,12 +106,12 @@ def main():
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--readers", type=int, default=2)
     args = parser.parse_args()
-    before = set(os.listdir("/dev/shm"))
     locked = run(args.writer, True, args.seconds, args.readers)
     unlocked = run(args.writer, False, args.seconds, args.readers)
     for mode, t in (("with the lock", locked), ("without it", unlocked)):
-        print("%-14s %7d generations written, %7d reads: %d torn, %d wrong-typed, %d failed"
-              % (mode, t["generations"], t["reads"], t["torn"], t["wrong_typed"], t["failed"]))
+        print("%-14s %7d generations written, %7d reads: %d torn, %d wrong-typed, %d failed %s"
+              % (mode, t["generations"], t["reads"], t["torn"], t["wrong_typed"], t["failed"],
+                 json.dumps(t["kinds"], sort_keys=True)))
     problems = []
     if locked["torn"] or locked["wrong_typed"] or locked["failed"]:
         problems.append("reads under the lock were not whole records")
@@ -104,7 +119,7 @@ def main():
         problems.append("a reader made fewer than 1,000 reads: the run measured nothing")
     if locked["generations"] < 1000:
         problems.append("the writer wrote fewer than 1,000 generations under the lock")
-    left = sorted(set(os.listdir("/dev/shm")) - before)
+    left = locked["left"] + unlocked["left"]
     if left:
         problems.append("left in /dev/shm: %s" % left)
     for p in problems:

@@ -3,7 +3,7 @@
 //
 //   locked_list_writer SECONDS locked|unlocked
 //
-// Prints one line, "<list name> <hex of the Lock's pickle>", then rewrites the list as one
+// Prints one line, "<list name> <the Lock's semaphore name> <hex of the Lock's pickle>", then rewrites the list as one
 // record per generation g for SECONDS: [g, "g%07d", -g, b"b%07d", g + 0.5, g or "s%07d"], the
 // last slot changing type with g's parity. With "locked" each generation is written under the
 // Lock, which is what the readers take around each read of the whole record. Prints the number
@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
   auto lock = shm::Lock::create();
   auto list = shm::ShareableList::create({std::int64_t{0}, tagged('g', 0), std::int64_t{0},
                                           shm::Bytes{tagged('b', 0)}, 0.5, tagged('s', 0)});
-  std::printf("%s %s\n", list.name().c_str(), shm::to_hex(std::string_view(lock.pickle())).c_str());
+  std::printf("%s %s %s\n", list.name().c_str(), lock.semlock().name().c_str(),
+              shm::to_hex(std::string_view(lock.pickle())).c_str());
   std::fflush(stdout);
 
   std::string go;
