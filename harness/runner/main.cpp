@@ -5,6 +5,7 @@
 //   shm-harness [--python 3.12] [--only 'list/str/trailing-nul[writer=cpp,reader=py3.12.1]']
 //               [--agent ID=COMMAND] [--strict-versions] [-j N] [--junit FILE] [--report DIR]
 //               [--expect-fail]
+//   shm-harness --explore SECONDS [--seed N] [--explore-out DIR]   (explore.cpp)
 //
 // Each phase has a file of its own: options.cpp (the command line), standing.cpp (the header),
 // selection.cpp (--only and skips), cell_runner.cpp (the parallel run), leak_sweep.cpp (blocks
@@ -19,6 +20,7 @@
 
 #include "cell_runner.hpp"
 #include "coverage.hpp"
+#include "explore.hpp"
 #include "leak_sweep.hpp"
 #include "options.hpp"
 #include "registry.hpp"
@@ -80,6 +82,7 @@ int main(int argc, char** argv) {
     std::cerr << "shm-harness: no implementation found\n";
     return 2;
   }
+  if (options.exploring()) return run_exploration(options, found, registry, argv[0]);
 
   std::vector<Cell> cells =
       select_cells(scenarios, found.implementations, options.only, filtered, report);
