@@ -232,8 +232,7 @@ class Exploration {
     const std::string id = finding_id(program.seed);
     const std::string out = options_.explore_out;
     f.replay = argv0_ + " --scenarios " + quote(out) + discovery_args(options_) + " --only " + id;
-    const std::string regenerate = argv0_ + discovery_args(options_) +
-                                   " --explore 1 --explore-sequence " +
+    const std::string regenerate = argv0_ + discovery_args(options_) + " --explore-sequence " +
                                    std::to_string(program.seed) + " --explore-out " + quote(out);
     std::optional<Run> last;
     try {

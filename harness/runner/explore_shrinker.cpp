@@ -1,5 +1,6 @@
 #include "explore_shrinker.hpp"
 
+#include <algorithm>
 #include <libshm/hex.hpp>
 
 namespace harness {
@@ -39,7 +40,8 @@ std::vector<std::string> shorter(const std::vector<std::string>& units, const st
     out.push_back(join(units, n / 2, n - n / 2));
     out.push_back(join(units, 0, n / 2));
   }
-  if (n <= 48) {
+  if (n <= 48) {  // a run of 8 (what keeps a length's remainder), then one unit
+    for (std::size_t i = 0; n > 8 && i + 8 <= n; ++i) out.push_back(join(units, i, 8));
     for (std::size_t i = n; i-- > 0;) out.push_back(join(units, i, 1));
   }
   std::string simple, each;
@@ -130,7 +132,15 @@ std::vector<Program> candidates(const Program& p) {
     with([&](Program& c) { c.actions.erase(c.actions.begin() + static_cast<std::ptrdiff_t>(i)); });
   }
   for (std::size_t k = p.items.size(); k-- > 0;) {
-    with([&](Program& c) { c.items.erase(k); });
+    with([&](Program& c) {  // one item fewer; slices that reached the end still do
+      c.items.erase(k);
+      const auto size = static_cast<std::int64_t>(c.items.size());
+      for (auto& a : c.actions) {
+        if (a.op != Action::Op::kSlice) continue;
+        a.stop = std::min(a.stop, size);
+        a.start = std::min(a.start, a.stop);
+      }
+    });
   }
   for (int gone = static_cast<int>(p.roles.size()); gone-- > 0;) {
     for (int heir = 0; heir < static_cast<int>(p.roles.size()); ++heir) {
