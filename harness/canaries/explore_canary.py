@@ -57,14 +57,15 @@ def case_bug(args):
         proc = explore(args, out, bug=True)
         if proc.returncode != 1 or "EXPLORE FINDING" not in proc.stdout:
             return "the exploration did not report a finding (exit %d)" % proc.returncode
-        files = sorted(glob.glob(os.path.join(out, "explore", "*.json")))
+        files = sorted(glob.glob(os.path.join(out, "scenarios", "explore", "*.json")))
         small = [f for f in files if len(json.load(open(f))["steps"]) <= MAX_STEPS]
         if not small:
             return "no finding was shrunk to %d steps or fewer: %r" % (MAX_STEPS, files)
         scenario = json.load(open(small[0]))
         print("shrunk finding (%d steps): %s" % (len(scenario["steps"]), json.dumps(scenario)))
         junit = os.path.join(out, "replay.xml")
-        replay = run([args.harness, "--scenarios", out, "--agent", agent_spec(),
+        replay = run([args.harness, "--scenarios", os.path.join(out, "scenarios"), "--registry",
+                      os.path.join(out, "registry.json"), "--agent", agent_spec(),
                       "--only", scenario["id"], "--junit", junit, "-j", "2"])
         verdicts = cells(junit)
         failed = sorted(c for c, bad in verdicts.items() if bad)
@@ -84,7 +85,7 @@ def case_bug(args):
 def case_no_bug(args):
     with tempfile.TemporaryDirectory() as out:
         proc = explore(args, out, bug=False)
-        files = glob.glob(os.path.join(out, "explore", "*.json"))
+        files = glob.glob(os.path.join(out, "scenarios", "explore", "*.json"))
         if proc.returncode != 0 or files:
             return "without the bug the exploration still found something: %r" % files
     return None

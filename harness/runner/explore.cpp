@@ -231,7 +231,18 @@ class Exploration {
         shrink(program, signature, attempt, kShrinkRuns, Clock::now() + kShrinkTime, &f.shrink);
     const std::string id = finding_id(program.seed);
     const std::string out = options_.explore_out;
-    f.replay = argv0_ + " --scenarios " + quote(out) + discovery_args(options_) + " --only " + id;
+    std::vector<std::string> verified;
+    for (const auto& v : registry_.verified_runs()) verified.push_back(v.str());
+    std::string replay_registry;
+    try {
+      replay_registry = write_replay_registry(out, verified);
+    } catch (const std::exception& e) {
+      replay_registry = std::string("(not written: ") + e.what() + ")";
+    }
+    Options replay = options_;
+    replay.registry_path = SHM_HARNESS_REGISTRY;  // replaced by the replay registry
+    f.replay = argv0_ + " --scenarios " + quote(out + "/scenarios") + " --registry " +
+               quote(replay_registry) + discovery_args(replay) + " --only " + id;
     const std::string regenerate = argv0_ + discovery_args(options_) + " --explore-sequence " +
                                    std::to_string(program.seed) + " --explore-out " + quote(out);
     std::optional<Run> last;
@@ -247,7 +258,9 @@ class Exploration {
         "Found by shm-harness --explore: " + signature.text() + " in [" + f.roles +
         "] where the model expects otherwise (sequence seed " + std::to_string(program.seed) +
         ", shrunk from " + std::to_string(f.steps_before) + " steps). Replay: " + f.replay +
-        ". Regenerate and shrink again: " + regenerate + ".";
+        ". Regenerate and shrink again: " + regenerate +
+        ". To keep it as a fixed scenario, move the file to scenarios/explore/ and judge the "
+        "registry edit it prints.";
     std::optional<nlohmann::json> json = render(minimal, id, description);
     if (json) {
       f.steps_after = step_count(*json);

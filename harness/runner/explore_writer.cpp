@@ -13,9 +13,24 @@ std::string finding_id(std::uint64_t seed) {
   return std::string("explore/seq-") + hex;
 }
 
+std::string write_replay_registry(const std::string& dir,
+                                  const std::vector<std::string>& verified_runs) {
+  const std::filesystem::path path = std::filesystem::path(dir) / "registry.json";
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  std::ofstream out(path);
+  out << nlohmann::json{{"schema", 2},
+                        {"verified_runs", verified_runs},
+                        {"quirks", nlohmann::json::object()}}
+             .dump(1)
+      << "\n";
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+  return path.string();
+}
+
 std::string write_finding(const std::string& dir, const nlohmann::json& scenario) {
   const std::filesystem::path path =
-      std::filesystem::path(dir) / (scenario.at("id").get<std::string>() + ".json");
+      std::filesystem::path(dir) / "scenarios" / (scenario.at("id").get<std::string>() + ".json");
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
   std::ofstream out(path);
