@@ -30,6 +30,19 @@ if platform.python_implementation() != "CPython" or sys.version_info < (3, 8):
                      % (platform.python_implementation(), platform.python_version()))
     sys.exit(3)
 
+if os.environ.get("SHM_AGENT_COVERAGE"):  # shm-harness --py-coverage: lines of CPython's module
+    # The tracer (and, through PYTHONPATH, its sitecustomize in the resource tracker this agent
+    # starts) begins before multiprocessing is imported, so module-level lines count too.
+    _SITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tools",
+                         "coverage_site")
+    sys.path.insert(0, _SITE)
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SITE, os.environ.get("PYTHONPATH"))
+                                               if p)
+    import shm_line_tracer  # noqa: E402
+    shm_line_tracer.start()
+else:
+    shm_line_tracer = None
+
 from multiprocessing import resource_tracker  # noqa: E402
 
 VERSION = platform.python_version()
@@ -693,6 +706,8 @@ class Agent:
 
     def op_kill(self, req):
         sys.stdout.flush()
+        if shm_line_tracer is not None:
+            shm_line_tracer.dump()  # SIGKILL runs no atexit
         os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -45,10 +45,10 @@ def explore(args, out, bug):
 
 
 def cells(junit):
-    """{cell id: failed?} of a JUnit report."""
+    """{cell id (scenario + binding): failed?} of a JUnit report."""
     out = {}
     for case in ET.parse(junit).getroot().iter("testcase"):
-        out[case.get("name")] = case.find("failure") is not None
+        out[case.get("classname") + case.get("name")] = case.find("failure") is not None
     return out
 
 

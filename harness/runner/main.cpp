@@ -23,6 +23,7 @@
 #include "explore.hpp"
 #include "leak_sweep.hpp"
 #include "options.hpp"
+#include "py_coverage.hpp"
 #include "registry.hpp"
 #include "report.hpp"
 #include "scenario.hpp"
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  start_py_coverage(options);
   Discovery found = discover(dopts);
   report.implementations = found.implementations;
   const std::string header = implementations_header(found, registry, report);
@@ -82,7 +84,11 @@ int main(int argc, char** argv) {
     std::cerr << "shm-harness: no implementation found\n";
     return 2;
   }
-  if (options.exploring()) return run_exploration(options, found, registry, argv[0]);
+  if (options.exploring()) {
+    const int status = run_exploration(options, found, registry, argv[0]);
+    print_py_coverage(options);
+    return status;
+  }
 
   std::vector<Cell> cells =
       select_cells(scenarios, found.implementations, options.only, filtered, report);
@@ -118,6 +124,7 @@ int main(int argc, char** argv) {
     std::cout << "report: " << options.report_dir << "/matrix.md, " << options.report_dir
               << "/matrix.html\n";
   }
+  print_py_coverage(options);
   std::cout << summary_line(report) << " in " << static_cast<int>(report.seconds + 0.5) << " s\n";
   return exit_status(options, count(report), failures.str(),
                      header + failures.str() + summary_line(report));

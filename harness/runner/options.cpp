@@ -65,6 +65,10 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
       app.add_option("--seed", seed, "the exploration's seed (default: random, printed)");
   app.add_option("--explore-out", o.explore_out, "where --explore writes its findings")
       ->capture_default_str();
+  app.add_option("--py-coverage", o.py_coverage,
+                 "record which lines of each CPython's multiprocessing/shared_memory.py and "
+                 "resource_tracker.py the Python agents run, into this directory; print the "
+                 "coverage at the end (missed lines: py-coverage.md in --report's directory)");
   auto* sequence_option = app.add_option(
       "--explore-sequence", sequence,
       "replay one generated sequence by its seed (printed with each finding) and shrink it");

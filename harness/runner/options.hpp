@@ -35,6 +35,7 @@ struct Options {
   std::optional<std::uint64_t> seed;              // --seed (else a random one, printed)
   std::string explore_out = "explore-findings";   // --explore-out
   std::optional<std::uint64_t> explore_sequence;  // --explore-sequence: replay one sequence
+  std::string py_coverage;  // --py-coverage: trace CPython's module's lines into this directory
 
   /// Whether the run generates scenarios (--explore) instead of running the fixed ones.
   [[nodiscard]] bool exploring() const { return explore_seconds > 0 || explore_sequence; }
