@@ -31,15 +31,13 @@ if platform.python_implementation() != "CPython" or sys.version_info < (3, 8):
     sys.exit(3)
 
 if os.environ.get("SHM_AGENT_COVERAGE"):  # shm-harness --py-coverage: lines of CPython's module
-    # The tracer (and, through PYTHONPATH, its sitecustomize in the resource tracker this agent
-    # starts) begins before multiprocessing is imported, so module-level lines count too.
-    _SITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tools",
-                         "coverage_site")
-    sys.path.insert(0, _SITE)
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SITE, os.environ.get("PYTHONPATH"))
-                                               if p)
+    # The tracer begins before multiprocessing is imported, so module-level lines count too.
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
+                                    "tools", "coverage_site"))
     import shm_line_tracer  # noqa: E402
     shm_line_tracer.start()
+    shm_line_tracer.trace_trackers()
+    sys.path.pop(0)
 else:
     shm_line_tracer = None
 

@@ -1,5 +1,5 @@
 """Which lines of CPython's multiprocessing/shared_memory.py and resource_tracker.py a process
-runs (shm-harness --py-coverage): a sys.settrace tracer limited to those two files, standard
+and the resource trackers it starts run (shm-harness --py-coverage): a sys.settrace tracer limited to those two files, standard
 library only, for every CPython 3.8 - 3.13. start() begins; the lines are written at exit (and by
 dump(), before a SIGKILL) to $SHM_AGENT_COVERAGE/<version>-<pid>.json with, for each file, its
 path, the lines run and the lines its code objects have (what the compiler of this very version
@@ -64,6 +64,24 @@ def dump():
     with open(name + ".tmp", "w") as f:
         json.dump({"version": platform.python_version(), "argv": sys.argv[:3], "files": files}, f)
     os.replace(name + ".tmp", name)
+
+
+def trace_trackers():
+    """Makes the resource trackers this process starts trace too. Agents run isolated (-I),
+    which their trackers inherit, so no PYTHONPATH or sitecustomize reaches them: the tracker's
+    "-c" command is prefixed with the start of this tracer instead."""
+    from multiprocessing import util
+    here = os.path.dirname(os.path.abspath(__file__))
+    spawn = util.spawnv_passfds
+
+    def spawnv_passfds(path, args, passfds):
+        args = list(args)
+        if len(args) >= 2 and args[-2] == "-c":
+            args[-1] = ("import sys; sys.path.insert(0, %r); import shm_line_tracer; "
+                        "shm_line_tracer.start(); sys.path.pop(0)\n" % here) + args[-1]
+        return spawn(path, args, passfds)
+
+    util.spawnv_passfds = spawnv_passfds
 
 
 def start():
