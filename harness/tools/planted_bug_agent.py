@@ -18,6 +18,13 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 AGENT = os.path.join(HERE, os.pardir, "agents", "py_agent.py")
 
+# Only as the user who owns the checkout: started as another user (the runner's "other-user"
+# probe) it declines, so no cell depends on whether its interpreter (often pyenv's, under /root)
+# works for that user, which made the permission scenario's cells flaky.
+if os.geteuid() != os.stat(AGENT).st_uid:
+    sys.stderr.write("planted_bug_agent: runs only as the owner of %s\n" % AGENT)
+    sys.exit(3)
+
 spec = importlib.util.spec_from_file_location("py_agent", AGENT)
 py_agent = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(py_agent)
