@@ -450,6 +450,10 @@ class Agent {
     shm::AttachOptions opts;
     opts.track = req.value("track", false);
     opts.read_only = req.value("read_only", false);
+    // Python's SharedMemory(None) is a ValueError; libshm's attach has no way to be asked.
+    if (!req.contains("name") || !req["name"].is_string()) {
+      throw AgentError("InvalidArgument", "block.attach needs a name");
+    }
     auto b = shm::SharedMemory::attach(req.at("name").get<std::string>(), opts);
     note(b);
     json out = {{"name", b.name()}, {"size", b.size()}};

@@ -30,6 +30,17 @@ if platform.python_implementation() != "CPython" or sys.version_info < (3, 8):
                      % (platform.python_implementation(), platform.python_version()))
     sys.exit(3)
 
+if os.environ.get("SHM_AGENT_COVERAGE"):  # shm-harness --py-coverage: lines of CPython's module
+    # The tracer begins before multiprocessing is imported, so module-level lines count too.
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
+                                    "tools", "coverage_site"))
+    import shm_line_tracer  # noqa: E402
+    shm_line_tracer.start()
+    shm_line_tracer.trace_trackers()
+    sys.path.pop(0)
+else:
+    shm_line_tracer = None
+
 from multiprocessing import resource_tracker  # noqa: E402
 
 VERSION = platform.python_version()
@@ -906,6 +917,8 @@ class Agent:
 
     def op_kill(self, req):
         sys.stdout.flush()
+        if shm_line_tracer is not None:
+            shm_line_tracer.dump()  # SIGKILL runs no atexit
         os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -5,6 +5,7 @@
 //   shm-harness [--python 3.12] [--only 'list/str/trailing-nul[writer=cpp,reader=py3.12.1]']
 //               [--agent ID=COMMAND] [--strict-versions] [-j N] [--junit FILE] [--report DIR]
 //               [--expect-fail]
+//   shm-harness --explore SECONDS [--seed N] [--explore-out DIR]   (explore.cpp)
 //
 // Each phase has a file of its own: options.cpp (the command line), standing.cpp (the header),
 // selection.cpp (--only and skips), cell_runner.cpp (the parallel run), leak_sweep.cpp (blocks
@@ -19,8 +20,10 @@
 
 #include "cell_runner.hpp"
 #include "coverage.hpp"
+#include "explore.hpp"
 #include "leak_sweep.hpp"
 #include "options.hpp"
+#include "py_coverage.hpp"
 #include "registry.hpp"
 #include "report.hpp"
 #include "scenario.hpp"
@@ -68,6 +71,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  start_py_coverage(options);
   Discovery found = discover(dopts);
   report.implementations = found.implementations;
   const std::string header = implementations_header(found, registry, report);
@@ -79,6 +83,11 @@ int main(int argc, char** argv) {
   if (found.implementations.empty()) {
     std::cerr << "shm-harness: no implementation found\n";
     return 2;
+  }
+  if (options.exploring()) {
+    const int status = run_exploration(options, found, registry, argv[0]);
+    print_py_coverage(options);
+    return status;
   }
 
   std::vector<Cell> cells =
@@ -115,6 +124,7 @@ int main(int argc, char** argv) {
     std::cout << "report: " << options.report_dir << "/matrix.md, " << options.report_dir
               << "/matrix.html\n";
   }
+  print_py_coverage(options);
   std::cout << summary_line(report) << " in " << static_cast<int>(report.seconds + 0.5) << " s\n";
   return exit_status(options, count(report), failures.str(),
                      header + failures.str() + summary_line(report));

@@ -57,12 +57,29 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
                  "run printed");
   app.add_flag("--list", o.list_only, "list implementations and cells, run nothing");
   app.add_flag("-v,--verbose", o.verbose, "print every cell as it finishes");
+  std::uint64_t seed = 0, sequence = 0;
+  app.add_option("--explore", o.explore_seconds,
+                 "generate random scenarios for this many seconds instead of running the fixed "
+                 "ones; each finding is shrunk and written to --explore-out");
+  auto* seed_option =
+      app.add_option("--seed", seed, "the exploration's seed (default: random, printed)");
+  app.add_option("--explore-out", o.explore_out, "where --explore writes its findings")
+      ->capture_default_str();
+  app.add_option("--py-coverage", o.py_coverage,
+                 "record which lines of each CPython's multiprocessing/shared_memory.py and "
+                 "resource_tracker.py the Python agents run, into this directory; print the "
+                 "coverage at the end (missed lines: py-coverage.md in --report's directory)");
+  auto* sequence_option = app.add_option(
+      "--explore-sequence", sequence,
+      "replay one generated sequence by its seed (printed with each finding) and shrink it");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
   o.jobs = std::max(1, o.jobs);
+  if (seed_option->count() != 0) o.seed = seed;
+  if (sequence_option->count() != 0) o.explore_sequence = sequence;
   return std::nullopt;
 }
 

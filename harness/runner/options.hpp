@@ -2,6 +2,7 @@
 // command a failure report prints, and what the options ask discovery to look for.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,9 +28,17 @@ struct Options {
   bool list_only = false;                                 // --list
   bool verbose = false;                                   // -v
   int jobs = 2;  // -j; parse_options starts it at the hardware threads, ends it at 1 or more
-  int timeout_ms = 20000;  // --timeout
-  std::string junit;       // --junit
-  std::string report_dir;  // --report
+  int timeout_ms = 20000;                         // --timeout
+  std::string junit;                              // --junit
+  std::string report_dir;                         // --report
+  double explore_seconds = 0;                     // --explore: 0 runs the fixed scenarios
+  std::optional<std::uint64_t> seed;              // --seed (else a random one, printed)
+  std::string explore_out = "explore-findings";   // --explore-out
+  std::optional<std::uint64_t> explore_sequence;  // --explore-sequence: replay one sequence
+  std::string py_coverage;  // --py-coverage: trace CPython's module's lines into this directory
+
+  /// Whether the run generates scenarios (--explore) instead of running the fixed ones.
+  [[nodiscard]] bool exploring() const { return explore_seconds > 0 || explore_sequence; }
 
   /// Whether the run leaves cells or implementations out, so that coverage is not judged.
   [[nodiscard]] bool filtered() const { return !only.empty() || !pythons.empty() || no_cpp; }

@@ -82,7 +82,7 @@ Step parse_step(const nlohmann::json& j, std::size_t number, const std::set<std:
   return step;
 }
 
-Scenario parse_scenario(const nlohmann::json& j, const std::string& id) {
+Scenario parse_scenario_checked(const nlohmann::json& j, const std::string& id) {
   if (!j.is_object()) fail("not a JSON object");
   Scenario s;
   s.id = j.value("id", "");
@@ -179,6 +179,10 @@ void flatten(const std::vector<Step>& steps, std::vector<const Step*>& out) {
 
 }  // namespace
 
+Scenario parse_scenario(const nlohmann::json& json, const std::string& id) {
+  return parse_scenario_checked(json, id);
+}
+
 std::vector<const Step*> all_steps(const Scenario& scenario) {
   std::vector<const Step*> out;
   flatten(scenario.steps, out);
@@ -209,7 +213,7 @@ std::vector<Scenario> load_scenarios(const std::string& root, std::vector<LoadEr
     try {
       std::ifstream in(f);
       nlohmann::json j = parse_strict(in);
-      Scenario s = parse_scenario(j, id);
+      Scenario s = parse_scenario_checked(j, id);
       s.file = f.string();
       out.push_back(std::move(s));
     } catch (const std::exception& e) {

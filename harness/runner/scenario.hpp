@@ -56,6 +56,11 @@ struct LoadError {
 /// the format become LoadErrors (the run fails on them).
 std::vector<Scenario> load_scenarios(const std::string& root, std::vector<LoadError>* errors);
 
+/// Checks a scenario file's JSON and builds the scenario whose id must be `id`, exactly as
+/// load_scenarios does for each file (the explorer feeds its generated scenarios through here).
+/// Throws std::runtime_error describing what is wrong.
+Scenario parse_scenario(const nlohmann::json& json, const std::string& id);
+
 /// Every step of a scenario, with the steps inside "parallel" groups flattened, in order.
 std::vector<const Step*> all_steps(const Scenario& scenario);
 
