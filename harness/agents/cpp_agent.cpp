@@ -17,6 +17,7 @@
 #include <libshm/array.hpp>
 #include <libshm/error.hpp>
 #include <libshm/hex.hpp>
+#include <libshm/item.hpp>
 #include <libshm/item_json.hpp>
 #include <libshm/pickle.hpp>
 #include <libshm/shareable_list.hpp>
@@ -368,6 +369,13 @@ class Agent {
     if (op == "list.raw") {
       auto raw = list(req).get_raw(req.at("index").get<std::ptrdiff_t>());
       return shm::to_hex(raw);
+    }
+    if (op == "list.repr") return list(req).repr();
+    if (op == "block.repr") {
+      // CPython's SharedMemory.__repr__: SharedMemory('name', size=N).
+      const auto& b = block(req);
+      return "SharedMemory(" + shm::python_repr(shm::Item{b.name()}) +
+             ", size=" + std::to_string(b.size()) + ")";
     }
     if (op == "list.block") {
       const auto& l = list(req);

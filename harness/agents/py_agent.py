@@ -548,6 +548,12 @@ class Agent:
             end = sl._offset_data_start + sl._allocated_offsets[index + 1]
         return bytes(sl.shm.buf[start:end]).hex()
 
+    def op_block_repr(self, req):
+        return repr(self.block(req))
+
+    def op_list_repr(self, req):
+        return repr(self.list(req))
+
     def op_list_block(self, req):
         return bytes(self.list(req).shm.buf).hex()
 
