@@ -79,6 +79,9 @@ in the repository; README.md, "Where libshm deliberately differs from CPython"):
 * Pickles name libshm's classes (libshm.SharedMemory, functools.partial(libshm.ShareableList,
   name=...)), in the stdlib's shapes: they unpickle to libshm objects, as the stdlib's unpickle
   to stdlib objects; both attach the same block.
+* A create whose block cannot be sized or mapped raises OSError and removes the block without
+  telling the resource tracker anything (stdlib: its tracker prints a KeyError traceback for a
+  name it never registered; gh-153279).
 
 Kept as the stdlib has them, on purpose: trailing NULs of str and bytes items are stripped on
 reading (gh-106939); types are looked up by exact type() (KeyError for subclasses of int, float,
