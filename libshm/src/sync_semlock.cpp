@@ -239,8 +239,10 @@ SemLock::~SemLock() {
   }
 }
 
-SemLock SemLock::create(SemKind kind, std::int64_t value, std::int64_t maxvalue,
-                        const SyncOptions& options) {
+namespace {
+
+// What _multiprocessing.SemLock refuses of a kind and maximum value, as create and attach share.
+void check_kind_and_maxvalue(SemKind kind, std::int64_t maxvalue) {
   if (kind != SemKind::semaphore && kind != SemKind::recursive_mutex) {
     throw InvalidArgument(Errc::invalid_argument, "unrecognized kind");
   }
@@ -249,6 +251,13 @@ SemLock SemLock::create(SemKind kind, std::int64_t value, std::int64_t maxvalue,
                                                       std::to_string(kSemValueMax) + ", not " +
                                                       std::to_string(maxvalue));
   }
+}
+
+}  // namespace
+
+SemLock SemLock::create(SemKind kind, std::int64_t value, std::int64_t maxvalue,
+                        const SyncOptions& options) {
+  check_kind_and_maxvalue(kind, maxvalue);
   if (value < 0 || value > maxvalue) {
     throw InvalidArgument(Errc::invalid_argument, "semaphore initial value must be in 0 .. " +
                                                       std::to_string(maxvalue) + ", not " +
@@ -313,14 +322,7 @@ SemLock SemLock::create(SemKind kind, std::int64_t value, std::int64_t maxvalue,
 }
 
 SemLock SemLock::attach(std::string_view requested_name, SemKind kind, std::int64_t maxvalue) {
-  if (kind != SemKind::semaphore && kind != SemKind::recursive_mutex) {
-    throw InvalidArgument(Errc::invalid_argument, "unrecognized kind");
-  }
-  if (maxvalue < 0 || maxvalue > kSemValueMax) {
-    throw InvalidArgument(Errc::invalid_argument, "maxvalue must be in 0 .. " +
-                                                      std::to_string(kSemValueMax) + ", not " +
-                                                      std::to_string(maxvalue));
-  }
+  check_kind_and_maxvalue(kind, maxvalue);
   const std::string name = detail::semaphore_os_name(requested_name);
   const std::string path = detail::semaphore_path(name);
   // O_NOFOLLOW: a symlink is not a semaphore; O_NONBLOCK: a FIFO must not wait for a writer.
