@@ -241,6 +241,22 @@ SemLock::~SemLock() {
 
 namespace {
 
+// The state of a SemLock over the semaphore file `fd` (whose fstat is `st`), mapped: what
+// create and attach both end with.
+std::unique_ptr<SemLock::State> mapped_state(int fd, const struct stat& st, const std::string& name,
+                                             SemKind kind, std::int64_t maxvalue) {
+  auto state = std::make_unique<SemLock::State>();
+  state->sem = map_semaphore(fd);
+  if (state->sem == nullptr) throw semaphore_error(errno, "cannot map semaphore", name);
+  state->name = name;
+  state->kind = kind;
+  state->maxvalue = maxvalue;
+  state->dev = st.st_dev;
+  state->ino = st.st_ino;
+  state->generation = fork_generation.load(std::memory_order_relaxed);
+  return state;
+}
+
 // What _multiprocessing.SemLock refuses of a kind and maximum value, as create and attach share.
 void check_kind_and_maxvalue(SemKind kind, std::int64_t maxvalue) {
   if (kind != SemKind::semaphore && kind != SemKind::recursive_mutex) {
@@ -275,17 +291,9 @@ SemLock SemLock::create(SemKind kind, std::int64_t value, std::int64_t maxvalue,
     if (const int err = write_semaphore(file.fd, initial); err != 0) {
       throw semaphore_error(err, "cannot create semaphore", name);
     }
-    auto state = std::make_unique<State>();
     struct stat st {};
     if (::fstat(file.fd, &st) != 0) throw semaphore_error(errno, "cannot stat semaphore", name);
-    state->sem = map_semaphore(file.fd);
-    if (state->sem == nullptr) throw semaphore_error(errno, "cannot map semaphore", name);
-    state->name = name;
-    state->kind = kind;
-    state->maxvalue = maxvalue;
-    state->dev = st.st_dev;
-    state->ino = st.st_ino;
-    state->generation = fork_generation.load(std::memory_order_relaxed);
+    auto state = mapped_state(file.fd, st, name, kind, maxvalue);
     if (options.track) {
       // Registered before it has its name: no SIGKILL leaves a semaphore the tracker does not
       // know about.
@@ -352,16 +360,7 @@ SemLock SemLock::attach(std::string_view requested_name, SemKind kind, std::int6
                                                  " bytes, a semaphore " +
                                                  std::to_string(sizeof(sem_t)));
   }
-  auto state = std::make_unique<State>();
-  state->sem = map_semaphore(fd.get());
-  if (state->sem == nullptr) throw semaphore_error(errno, "cannot map semaphore", name);
-  state->name = name;
-  state->kind = kind;
-  state->maxvalue = maxvalue;
-  state->dev = st.st_dev;
-  state->ino = st.st_ino;
-  state->generation = fork_generation.load(std::memory_order_relaxed);
-  return SemLock(std::move(state));
+  return SemLock(mapped_state(fd.get(), st, name, kind, maxvalue));
 }
 
 namespace {
