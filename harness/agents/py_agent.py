@@ -7,6 +7,7 @@ accepts: the same file runs unchanged under every interpreter the runner finds.
 
     python3.X harness/agents/py_agent.py                  # the stdlib's classes
     python3.X harness/agents/py_agent.py --libshm [DIR]   # the libshm Python module's
+    python3.X harness/agents/py_agent.py --candidate PATH # PATH in place of the stdlib's module
 
 With --libshm the same operations run on libshm.SharedMemory and libshm.ShareableList (from
 DIR, a directory holding the package, else from wherever `import libshm` finds it): the agent
@@ -45,6 +46,7 @@ from multiprocessing import resource_tracker  # noqa: E402
 
 VERSION = platform.python_version()
 NATIVE_LAYOUT = "3.8" if sys.version_info < (3, 9) else "3.9"
+CANDIDATE = None  # --candidate PATH: the shared_memory.py loaded in place of the stdlib's
 
 if "--libshm" in sys.argv[1:]:
     _at = sys.argv.index("--libshm")
@@ -54,6 +56,27 @@ if "--libshm" in sys.argv[1:]:
     from libshm import ShareableList, SharedMemory  # noqa: E402
     LIBSHM = libshm
     HAS_TRACK = True  # the module takes track= on every version
+elif "--candidate" in sys.argv[1:]:
+    # shm-harness --candidate: PATH, a shared_memory.py (a proposed change to CPython), is
+    # multiprocessing.shared_memory from here on. While its top level runs, sys.modules still
+    # holds the interpreter's own module under that name, so a candidate that changes only part
+    # of it can take the rest from there (harness/README.md, "Judging a proposed change").
+    import importlib.util  # noqa: E402
+    import multiprocessing  # noqa: E402
+    import multiprocessing.shared_memory  # noqa: E402  (the interpreter's own, first)
+    _at = sys.argv.index("--candidate")
+    CANDIDATE = os.path.abspath(sys.argv[_at + 1]) if _at + 1 < len(sys.argv) else ""
+    _spec = importlib.util.spec_from_file_location("multiprocessing.shared_memory", CANDIDATE)
+    if _spec is None or not os.path.isfile(CANDIDATE):
+        sys.stderr.write("py_agent: --candidate needs a shared_memory.py, not %r\n" % CANDIDATE)
+        sys.exit(3)
+    _candidate = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_candidate)
+    sys.modules["multiprocessing.shared_memory"] = _candidate
+    multiprocessing.shared_memory = _candidate
+    from multiprocessing.shared_memory import ShareableList, SharedMemory  # noqa: E402
+    LIBSHM = None
+    HAS_TRACK = sys.version_info >= (3, 13)  # SharedMemory(track=) exists
 else:
     from multiprocessing.shared_memory import ShareableList, SharedMemory  # noqa: E402
     LIBSHM = None
@@ -396,7 +419,7 @@ class Agent:
             caps.append("track-option")
         if numpy is not None:
             caps += ["numpy", "array"]
-        return {
+        hello = {
             "protocol": PROTOCOL_VERSION,
             "implementation": "CPython",
             "version": VERSION,
@@ -404,6 +427,9 @@ class Agent:
             "executable": sys.executable,
             "capabilities": sorted(caps),
         }
+        if CANDIDATE is not None:
+            hello["candidate"] = CANDIDATE  # judged as this CPython, with its own column
+        return hello
 
     def op_block_create(self, req):
         handle = self.new_handle(req)

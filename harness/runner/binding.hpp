@@ -7,7 +7,8 @@
 // CPython, both ways; an implementation hosted by a CPython, like the Python module, only
 // against the CPython it runs on) or when one implementation plays every role (each CPython
 // against itself, where its own quirks show). A one-role scenario runs once per implementation
-// either way.
+// either way. A candidate (--candidate) plays with each CPython, both ways, and alone; the
+// CPython it runs on then also plays with each other CPython (the candidate's twins).
 #pragma once
 
 #include <string>

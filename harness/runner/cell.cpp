@@ -95,10 +95,14 @@ class CellRun {
   CellResult run() {
     auto started = std::chrono::steady_clock::now();
     const Scenario& s = *cell_.scenario;
-    unsigned number = settings_.next_number++;
+    // Zero-padded, so that every cell's names have the same length: a candidate's cell and its
+    // twin then pickle to the same bytes but for the names (candidate.cpp compares them).
+    std::string number = std::to_string(settings_.next_number++);
+    if (number.size() < 5) number.insert(0, 5 - number.size(), '0');
     for (const auto& b : s.blocks) {
-      names_[b] = "hx" + settings_.token + "_" + std::to_string(number) + "_" + b;
+      names_[b] = "hx" + settings_.token + "_" + number + "_" + b;
     }
+    result_.names = names_;
     vars_ = names_;
     for (const auto* impl : cell_.bound) {
       if (!impl->is_cpython()) under_test_ = subject_of(*impl, registry_);

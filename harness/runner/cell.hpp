@@ -39,6 +39,7 @@ struct CellResult {
   std::set<std::pair<std::string, std::string>> used;  // (quirk, subject label) that applied
   bool predicted = false;                              // a step was judged by a prediction
   std::map<std::string, std::string> stderr_tails;     // role -> its agent's stderr (tail)
+  Vars names;                                          // block variable -> this cell's name
   double seconds = 0;                                  // wall time
 };
 

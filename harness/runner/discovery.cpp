@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -142,22 +143,48 @@ std::vector<std::string> other_user_prefix() {
   return {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
 }
 
+namespace {
+
+// A column id appears in cell ids and file names: letters, digits, '.', '_' and '-' only.
+void check_column_id(const std::string& id, const std::string& found_via) {
+  for (char c : id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
+      throw std::invalid_argument(found_via + ": the id \"" + id +
+                                  "\" may hold only letters, digits, '.', '_' and '-'");
+    }
+  }
+}
+
+}  // namespace
+
 AgentSpec parse_agent_spec(const std::string& text, const std::string& found_via) {
   auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0) {
     throw std::invalid_argument(found_via + ": \"" + text + "\" is not ID=COMMAND");
   }
   AgentSpec spec{text.substr(0, eq), {}, found_via};
-  for (char c : spec.id) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
-      throw std::invalid_argument(found_via + ": the id \"" + spec.id +
-                                  "\" may hold only letters, digits, '.', '_' and '-'");
-    }
-  }
+  check_column_id(spec.id, found_via);
   std::istringstream words(text.substr(eq + 1));
   for (std::string w; words >> w;) spec.argv.push_back(w);
   if (spec.argv.empty())
     throw std::invalid_argument(found_via + ": " + spec.id + " has no command");
+  return spec;
+}
+
+CandidateSpec parse_candidate_spec(const std::string& text) {
+  const auto eq = text.find('=');
+  const auto at = text.rfind('@');
+  if (eq == std::string::npos || eq == 0 || at == std::string::npos || at < eq + 2 ||
+      at + 1 == text.size()) {
+    throw std::invalid_argument("--candidate: \"" + text + "\" is not ID=PATH@VERSION");
+  }
+  CandidateSpec spec{text.substr(0, eq), text.substr(eq + 1, at - eq - 1), text.substr(at + 1)};
+  check_column_id(spec.id, "--candidate");
+  std::error_code ec;
+  if (!fs::is_regular_file(spec.path, ec)) {
+    throw std::invalid_argument("--candidate " + spec.id + ": no file " + spec.path);
+  }
+  spec.path = fs::absolute(spec.path, ec).lexically_normal().string();
   return spec;
 }
 
@@ -237,9 +264,12 @@ Discovery discover(const DiscoveryOptions& options) {
   std::map<std::string, std::size_t> by_id;  // id -> index in implementations
   auto accept = [&](Implementation impl, std::unique_ptr<Agent> agent) {
     if (by_id.count(impl.id) != 0) return;  // same id (full version) seen first elsewhere
-    if (impl.is_cpython() && !options.python_specs.empty() &&
+    // --python leaves CPythons out, but never a candidate or the CPython it runs on.
+    if (impl.is_cpython() && impl.candidate.empty() && !options.python_specs.empty() &&
         std::none_of(options.python_specs.begin(), options.python_specs.end(),
-                     [&](const std::string& s) { return spec_matches(s, impl); })) {
+                     [&](const std::string& s) { return spec_matches(s, impl); }) &&
+        std::none_of(options.candidates.begin(), options.candidates.end(),
+                     [&](const CandidateSpec& c) { return spec_matches(c.version, impl); })) {
       return;
     }
     by_id[impl.id] = result.implementations.size();
@@ -248,11 +278,51 @@ Discovery discover(const DiscoveryOptions& options) {
   };
   probe_all(probes, options, result.notes, accept);
 
+  // Each candidate runs on the newest CPython its version names, which then meets every other
+  // CPython too (binding.cpp), so that each cell of the candidate has an unpatched twin.
+  if (!options.candidates.empty()) {
+    std::vector<Probe> patched;
+    std::vector<std::size_t> bases;
+    for (const auto& spec : options.candidates) {
+      std::optional<std::size_t> base;
+      for (std::size_t i = 0; i < result.implementations.size(); ++i) {
+        const auto& impl = result.implementations[i];
+        if (impl.is_cpython() && spec_matches(spec.version, impl) &&
+            (!base || version_less(result.implementations[*base].version, impl.version))) {
+          base = i;
+        }
+      }
+      if (!base) {
+        result.notes.push_back("skipping candidate " + spec.id + ": no CPython " + spec.version +
+                               " here");
+        continue;
+      }
+      const auto& exe = result.implementations[*base].executable;
+      patched.push_back({Candidate{exe,
+                                   "--candidate",
+                                   {exe, "-I", options.py_agent, "--candidate", spec.path},
+                                   spec.id},
+                         nullptr,
+                         {}});
+      bases.push_back(*base);
+    }
+    std::size_t next = 0;
+    probe_all(patched, options, result.notes,
+              [&](Implementation impl, std::unique_ptr<Agent> agent) {
+                while (patched[next].candidate.id != impl.id) ++next;
+                auto& base = result.implementations[bases[next]];
+                base.has_candidate = true;
+                impl.candidate = patched[next].candidate.argv.back();
+                impl.candidate_of = base.id;
+                accept(std::move(impl), std::move(agent));
+              });
+  }
+
   // The libshm Python module, on each CPython found that it was built for.
   if (!options.libshm_python_dir.empty()) {
     std::vector<Probe> hosted;
     for (const auto& impl : result.implementations) {
-      if (!impl.is_cpython()) continue;
+      if (!impl.is_cpython() || !impl.candidate.empty()) continue;
       fs::path dir = fs::path(options.libshm_python_dir) / impl.version;
       std::error_code ec;
       if (!fs::exists(dir / "libshm" / "__init__.py", ec)) continue;
@@ -289,18 +359,21 @@ Discovery discover(const DiscoveryOptions& options) {
     }
   }
   // Stable order: the implementations under test that stand alone (cpp first), then CPython by
-  // version, then those hosted by a CPython (the Python module) by their host's version.
+  // version, the candidates, then those hosted by a CPython (the Python module) by their host's
+  // version.
   std::vector<std::size_t> order(result.implementations.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     const auto& x = result.implementations[a];
     const auto& y = result.implementations[b];
     auto rank = [](const Implementation& i) {
-      return i.id == "cpp" ? 0 : !i.is_cpython() && i.host.empty() ? 1 : i.is_cpython() ? 2 : 3;
+      if (i.id == "cpp") return 0;
+      if (!i.is_cpython()) return i.host.empty() ? 1 : 4;
+      return i.candidate.empty() ? 2 : 3;
     };
     if (rank(x) != rank(y)) return rank(x) < rank(y);
     if (rank(x) == 2) return version_less(x.version, y.version);
-    if (rank(x) == 3) return version_less(x.host, y.host);
+    if (rank(x) == 4) return version_less(x.host, y.host);
     return x.id < y.id;
   });
   Discovery sorted;

@@ -26,6 +26,13 @@ struct Implementation {
   std::vector<std::string> argv;       // how to start its agent
   std::set<std::string> capabilities;  // from hello
   std::string found_via;  // "build", "SHM_PYTHONS", "pyenv", "PATH", "--python", "--agent", ...
+  /// --candidate: the shared_memory.py this CPython runs in place of its own module; the
+  /// implementation is judged as the CPython it runs on, whose id is `candidate_of`.
+  std::string candidate;
+  std::string candidate_of;
+  /// Whether some candidate runs on this CPython: it then also meets every other CPython, so
+  /// that each cell of the candidate has its twin (harness/runner/candidate.hpp).
+  bool has_candidate = false;
   /// Whether this is a CPython running the stdlib (the reference), not an implementation
   /// under test.
   [[nodiscard]] bool is_cpython() const noexcept { return kind == "cpython"; }
@@ -42,6 +49,17 @@ struct AgentSpec {
 /// Throws std::invalid_argument naming what is wrong.
 AgentSpec parse_agent_spec(const std::string& text, const std::string& found_via);
 
+/// A proposed multiprocessing/shared_memory.py to judge (--candidate ID=PATH@VERSION).
+struct CandidateSpec {
+  std::string id;       // its column id
+  std::string path;     // the shared_memory.py, absolute
+  std::string version;  // the CPython it runs on: "3.14.10", or "3.14" for the newest 3.14.x
+};
+
+/// Parses "ID=PATH@VERSION" (--candidate). Throws std::invalid_argument naming what is wrong
+/// (no '=' or '@', a bad id, no such file).
+CandidateSpec parse_candidate_spec(const std::string& text);
+
 /// What to look for.
 struct DiscoveryOptions {
   std::string cpp_agent;                  // path of cpp_agent; empty: no C++ implementation
@@ -50,6 +68,7 @@ struct DiscoveryOptions {
   std::string find_cpythons;              // path of compat/tools/find_cpythons.py
   std::vector<std::string> python_specs;  // --python: ids, versions ("3.12", "3.12.1"), paths
   std::vector<AgentSpec> agents;          // --agent / SHM_AGENTS
+  std::vector<CandidateSpec> candidates;  // --candidate
   std::string libshm_python_dir;  // <dir>/<CPython version>/libshm: the module, built per CPython
 };
 

@@ -6,6 +6,7 @@
 //               [--agent ID=COMMAND] [--strict-versions] [-j N] [--junit FILE] [--report DIR]
 //               [--expect-fail]
 //   shm-harness --explore SECONDS [--seed N] [--explore-out DIR]   (explore.cpp)
+//   shm-harness --candidate ID=PATH@VERSION ...                      (candidate.cpp)
 //
 // Each phase has a file of its own: options.cpp (the command line), standing.cpp (the header),
 // selection.cpp (--only and skips), cell_runner.cpp (the parallel run), leak_sweep.cpp (blocks
@@ -18,6 +19,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "candidate.hpp"
 #include "cell_runner.hpp"
 #include "coverage.hpp"
 #include "explore.hpp"
@@ -80,8 +82,19 @@ int main(int argc, char** argv) {
                                       [](const Implementation& i) { return i.id == "cpp"; })) {
     report.problems.push_back("the C++ agent is missing or does not answer: " + options.cpp_agent);
   }
+  for (const auto& c : dopts.candidates) {
+    if (std::none_of(
+            found.implementations.begin(), found.implementations.end(),
+            [&](const Implementation& i) { return i.id == c.id && !i.candidate.empty(); })) {
+      report.problems.push_back("candidate " + c.id + " did not start (the notes above say why)");
+    }
+  }
   if (found.implementations.empty()) {
     std::cerr << "shm-harness: no implementation found\n";
+    return 2;
+  }
+  if (options.exploring() && !dopts.candidates.empty()) {
+    std::cerr << "shm-harness: --candidate runs the fixed scenarios, not --explore\n";
     return 2;
   }
   if (options.exploring()) {
@@ -113,7 +126,10 @@ int main(int argc, char** argv) {
   report.results = std::move(results);
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const std::vector<CandidateFindings> candidates = compare_candidates(report);
+  add_problems(report, candidate_problems(candidates));
   std::ostringstream failures;
+  print_candidates(failures, candidates);
   print_news(failures, report);
   print_failures(failures, report);
   print_verification_notes(failures, report, registry, filtered);
@@ -123,6 +139,10 @@ int main(int argc, char** argv) {
     write_matrix(options.report_dir, report);
     std::cout << "report: " << options.report_dir << "/matrix.md, " << options.report_dir
               << "/matrix.html\n";
+    if (!candidates.empty()) {
+      write_candidates(options.report_dir + "/candidates.md", candidates);
+      std::cout << "report: " << options.report_dir << "/candidates.md\n";
+    }
   }
   print_py_coverage(options);
   std::cout << summary_line(report) << " in " << static_cast<int>(report.seconds + 0.5) << " s\n";

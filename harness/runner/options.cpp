@@ -30,6 +30,12 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
   app.add_option("--agent", o.agent_texts,
                  "add an implementation: ID=COMMAND, a program that speaks harness/PROTOCOL.md "
                  "(repeatable; also SHM_AGENTS=\"ID=COMMAND;ID=COMMAND\")");
+  app.add_option("--candidate", o.candidate_texts,
+                 "judge a proposed shared_memory.py: ID=PATH@VERSION runs the Python agent under "
+                 "that CPython (a version or prefix, e.g. 3.14) with PATH in place of the "
+                 "interpreter's multiprocessing.shared_memory, as a column ID judged as that "
+                 "CPython, and reports every cell whose outcome differs from the unpatched "
+                 "interpreter's (repeatable; harness/README.md, \"Judging a proposed change\")");
   app.add_option("--libshm-python", o.libshm_python,
                  "where the libshm Python module is built, one <CPython version>/libshm per "
                  "interpreter (each becomes an implementation pylibshm<version>)")
@@ -90,6 +96,7 @@ std::string rerun_prefix(const std::string& argv0, const Options& o) {
   if (o.registry_path != SHM_HARNESS_REGISTRY) prefix << " --registry " << quote(o.registry_path);
   if (o.cpp_agent != SHM_HARNESS_CPP_AGENT) prefix << " --cpp-agent " << quote(o.cpp_agent);
   if (o.py_agent != SHM_HARNESS_PY_AGENT) prefix << " --py-agent " << quote(o.py_agent);
+  for (const auto& c : o.candidate_texts) prefix << " --candidate " << quote(c);
   return prefix.str();
 }
 
@@ -110,6 +117,7 @@ DiscoveryOptions discovery_options(const Options& o) {
     }
   }
   for (const auto& a : o.agent_texts) d.agents.push_back(parse_agent_spec(a, "--agent"));
+  for (const auto& c : o.candidate_texts) d.candidates.push_back(parse_candidate_spec(c));
   return d;
 }
 

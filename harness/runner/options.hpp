@@ -20,6 +20,7 @@ struct Options {
   std::vector<std::string> pythons;                       // --python
   std::vector<std::string> only;                          // --only
   std::vector<std::string> agent_texts;                   // --agent
+  std::vector<std::string> candidate_texts;               // --candidate ID=PATH@VERSION
   std::vector<std::string> expect_texts;                  // --expect-text
   bool no_cpp = false;                                    // --no-cpp
   bool no_module = false;                                 // --no-libshm-python
@@ -52,8 +53,9 @@ std::optional<int> parse_options(int argc, char** argv, Options& options);
 /// option that changes what a cell is, where it differs from the default.
 std::string rerun_prefix(const std::string& argv0, const Options& options);
 
-/// What discovery looks for: the agents the options name, and those of SHM_AGENTS. Throws
-/// std::invalid_argument (parse_agent_spec's) for an agent that is not ID=COMMAND.
+/// What discovery looks for: the agents the options name, and those of SHM_AGENTS, and the
+/// candidates. Throws std::invalid_argument (parse_agent_spec's, parse_candidate_spec's) for an
+/// agent that is not ID=COMMAND or a candidate that is not ID=PATH@VERSION.
 DiscoveryOptions discovery_options(const Options& options);
 
 }  // namespace harness

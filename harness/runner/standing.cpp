@@ -12,17 +12,21 @@ std::string standing_text(const Implementation& impl, const Registry& registry) 
     return "under test" + (impl.policy.empty() ? "" : ", policy " + impl.policy) +
            (impl.host.empty() ? "" : ", on CPython " + impl.host);
   }
-  std::string from;
+  std::string from, standing;
   auto v = Version::parse(impl.version);
   switch (v ? registry.standing_of(*v, &from) : Standing::kNewer) {
     case Standing::kVerified:
-      return "verified";
+      standing = "verified";
+      break;
     case Standing::kPredicted:
-      return "predicted from " + from;
+      standing = "predicted from " + from;
+      break;
     case Standing::kNewer:
-      return "newer than anything known (newest verified: " + from + ")";
+      standing = "newer than anything known (newest verified: " + from + ")";
+      break;
   }
-  return "";
+  if (impl.candidate.empty()) return standing;
+  return "candidate " + impl.candidate + ", judged as " + impl.candidate_of + " (" + standing + ")";
 }
 
 std::string implementations_header(const Discovery& found, const Registry& registry,
@@ -46,7 +50,10 @@ std::string implementations_header(const Discovery& found, const Registry& regis
 void print_verification_notes(std::ostream& out, const RunReport& report, const Registry& registry,
                               bool filtered) {
   for (const auto& impl : report.implementations) {
-    if (!impl.is_cpython() || subject_of(impl, registry).standing == Standing::kVerified) continue;
+    if (!impl.is_cpython() || !impl.candidate.empty() ||
+        subject_of(impl, registry).standing == Standing::kVerified) {
+      continue;
+    }
     bool all_ok = true, any = false;
     for (const auto& r : report.results) {
       bool plays = std::any_of(r.cell->bound.begin(), r.cell->bound.end(),
