@@ -221,8 +221,10 @@ void probe_all(std::vector<Probe>& probes, const DiscoveryOptions& options,
     if (p.agent && p.error.empty()) {
       Reply reply = p.agent->receive(kProbeTimeout);
       if (!read_hello(reply, impl, &p.error)) {
+        // The last line says what went wrong (of a traceback: the exception).
         std::string err = p.agent->stderr_since(0);
-        if (!err.empty()) p.error += ": " + err.substr(0, err.find('\n'));
+        while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+        if (!err.empty()) p.error += ": " + err.substr(err.rfind('\n') + 1);
       }
     }
     if (!p.error.empty() || impl.id.empty()) {
