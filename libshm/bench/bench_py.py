@@ -123,14 +123,18 @@ class Bench:
 
     def time_pair(self, stmts):
         """{name: best seconds per execution} of each (name, stmt, env) in `stmts`, their
-        repeats taken in turn (one of each, --repeats times but at least 7), so that a burst of load from
+        repeats taken in turn (one of each, --repeats times but at least 11), so that a burst of load from
         other processes hits all of them alike."""
         timers = {name: self.calibrate(stmt, env) for name, stmt, env in stmts}
         best = {name: t for name, (_, _, t) in timers.items()}
-        # At least 7 rounds: a ratio needs both sides' best, and a burst of load spoils one
+        # At least 11 rounds: a ratio needs both sides' best, and a burst of load spoils one
         # repeat of one side at a time.
-        for _ in range(max(self.repeats, 7)):
-            for name, (timer, number, _) in timers.items():
+        # In alternating order, so that neither side always runs right after the other (the
+        # tracker process still reading the other side's messages, say).
+        order = list(timers)
+        for round_ in range(max(self.repeats, 11)):
+            for name in order if round_ % 2 == 0 else reversed(order):
+                timer, number, _ = timers[name]
                 best[name] = min(best[name], timer.timeit(number) / number)
         return best
 
