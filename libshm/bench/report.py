@@ -99,7 +99,7 @@ BOUNDS = {
         "Create and attach are system calls and the resource tracker on both sides: the module "
         "makes fewer system calls than the stdlib (strace, CPython 3.15.2, 200 attaches of a "
         "4 KiB block: openat, fstat, mmap, close, munmap, one write to the tracker; the stdlib "
-        "also dups the descriptor for mmap: two fstat, fcntl and two close more), and no stat "
+        "also dups the descriptor for mmap: a fstat, a fcntl and a close more), and no stat "
         "any more to record what it registered. cProfile of 3,000 tracked 4 KiB attaches "
         "(3.15.2; stdlib / module): the write to the resource tracker 50 / 44 µs an attach, "
         "unmapping 40 / 36 µs, opening and mapping (shm_open + fstat + mmap / the C++ attach) "
