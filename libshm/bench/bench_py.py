@@ -14,6 +14,13 @@ Writes one JSON object to --out (or stdout):
 If the implementation cannot be imported, "available" is false and "reason" says why; the exit
 status is 0 all the same, so a missing module only leaves its column empty.
 
+--paired (with --impl libshm) also times the operations the module must match or beat the stdlib
+on (PAIRED_OPS: list(sl), block and list create and attach) for both, in this one process, a
+repeat of the stdlib's and a repeat of the module's in turn, and writes
+  "paired": {op: {"stdlib": seconds, "libshm": seconds}}
+(best repeat of each): load from other processes then falls on both alike, where two separate
+runs a minute apart compare different machine states.
+
 Every block is created under --prefix (default: LIBSHM_BENCH_PREFIX or "lsbpy") and removed
 again, also when an operation fails.
 """
@@ -46,6 +53,9 @@ BLOCK_SIZES = [(4096, "4KiB"), (1 << 20, "1MiB")]  # shm.create and shm.attach
 BULK_BYTES = 64 << 20
 SCALE_SIZES = [10 ** k for k in range(7)]  # 1 ... 1,000,000
 PAGE = 4096
+# The operations --paired times for the stdlib and the module in alternation (see the docstring).
+PAIRED_OPS = ["list.tolist", "shm.create.4KiB", "shm.attach.4KiB", "shm.create.1MiB",
+              "shm.attach.1MiB", "list.create.100", "list.attach.100"]
 
 
 def mixed_item(i):
@@ -91,20 +101,41 @@ class Bench:
         self.created = []  # (kind, name) of long-lived blocks, removed by cleanup()
 
     # -- timing ---------------------------------------------------------------------------
-    def time_stmt(self, op, stmt, env, setup="pass"):
-        """Best seconds per execution of `stmt` (a string, for the least loop overhead)."""
+    def calibrate(self, stmt, env, setup="pass"):
+        """(timer, loop count for about --repeat-time seconds, seconds per execution of the
+        last calibration run) for `stmt` (a string, for the least loop overhead)."""
         timer = timeit.Timer(stmt, setup=setup, timer=self.clock, globals=env)
         number = 1
         while True:
             t = timer.timeit(number)
             if t >= self.repeat_time or number >= 1 << 30:
-                break
+                return timer, number, t / number
             # Aim a little past the target so the next try usually ends the calibration.
             number = max(number * 2, int(number * self.repeat_time * 1.2 / max(t, 1e-9)))
-        best = t / number
+
+    def time_stmt(self, op, stmt, env, setup="pass"):
+        """Best seconds per execution of `stmt` (a string, for the least loop overhead)."""
+        timer, number, best = self.calibrate(stmt, env, setup)
         for _ in range(self.repeats - 1):
             best = min(best, timer.timeit(number) / number)
         self.results[op] = best
+        return best
+
+    def time_pair(self, stmts):
+        """{name: best seconds per execution} of each (name, stmt, env) in `stmts`, their
+        repeats taken in turn (one of each, --repeats times but at least 11), so that a burst of load from
+        other processes hits all of them alike."""
+        timers = {name: self.calibrate(stmt, env) for name, stmt, env in stmts}
+        best = {name: t for name, (_, _, t) in timers.items()}
+        # At least 11 rounds: a ratio needs both sides' best, and a burst of load spoils one
+        # repeat of one side at a time.
+        # In alternating order, so that neither side always runs right after the other (the
+        # tracker process still reading the other side's messages, say).
+        order = list(timers)
+        for round_ in range(max(self.repeats, 11)):
+            for name in order if round_ % 2 == 0 else reversed(order):
+                timer, number, _ = timers[name]
+                best[name] = min(best[name], timer.timeit(number) / number)
         return best
 
     def time_slow(self, op, fn, predicted=None):
@@ -400,6 +431,72 @@ class Bench:
                 gc.collect()
 
 
+def paired(bench, impls):
+    """--paired: PAIRED_OPS timed for each implementation of `impls` ({name: (SharedMemory,
+    ShareableList)}) in turn (Bench.time_pair), each on blocks it made itself. Returns
+    {op: {name: seconds}}; an operation that fails is left out, with the reason in
+    bench.skipped under "paired." + op."""
+    nm = bench.names
+    items_1000 = [mixed_item(i) for i in range(LIST_OP_ITEMS)]
+    items_100 = [mixed_item(i) for i in range(100)]
+
+    def keep(shm):
+        bench.created.append(shm)
+        return shm
+
+    def tolist(SM, SL):
+        sl = SL(items_1000, name=nm())
+        keep(sl.shm)
+        return "list(sl)", {"sl": sl}
+
+    def block_create(size):
+        def make(SM, SL):
+            return ("b = SM(name=nm(), create=True, size=size)\n"
+                    "b.buf[::%d] = ones\nb.close()\nb.unlink()" % PAGE,
+                    {"SM": SM, "nm": nm, "size": size,
+                     "ones": b"\x01" * ((size + PAGE - 1) // PAGE)})
+        return make
+
+    def block_attach(size):
+        def make(SM, SL):
+            block = keep(SM(name=nm(), create=True, size=size))
+            return ("b = SM(name=name)\nbytes(b.buf[::%d])\nb.close()" % PAGE,
+                    {"SM": SM, "name": block.name})
+        return make
+
+    def list_create(SM, SL):
+        def create():
+            sl = SL(items_100, name=nm())
+            sl.shm.close()
+            sl.shm.unlink()
+        return "fn()", {"fn": create}
+
+    def list_attach(SM, SL):
+        name = keep(SL(items_100, name=nm()).shm).name
+
+        def attach():
+            other = SL(name=name)
+            other.shm.close()
+        return "fn()", {"fn": attach}
+
+    makers = {"list.tolist": tolist, "shm.create.4KiB": block_create(4096),
+              "shm.attach.4KiB": block_attach(4096), "shm.create.1MiB": block_create(1 << 20),
+              "shm.attach.1MiB": block_attach(1 << 20), "list.create.100": list_create,
+              "list.attach.100": list_attach}
+    out = {}
+    for op in PAIRED_OPS:
+        try:
+            stmts = [(name, *makers[op](SM, SL)) for name, (SM, SL) in impls.items()]
+            out[op] = bench.time_pair(stmts)
+        except Exception as e:  # noqa: BLE001 - reported, not fatal
+            bench.skipped["paired." + op] = "%s: %s" % (type(e).__name__, e)
+        finally:
+            stmts = None
+            gc.collect()
+            bench.cleanup()
+    return out
+
+
 def ponger(ping, pong):
     """The child of the sync.pingpong benchmark: a pong for every ping, until terminated."""
     while True:
@@ -441,6 +538,9 @@ def main():
                         help="cpu: this process's CPU time (steadier on a shared machine, and "
                         "what libshm_bench reports as CPU); wall: elapsed time")
     parser.add_argument("--no-scaling", action="store_true")
+    parser.add_argument("--paired", action="store_true",
+                        help="with --impl libshm: also time PAIRED_OPS for the stdlib and the "
+                        "module in turn, in this process (the \"paired\" results)")
     parser.add_argument("--only", default="", help="run only operations starting with this")
     parser.add_argument("--out", default="-")
     args = parser.parse_args()
@@ -472,6 +572,13 @@ def main():
             groups.append(("sync.", bench.sync_ops))
         if not args.no_scaling:
             groups.append(("scale.", bench.scaling))
+        if args.paired and args.impl == "libshm":
+            def run_paired():
+                from multiprocessing.shared_memory import ShareableList, SharedMemory
+                report["paired"] = paired(bench, {
+                    "stdlib": (SharedMemory, ShareableList),
+                    "libshm": (bench.SM, bench.SL)})
+            groups.append(("paired.", run_paired))
         try:
             for prefix, run in groups:
                 if args.only and not (prefix.startswith(args.only) or args.only.startswith(prefix)

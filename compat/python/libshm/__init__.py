@@ -192,10 +192,12 @@ def _refuse_what_the_tracker_refuses(name):
         raise ValueError("shared memory name too long (max 255 bytes)")
 
 
-def _register(name):
+def _register(name, core):
     # Looked up at call time, as the stdlib does, so that patches of the tracker apply.
     resource_tracker.register(name, "shared_memory")
-    _registered[name] = _identity(name)
+    # The identity of the file the handle opened, from its descriptor: a stat of the name
+    # cost a system call per create and attach, and could see a block put there since.
+    _registered[name] = core.identity
 
 
 def _unregister(name):
@@ -282,7 +284,7 @@ class SharedMemory(_BlockBase):
                 core = _Handle.attach(name, False)
         self._adopt(core)
         if track:  # where the stdlib registers: after the mapping, on create and attach
-            _register(self._name)
+            _register(self._name, core)
 
     def _adopt(self, core):
         self._core = core
@@ -298,7 +300,7 @@ class SharedMemory(_BlockBase):
         self._track = track
         self._adopt(core)
         if track:
-            _register(self._name)
+            _register(self._name, core)
         return self
 
     def __del__(self):
@@ -943,7 +945,7 @@ def attach_ndarray(name, *, track=True):
     arr = arrays.array_over(shm, dtype, shape, offset, order="F" if fortran_order else "C")
     if track:
         shm._track = True
-        _register(shm._name)
+        _register(shm._name, shm._core)
     return arr
 
 

@@ -314,6 +314,36 @@ class Tracking(BlockTest):
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertIn("leaked shared_memory objects", p.stderr)
 
+    def test_a_registration_names_the_file_the_handle_opened(self):
+        # The identity recorded for the exit check is the opened file's (from the handle's
+        # descriptor), the same as a stat of the name gives while the block is there.
+        a = libshm.SharedMemory(self.name(), create=True, size=8)
+        st = os.stat("/dev/shm/" + a.name)
+        self.assertEqual(libshm._registered[a._name], (st.st_dev, st.st_ino))
+        sl = libshm.ShareableList([1], name=self.name())
+        st = os.stat("/dev/shm/" + sl.shm.name)
+        self.assertEqual(libshm._registered[sl.shm._name], (st.st_dev, st.st_ino))
+        sl.shm.close()
+        sl.shm.unlink()
+        a.close()
+        a.unlink()
+
+    def test_exit_leaves_a_block_put_under_a_registered_name_alone(self):
+        # The registered block is removed behind this process's back (as another process's
+        # unlink does) and a new, untracked block takes its name: at exit the registration
+        # is withdrawn, so multiprocessing's tracker neither warns nor unlinks the new block.
+        name = self.name()
+        code = ("import os, sys, libshm\n"
+                "a = libshm.SharedMemory(sys.argv[1], create=True, size=8)\n"
+                "os.unlink('/dev/shm/' + sys.argv[1])\n"
+                "b = libshm.SharedMemory(sys.argv[1], create=True, size=16, track=False)\n"
+                "a.close(); b.close()\n")
+        p = run_python(code, name)
+        self.assertEqual((p.returncode, p.stderr), (0, ""))
+        time.sleep(0.1)
+        self.assertTrue(exists(name))
+        self.assertEqual(os.stat("/dev/shm/" + name).st_size, 16)
+
     def test_a_forked_child_starts_without_registrations(self):
         a = libshm.SharedMemory(self.name(), create=True, size=8)
         self.assertIn(a._name, libshm._registered)

@@ -101,6 +101,12 @@ class SharedMemory {
   [[nodiscard]] bool read_only() const noexcept { return read_only_; }
   /// True if this handle registered the block with the resource tracker.
   [[nodiscard]] bool tracked() const noexcept { return tracked_; }
+  /// The device and inode of the file this handle opened, read from its descriptor when it was
+  /// created or attached: they tell this block from one another process later puts under the
+  /// same name (a stat of the name would give the new one), without a system call.
+  [[nodiscard]] dev_t device() const noexcept { return dev_; }
+  /// See device().
+  [[nodiscard]] ino_t inode() const noexcept { return ino_; }
 
   /// Registers the block with this process's resource tracker, which unlinks it if the process
   /// ends without unlink(). The registration names the file this handle opened (its device and
