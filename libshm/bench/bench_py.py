@@ -86,6 +86,41 @@ class Names:
         return "%s_%d" % (self.prefix, self.count)
 
 
+# The timed operations that the per-implementation runs and --paired share: what one execution
+# of each does.
+
+
+def block_create_stmt(SM, nm, size):
+    """shm.create.<size>: create a block, touch every page, close and unlink it."""
+    return ("b = SM(name=nm(), create=True, size=size)\n"
+            "b.buf[::%d] = ones\n"
+            "b.close()\n"
+            "b.unlink()" % PAGE,
+            {"SM": SM, "nm": nm, "size": size, "ones": b"\x01" * ((size + PAGE - 1) // PAGE)})
+
+
+def block_attach_stmt(SM, name):
+    """shm.attach.<size>: attach the block `name`, read a byte of every page, close it."""
+    return "b = SM(name=name)\nbytes(b.buf[::%d])\nb.close()" % PAGE, {"SM": SM, "name": name}
+
+
+def list_create_fn(SL, nm, items):
+    """list.create.<n>: create a list of `items`, close and unlink it."""
+    def create():
+        sl = SL(items, name=nm())
+        sl.shm.close()
+        sl.shm.unlink()
+    return create
+
+
+def list_attach_fn(SL, name):
+    """list.attach.<n>: attach the list `name` and close it."""
+    def attach():
+        other = SL(name=name)
+        other.shm.close()
+    return attach
+
+
 class Bench:
     def __init__(self, SharedMemory, ShareableList, names, repeats, repeat_time, point_budget,
                  clock):
@@ -238,24 +273,12 @@ class Bench:
                 "list.attach.%d" % n, items))
 
     def time_create(self, op, items, predicted=None):
-        SL, nm = self.SL, self.names
-
-        def create():
-            sl = SL(items, name=nm())
-            sl.shm.close()
-            sl.shm.unlink()
-        return self.time_slow(op, create, predicted)
+        return self.time_slow(op, list_create_fn(self.SL, self.names, items), predicted)
 
     def time_attach(self, op, items, predicted=None):
-        SL = self.SL
         sl = self.new_list(items)
         try:
-            name = sl.shm.name
-
-            def attach():
-                other = SL(name=name)
-                other.shm.close()
-            return self.time_slow(op, attach, predicted)
+            return self.time_slow(op, list_attach_fn(self.SL, sl.shm.name), predicted)
         finally:
             del sl
             self.cleanup()
@@ -274,23 +297,15 @@ class Bench:
     def block_ops(self):
         SM, nm = self.SM, self.names
         for size, key in BLOCK_SIZES:
-            ones = b"\x01" * ((size + PAGE - 1) // PAGE)
-
-            def create(size=size, key=key, ones=ones):
-                stmt = ("b = SM(name=nm(), create=True, size=size)\n"
-                        "b.buf[::%d] = ones\n"
-                        "b.close()\n"
-                        "b.unlink()" % PAGE)
-                self.time_stmt("shm.create." + key, stmt,
-                               {"SM": SM, "nm": nm, "size": size, "ones": ones})
+            def create(size=size, key=key):
+                self.time_stmt("shm.create." + key, *block_create_stmt(SM, nm, size))
             self.attempt("shm.create." + key, create)
 
             def attach(size=size, key=key):
                 block = SM(name=nm(), create=True, size=size)
                 self.created.append(block)
                 try:
-                    stmt = "b = SM(name=name)\nbytes(b.buf[::%d])\nb.close()" % PAGE
-                    self.time_stmt("shm.attach." + key, stmt, {"SM": SM, "name": block.name})
+                    self.time_stmt("shm.attach." + key, *block_attach_stmt(SM, block.name))
                 finally:
                     self.drop(block)
             self.attempt("shm.attach." + key, attach)
@@ -450,34 +465,17 @@ def paired(bench, impls):
         return "list(sl)", {"sl": sl}
 
     def block_create(size):
-        def make(SM, SL):
-            return ("b = SM(name=nm(), create=True, size=size)\n"
-                    "b.buf[::%d] = ones\nb.close()\nb.unlink()" % PAGE,
-                    {"SM": SM, "nm": nm, "size": size,
-                     "ones": b"\x01" * ((size + PAGE - 1) // PAGE)})
-        return make
+        return lambda SM, SL: block_create_stmt(SM, nm, size)
 
     def block_attach(size):
-        def make(SM, SL):
-            block = keep(SM(name=nm(), create=True, size=size))
-            return ("b = SM(name=name)\nbytes(b.buf[::%d])\nb.close()" % PAGE,
-                    {"SM": SM, "name": block.name})
-        return make
+        return lambda SM, SL: block_attach_stmt(SM, keep(SM(name=nm(), create=True,
+                                                               size=size)).name)
 
     def list_create(SM, SL):
-        def create():
-            sl = SL(items_100, name=nm())
-            sl.shm.close()
-            sl.shm.unlink()
-        return "fn()", {"fn": create}
+        return "fn()", {"fn": list_create_fn(SL, nm, items_100)}
 
     def list_attach(SM, SL):
-        name = keep(SL(items_100, name=nm()).shm).name
-
-        def attach():
-            other = SL(name=name)
-            other.shm.close()
-        return "fn()", {"fn": attach}
+        return "fn()", {"fn": list_attach_fn(SL, keep(SL(items_100, name=nm()).shm).name)}
 
     makers = {"list.tolist": tolist, "shm.create.4KiB": block_create(4096),
               "shm.attach.4KiB": block_attach(4096), "shm.create.1MiB": block_create(1 << 20),
