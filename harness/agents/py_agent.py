@@ -56,28 +56,28 @@ if "--libshm" in sys.argv[1:]:
     from libshm import ShareableList, SharedMemory  # noqa: E402
     LIBSHM = libshm
     HAS_TRACK = True  # the module takes track= on every version
-elif "--candidate" in sys.argv[1:]:
-    # shm-harness --candidate: PATH, a shared_memory.py (a proposed change to CPython), is
-    # multiprocessing.shared_memory from here on. While its top level runs, sys.modules still
-    # holds the interpreter's own module under that name, so a candidate that changes only part
-    # of it can take the rest from there (harness/README.md, "Judging a proposed change").
-    import importlib.util  # noqa: E402
-    import multiprocessing  # noqa: E402
-    import multiprocessing.shared_memory  # noqa: E402  (the interpreter's own, first)
-    _at = sys.argv.index("--candidate")
-    CANDIDATE = os.path.abspath(sys.argv[_at + 1]) if _at + 1 < len(sys.argv) else ""
-    _spec = importlib.util.spec_from_file_location("multiprocessing.shared_memory", CANDIDATE)
-    if _spec is None or not os.path.isfile(CANDIDATE):
-        sys.stderr.write("py_agent: --candidate needs a shared_memory.py, not %r\n" % CANDIDATE)
-        sys.exit(3)
-    _candidate = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_candidate)
-    sys.modules["multiprocessing.shared_memory"] = _candidate
-    multiprocessing.shared_memory = _candidate
-    from multiprocessing.shared_memory import ShareableList, SharedMemory  # noqa: E402
-    LIBSHM = None
-    HAS_TRACK = sys.version_info >= (3, 13)  # SharedMemory(track=) exists
 else:
+    if "--candidate" in sys.argv[1:]:
+        # shm-harness --candidate: PATH, a shared_memory.py (a proposed change to CPython), is
+        # multiprocessing.shared_memory from here on. While its top level runs, sys.modules
+        # still holds the interpreter's own module under that name, so a candidate that changes
+        # only part of it can take the rest from there (harness/README.md, "Judging a proposed
+        # change").
+        import importlib.util  # noqa: E402
+        import multiprocessing  # noqa: E402
+        import multiprocessing.shared_memory  # noqa: E402  (the interpreter's own, first)
+        _at = sys.argv.index("--candidate")
+        CANDIDATE = os.path.abspath(sys.argv[_at + 1]) if _at + 1 < len(sys.argv) else ""
+        _spec = importlib.util.spec_from_file_location("multiprocessing.shared_memory",
+                                                       CANDIDATE)
+        if _spec is None or not os.path.isfile(CANDIDATE):
+            sys.stderr.write("py_agent: --candidate needs a shared_memory.py, not %r\n"
+                             % CANDIDATE)
+            sys.exit(3)
+        _candidate = importlib.util.module_from_spec(_spec)
+        _spec.loader.exec_module(_candidate)
+        sys.modules["multiprocessing.shared_memory"] = _candidate
+        multiprocessing.shared_memory = _candidate
     from multiprocessing.shared_memory import ShareableList, SharedMemory  # noqa: E402
     LIBSHM = None
     HAS_TRACK = sys.version_info >= (3, 13)  # SharedMemory(track=) exists

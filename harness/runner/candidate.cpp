@@ -43,7 +43,6 @@ std::string without_names(std::string text, const Vars& names) {
 // pickle of a synchronisation object, which holds the address of its semaphore in the creating
 // process (randomised by ASLR; a candidate shared_memory.py does not make these objects).
 std::string fingerprint(const StepRecord& step, const Vars& names) {
-  if (step.skipped) return "skipped";
   const Outcome& o = step.outcome;
   nlohmann::json value = o.value;
   if (step.op.rfind("sync.", 0) == 0 && value.is_object()) value.erase("pickle");
@@ -86,9 +85,12 @@ std::vector<StepDifference> differences(const CellResult& cell, const CellResult
     found.push_back(
         {"steps not run", std::to_string(skipped_in_cell), std::to_string(skipped_in_twin)});
   }
-  std::string problems_a, problems_b;
-  for (const auto& p : cell.problems) problems_a += without_names(p, cell.names) + "\n";
-  for (const auto& p : twin.problems) problems_b += without_names(p, twin.names) + "\n";
+  auto problems = [](const CellResult& r) {
+    std::string text;
+    for (const auto& p : r.problems) text += without_names(p, r.names) + "\n";
+    return text;
+  };
+  const std::string problems_a = problems(cell), problems_b = problems(twin);
   if (problems_a != problems_b) {
     found.push_back({"after the steps",
                      problems_a.empty() ? "no problem" : abbreviate(problems_a, 200),
@@ -120,16 +122,14 @@ std::map<std::string, std::pair<int, std::string>> groups_of(const CandidateFind
   }
   std::map<std::string, std::pair<int, std::string>> groups;
   for (const auto& [group, by_roles] : roles) {
-    std::vector<std::pair<int, std::string>> sorted;
-    for (const auto& [r, n] : by_roles) sorted.emplace_back(-n, r);
-    std::sort(sorted.begin(), sorted.end());
-    int total = 0;
-    std::string text;
-    for (const auto& [n, r] : sorted) {
-      total -= n;
-      text += (text.empty() ? "" : ", ") + r + ": " + std::to_string(-n);
+    std::vector<std::pair<std::string, int>> sorted(by_roles.begin(), by_roles.end());
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    auto& [total, text] = groups[group];
+    for (const auto& [r, n] : sorted) {
+      total += n;
+      text += (text.empty() ? "" : ", ") + r + ": " + std::to_string(n);
     }
-    groups[group] = {total, text};
   }
   return groups;
 }

@@ -284,7 +284,7 @@ Discovery discover(const DiscoveryOptions& options) {
   // CPython too (binding.cpp), so that each cell of the candidate has an unpatched twin.
   if (!options.candidates.empty()) {
     std::vector<Probe> patched;
-    std::vector<std::size_t> bases;
+    std::vector<std::pair<const CandidateSpec*, std::size_t>> bases;  // spec, index of its CPython
     for (const auto& spec : options.candidates) {
       std::optional<std::size_t> base;
       for (std::size_t i = 0; i < result.implementations.size(); ++i) {
@@ -306,15 +306,15 @@ Discovery discover(const DiscoveryOptions& options) {
                                    spec.id},
                          nullptr,
                          {}});
-      bases.push_back(*base);
+      bases.emplace_back(&spec, *base);
     }
     std::size_t next = 0;
     probe_all(patched, options, result.notes,
               [&](Implementation impl, std::unique_ptr<Agent> agent) {
-                while (patched[next].candidate.id != impl.id) ++next;
-                auto& base = result.implementations[bases[next]];
+                while (bases[next].first->id != impl.id) ++next;
+                auto& base = result.implementations[bases[next].second];
                 base.has_candidate = true;
-                impl.candidate = patched[next].candidate.argv.back();
+                impl.candidate = bases[next].first->path;
                 impl.candidate_of = base.id;
                 accept(std::move(impl), std::move(agent));
               });

@@ -567,9 +567,9 @@ class Report:
                 a, b, _ = self.module_vs_stdlib(m, "list.tolist")
                 if a and b:
                     tolist.append((a / b, m["python"]))
-                for op, _, goal, _ in MODULE_TARGETS:
+                for op, _, _, bound in MODULE_TARGETS:
                     a, b, _ = self.module_vs_stdlib(m, op)
-                    if goal == 1.0 and a and b:
+                    if bound == "open.module" and a and b:
                         opens.append((a / b, "%s %s" % (m["python"], op)))
                 b = self.p(m, "list.tolist")
                 ref = self.p(m, "plain.tolist")
